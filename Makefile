@@ -1,0 +1,43 @@
+# Every target creates its own virtual environment in .venv (only Python >= 3.10 needed).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: demo test test-fast lint bench bench-dask docs clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test,plot,dask,polars,progress,docs]"
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/panelre select grunfeld "inv ~ value + capital" --entity firm --time year
+
+test: $(STAMP)
+	$(BIN)/ruff check panelre tests
+	$(BIN)/python -m pytest -m "not slow" --doctest-modules panelre tests
+	$(BIN)/mkdocs build --strict --quiet --site-dir $(VENV)/site
+
+test-all: $(STAMP)
+	$(BIN)/python -m pytest --doctest-modules panelre tests
+
+lint: $(STAMP)
+	$(BIN)/ruff check panelre tests benchmarks
+
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	$(BIN)/python benchmarks/run.py
+
+bench-dask: $(STAMP)
+	$(BIN)/python benchmarks/dask_scale.py
+
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --site-dir site
+
+clean:
+	rm -rf $(VENV) site .pytest_cache

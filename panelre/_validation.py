@@ -1,0 +1,85 @@
+"""Uniform parameter checks with scikit-learn style messages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from panelre.exceptions import InvalidParameterError
+
+__all__ = ["check_option", "check_positive", "check_probability"]
+
+
+def check_option(
+    name: str,
+    value: object,
+    allowed: Iterable[str],
+    aliases: Mapping[str, str] | None = None,
+) -> str:
+    """Return the canonical spelling of a string option, or raise a clear error.
+
+    Matching is case-insensitive; ``aliases`` maps alternative spellings to
+    canonical names.
+
+    Examples
+    --------
+    >>> check_option("cov", "Robust", ["unadjusted", "robust"])
+    'robust'
+    >>> check_option("method", "swar", ["swamy-arora"], {"swar": "swamy-arora"})
+    'swamy-arora'
+    """
+    allowed = list(allowed)
+    aliases = dict(aliases or {})
+    if isinstance(value, str):
+        key = value.strip().lower()
+        lowered = {a.lower(): a for a in allowed}
+        if key in lowered:
+            return lowered[key]
+        alias_lower = {k.lower(): v for k, v in aliases.items()}
+        if key in alias_lower:
+            return alias_lower[key]
+    shown = ", ".join(repr(a) for a in allowed)
+    extra = ""
+    if aliases:
+        extra = " (aliases: " + ", ".join(f"{k!r}->{v!r}" for k, v in aliases.items()) + ")"
+    raise InvalidParameterError(
+        f"The {name!r} parameter must be one of {{{shown}}}{extra}. Got {value!r}."
+    )
+
+
+def check_positive(name: str, value: float, *, strict: bool = True) -> float:
+    """Return ``value`` as float if it is (strictly) positive and finite.
+
+    Examples
+    --------
+    >>> check_positive("alpha", 0.05)
+    0.05
+    """
+    try:
+        v = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InvalidParameterError(
+            f"The {name!r} parameter must be a number. Got {value!r}."
+        ) from None
+    ok = v > 0 if strict else v >= 0
+    if not ok or v != v or v in (float("inf"), float("-inf")):
+        bound = "> 0" if strict else ">= 0"
+        raise InvalidParameterError(
+            f"The {name!r} parameter must be a finite number {bound}. Got {value!r}."
+        )
+    return v
+
+
+def check_probability(name: str, value: float) -> float:
+    """Return ``value`` if it lies strictly between 0 and 1.
+
+    Examples
+    --------
+    >>> check_probability("alpha", 0.05)
+    0.05
+    """
+    v = check_positive(name, value)
+    if not v < 1:
+        raise InvalidParameterError(
+            f"The {name!r} parameter must lie strictly between 0 and 1. Got {value!r}."
+        )
+    return v

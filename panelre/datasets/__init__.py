@@ -1,0 +1,112 @@
+"""Bundled real data sets: ``load(name)`` and ``names()``.
+
+Examples
+--------
+>>> import panelre as pr
+>>> df = pr.datasets.load("grunfeld")
+>>> df.shape
+(200, 5)
+>>> "sleepstudy" in pr.datasets.names()
+True
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import pandas as pd
+
+from panelre._validation import check_option
+
+__all__ = ["load", "names", "describe"]
+
+_DESCRIPTIONS: dict[str, str] = {
+    "grunfeld": (
+        "Grunfeld (1958) investment data: 10 US firms x 20 years (1935-1954). Columns: firm, "
+        "year, inv (gross investment), value (market value), capital (stock of plant and "
+        "equipment). Source: R package plm, data(Grunfeld); the exact rows R used for "
+        "panelre's reference results."
+    ),
+    "wagepan": (
+        "Vella and Verbeek (1998) wage panel: 545 young men x 8 years (1980-1987), from the NLSY, "
+        "as distributed with Wooldridge's Introductory Econometrics (WAGEPAN). Columns include nr "
+        "(person), year, lwage, educ, black, hisp, exper, expersq, married, union and year dummies."
+    ),
+    "dietox": (
+        "Growth of 72 slaughter pigs weighed weekly for 12 weeks (Lauridsen et al. 1999), "
+        "as in R package geepack and statsmodels' MixedLM example. Columns: Pig, Evit, Cu, "
+        "Litter, Start, Weight, Feed, Time."
+    ),
+    "sleepstudy": (
+        "Belenky et al. (2003) sleep deprivation study: average reaction time (ms) of 18 "
+        "subjects over 10 days. Columns: Reaction, Days, Subject. Source: R package lme4."
+    ),
+    "bcg": (
+        "Colditz et al. (1994): 13 trials of the BCG vaccine against tuberculosis. Columns: "
+        "trial, author, year, tpos, tneg, cpos, cneg (2x2 counts), ablat (absolute latitude), "
+        "alloc. Source: R package metadat, dat.bcg."
+    ),
+    "wages": (
+        "Cornwell and Rupert (1988) wage panel: 595 workers x 7 years (1976-1982), from the "
+        "PSID, as in Baltagi's Econometric Analysis of Panel Data and R package plm (Wages). "
+        "Columns: id, time, exp, wks, bluecol, ind, south, smsa, married, sex, union, ed, "
+        "black, lwage."
+    ),
+}
+
+
+def names() -> list[str]:
+    """Names of the bundled data sets, in alphabetical order.
+
+    Examples
+    --------
+    >>> from panelre import datasets
+    >>> datasets.names()[:2]
+    ['bcg', 'dietox']
+    """
+    files = resources.files("panelre.datasets").joinpath("data")
+    found = {p.name.removesuffix(".csv.gz") for p in files.iterdir() if p.name.endswith(".csv.gz")}
+    return sorted(found)
+
+
+def describe(name: str) -> str:
+    """A short description of data set ``name`` with its source.
+
+    Examples
+    --------
+    >>> from panelre import datasets
+    >>> datasets.describe("grunfeld").startswith("Grunfeld")
+    True
+    """
+    key = check_option("name", name, names())
+    return _DESCRIPTIONS.get(key, key)
+
+
+def load(name: str) -> pd.DataFrame:
+    """Load a bundled data set as a new pandas DataFrame.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`names` (case-insensitive).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A fresh copy; modifying it does not affect later calls.
+
+    Raises
+    ------
+    InvalidParameterError
+        If ``name`` is not a bundled data set.
+
+    Examples
+    --------
+    >>> from panelre import datasets
+    >>> datasets.load("bcg").shape
+    (13, 9)
+    """
+    key = check_option("name", name, names())
+    path = resources.files("panelre.datasets").joinpath("data", f"{key}.csv.gz")
+    with resources.as_file(path) as p:
+        return pd.read_csv(p, compression="gzip")
