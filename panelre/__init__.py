@@ -6,6 +6,17 @@ See ``shared/API.md`` for the public contract.
 from __future__ import annotations
 
 from panelre import datasets
+from panelre.api import between, first_difference, fixed_effects, pooled_ols, random_effects
+from panelre.estimators import (
+    Between,
+    FirstDifference,
+    FixedEffects,
+    PanelModel,
+    PooledOLS,
+    RandomEffects,
+)
+from panelre.panel import PanelData
+from panelre.results import PanelResults
 from panelre.exceptions import (
     AbsorbedVariableError,
     BoundaryWarning,
@@ -30,6 +41,19 @@ __version__ = "0.1.0"
 
 __all__ = [
     "datasets",
+    "PanelData",
+    "PanelResults",
+    "PanelModel",
+    "PooledOLS",
+    "Between",
+    "FixedEffects",
+    "FirstDifference",
+    "RandomEffects",
+    "pooled_ols",
+    "between",
+    "fixed_effects",
+    "first_difference",
+    "random_effects",
     "PanelreError",
     "PanelreWarning",
     "AbsorbedVariableError",

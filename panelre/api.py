@@ -1,0 +1,69 @@
+"""Function shortcuts to the estimator classes (the public API of API.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import Any
+
+from panelre.estimators import Between, FirstDifference, FixedEffects, PooledOLS, RandomEffects
+from panelre.results import PanelResults
+
+__all__ = ["pooled_ols", "between", "fixed_effects", "first_difference", "random_effects"]
+
+_COV_KEYS = ("small_sample", "cluster", "bandwidth")
+
+
+def _split(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    cov_opts = {k: options.pop(k) for k in list(options) if k in _COV_KEYS}
+    return options, cov_opts
+
+
+def _fit(cls: type, formula: str, data: Any, entity: Hashable | None, time: Hashable | None,
+         cov: str, options: dict[str, Any]) -> PanelResults:
+    model_opts, cov_opts = _split(dict(options))
+    model = cls.from_formula(formula, data, entity=entity, time=time, **model_opts)
+    return model.fit(cov=cov, **cov_opts)
+
+
+def pooled_ols(formula: str, data: Any, *, entity: Hashable | None = None,
+               time: Hashable | None = None, cov: str = "unadjusted", **options: Any) -> PanelResults:
+    """Pooled OLS. See :class:`panelre.PooledOLS`.
+
+    Examples
+    --------
+    >>> import panelre as pr
+    >>> pr.pooled_ols("inv ~ value + capital", pr.datasets.load("grunfeld"),
+    ...               entity="firm").params.round(4).tolist()
+    [-42.7144, 0.1156, 0.2307]
+    """
+    return _fit(PooledOLS, formula, data, entity, time, cov, options)
+
+
+def between(formula: str, data: Any, *, entity: Hashable | None = None,
+            time: Hashable | None = None, cov: str = "unadjusted", **options: Any) -> PanelResults:
+    """Between estimator (OLS on entity means). See :class:`panelre.Between`."""
+    return _fit(Between, formula, data, entity, time, cov, options)
+
+
+def fixed_effects(formula: str, data: Any, *, effects: str = "entity",
+                  entity: Hashable | None = None, time: Hashable | None = None,
+                  cov: str = "unadjusted", **options: Any) -> PanelResults:
+    """Fixed effects (within): ``effects="entity" | "time" | "twoway"``.
+    See :class:`panelre.FixedEffects`."""
+    return _fit(FixedEffects, formula, data, entity, time, cov, {"effects": effects, **options})
+
+
+def first_difference(formula: str, data: Any, *, entity: Hashable | None = None,
+                     time: Hashable | None = None, cov: str = "unadjusted",
+                     **options: Any) -> PanelResults:
+    """First-difference estimator. See :class:`panelre.FirstDifference`."""
+    return _fit(FirstDifference, formula, data, entity, time, cov, options)
+
+
+def random_effects(formula: str, data: Any, *, effects: str = "entity",
+                   method: str = "swamy-arora", convention: str = "plm",
+                   entity: Hashable | None = None, time: Hashable | None = None,
+                   cov: str = "unadjusted", **options: Any) -> PanelResults:
+    """Random effects (GLS). See :class:`panelre.RandomEffects`."""
+    opts = {"effects": effects, "method": method, "convention": convention, **options}
+    return _fit(RandomEffects, formula, data, entity, time, cov, opts)

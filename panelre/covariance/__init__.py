@@ -1,0 +1,30 @@
+"""One covariance module shared by every estimator."""
+
+from __future__ import annotations
+
+from panelre.covariance._base import (
+    CovarianceEstimator,
+    CovarianceInputs,
+    DfCorrection,
+    group_score_sums,
+    sandwich,
+)
+from panelre.covariance._registry import REGISTRY, make_covariance
+from panelre.covariance.classic import Unadjusted
+from panelre.covariance.clustered import Clustered
+from panelre.covariance.driscoll_kraay import DriscollKraay
+from panelre.covariance.robust import Robust
+
+__all__ = [
+    "CovarianceEstimator",
+    "CovarianceInputs",
+    "DfCorrection",
+    "REGISTRY",
+    "make_covariance",
+    "sandwich",
+    "group_score_sums",
+    "Unadjusted",
+    "Robust",
+    "Clustered",
+    "DriscollKraay",
+]

@@ -1,0 +1,26 @@
+"""The classic (homoskedastic) covariance ``s² (X'X)^-1``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from panelre.covariance._base import CovarianceEstimator, CovarianceInputs
+
+__all__ = ["Unadjusted"]
+
+
+class Unadjusted(CovarianceEstimator):
+    """``s² (X'X)^-1`` with ``s² = e'e / df_resid`` (the estimator's own df)."""
+
+    name = "unadjusted"
+
+    def meat(self, inputs: CovarianceInputs) -> np.ndarray:
+        s2 = float(inputs.resid @ inputs.resid) / inputs.df_resid
+        return s2 * (inputs.X.T @ inputs.X)
+
+    def cov(self, inputs: CovarianceInputs) -> np.ndarray:
+        s2 = float(inputs.resid @ inputs.resid) / inputs.df_resid
+        return s2 * inputs.bread
+
+    def describe(self) -> str:
+        return "Unadjusted"

@@ -1,0 +1,185 @@
+"""The model -> results template shared by every panel estimator.
+
+A model binds validated data at construction and estimates nothing. ``from_formula``
+is written once, here. ``fit()`` validates the covariance options, calls the
+estimator's ``_estimate()`` hook (which returns an :class:`~panelre.results.Estimation`)
+and applies the shared covariance module.
+"""
+
+from __future__ import annotations
+
+import warnings
+from abc import ABC, abstractmethod
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from panelre._linalg import RANK_TOL, independent_columns, inv_psd, solve_least_squares
+from panelre.covariance import CovarianceEstimator, make_covariance
+from panelre.exceptions import (
+    AbsorbedVariableError,
+    DroppedVariableWarning,
+    InvalidParameterError,
+    RankDeficiencyError,
+)
+from panelre.formula import Design, build_design
+from panelre.panel import PanelData, as_panel
+from panelre.results import PanelResults
+
+__all__ = ["PanelModel", "TransformedOLS", "transformed_ols", "row_index"]
+
+
+@dataclass(frozen=True)
+class TransformedOLS:
+    """OLS on transformed data after dropping absorbed and collinear columns."""
+
+    params: np.ndarray
+    names: list[str]
+    X: np.ndarray
+    resid: np.ndarray
+    bread: np.ndarray
+    keep: np.ndarray
+    dropped: list[str]
+
+
+def transformed_ols(
+    Xt: np.ndarray,
+    yt: np.ndarray,
+    names: Sequence[str],
+    *,
+    raw_ss: np.ndarray | None = None,
+    absorbed_by: str | None = None,
+    tol: float = RANK_TOL,
+    warn: bool = True,
+) -> TransformedOLS:
+    """OLS of ``yt`` on ``Xt`` with absorbed/collinear columns detected, dropped and named.
+
+    A column is *absorbed* when its transformed sum of squares is below ``tol`` times
+    its raw sum of squares ``raw_ss`` (e.g. a time-invariant regressor under entity
+    demeaning); it is *collinear* when it is a combination of earlier kept columns.
+    """
+    names = list(names)
+    xtx = Xt.T @ Xt
+    ss = np.diag(xtx).copy()
+    absorbed = np.zeros(len(names), dtype=bool)
+    if raw_ss is not None:
+        absorbed = ss <= tol * np.maximum(raw_ss, np.finfo(float).tiny)
+    keep = ~absorbed
+    idx = np.flatnonzero(keep)
+    indep = independent_columns(xtx[np.ix_(idx, idx)], tol)
+    collinear = np.zeros(len(names), dtype=bool)
+    collinear[idx[~indep]] = True
+    keep &= ~collinear
+    dropped_abs = [n for n, a in zip(names, absorbed) if a]
+    dropped_col = [n for n, c in zip(names, collinear) if c]
+    if not keep.any():
+        if dropped_abs and not dropped_col:
+            raise AbsorbedVariableError(
+                f"Every regressor ({', '.join(dropped_abs)}) is absorbed by the {absorbed_by} "
+                "effects, so nothing can be estimated. Use random effects, correlated random "
+                "effects or Hausman–Taylor for time-invariant regressors."
+            )
+        raise RankDeficiencyError(
+            f"No regressor can be estimated: {', '.join(names) or 'none given'} are all zero "
+            "or collinear."
+        )
+    if warn and (dropped_abs or dropped_col):
+        parts = []
+        if dropped_abs:
+            parts.append(
+                f"absorbed by the {absorbed_by} effects (no variation left after the "
+                f"transform): {', '.join(dropped_abs)}"
+            )
+        if dropped_col:
+            parts.append(
+                f"collinear with earlier regressors (relative tolerance {tol:g}): "
+                f"{', '.join(dropped_col)}"
+            )
+        warnings.warn("Dropped regressors " + "; ".join(parts) + ".", DroppedVariableWarning, stacklevel=5)
+    kidx = np.flatnonzero(keep)
+    Xk = np.ascontiguousarray(Xt[:, kidx])
+    xtx_k = xtx[np.ix_(kidx, kidx)]
+    beta = solve_least_squares(Xk, yt, xtx_k)
+    return TransformedOLS(
+        params=beta,
+        names=[names[i] for i in kidx],
+        X=Xk,
+        resid=yt - Xk @ beta,
+        bread=inv_psd(xtx_k),
+        keep=keep,
+        dropped=dropped_abs + dropped_col,
+    )
+
+
+def row_index(panel: PanelData) -> pd.Index:
+    """Labels for the rows of a panel: (entity, time) MultiIndex, or entity labels."""
+    if panel.time_labels is not None:
+        return pd.MultiIndex.from_arrays(
+            [panel.entity_labels[panel.entity_codes], panel.time_labels[panel.time_codes]],
+            names=[str(panel.entity), str(panel.time)],
+        )
+    return pd.Index(panel.entity_labels[panel.entity_codes], name=str(panel.entity))
+
+
+class PanelModel(ABC):
+    """Base class of the panel estimators.
+
+    Subclasses set ``estimator_name`` and ``title`` and implement ``_estimate()``.
+    """
+
+    estimator_name: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    uses_normal: ClassVar[bool] = False
+    requires_time: ClassVar[bool] = False
+    option_names: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, design: Design, **options: Any) -> None:
+        unknown = sorted(set(options) - set(self.option_names))
+        if unknown:
+            allowed = ", ".join(self.option_names) or "none"
+            raise InvalidParameterError(
+                f"{type(self).__name__} got unexpected option(s) {unknown}. Allowed: {allowed}."
+            )
+        if self.requires_time:
+            design.panel._require_time(self.title)
+        self.design = design
+        self._configure(**options)
+
+    def _configure(self, **options: Any) -> None:
+        """Validate and store estimator options (subclasses override)."""
+
+    @classmethod
+    def from_formula(
+        cls,
+        formula: str,
+        data: Any,
+        *,
+        entity: Hashable | None = None,
+        time: Hashable | None = None,
+        **options: Any,
+    ) -> PanelModel:
+        """Build the model from a formula and any accepted form of panel data."""
+        panel = as_panel(data, entity, time)
+        return cls(build_design(formula, panel), **options)
+
+    def fit(self, cov: str | CovarianceEstimator = "unadjusted", **cov_options: Any) -> PanelResults:
+        """Estimate the model and its covariance (see :mod:`panelre.covariance`)."""
+        covariance = make_covariance(cov, **cov_options)
+        estimation = self._estimate()
+        return PanelResults(
+            model=self,
+            estimation=estimation,
+            covariance=covariance,
+            cov_matrix=covariance.cov(estimation.covariance_inputs()),
+        )
+
+    @abstractmethod
+    def _estimate(self) -> Any:
+        """Compute the estimator's algebra; return an ``Estimation``."""
+
+    # helpers shared by subclasses --------------------------------------------------
+    def _series(self, values: np.ndarray, name: str) -> pd.Series:
+        return pd.Series(values, index=row_index(self.design.panel), name=name)

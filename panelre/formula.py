@@ -1,0 +1,166 @@
+"""Formulas to design matrices (formulaic), with panelre's data checks.
+
+Rows with missing values in any variable the formula uses are dropped listwise
+(with a warning that counts them); infinite values are an error; string columns
+must be wrapped in ``C()`` to be used as categorical regressors.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+
+import formulaic
+import numpy as np
+import pandas as pd
+
+from panelre.exceptions import DataError, FormulaError, InsufficientDataError, MissingValueWarning
+from panelre.panel import PanelData
+
+__all__ = ["Design", "build_design", "formula_variables"]
+
+
+@dataclass(frozen=True)
+class Design:
+    """Response and regressors of a formula on a panel, NaN rows removed.
+
+    Attributes
+    ----------
+    y : ndarray, shape (n,)
+    X : ndarray, shape (n, k)
+    y_name : str
+    x_names : list of str
+    panel : PanelData
+        The panel restricted to the rows used.
+    formula : str
+    n_missing : int
+        Rows dropped because of missing values.
+    """
+
+    y: np.ndarray
+    X: np.ndarray
+    y_name: str
+    x_names: list[str]
+    panel: PanelData
+    formula: str
+    n_missing: int = 0
+    rhs_spec: object = None
+
+    def regressors_for(self, data: pd.DataFrame) -> pd.DataFrame:
+        """The formula's right-hand side evaluated on new data (same coding)."""
+        return self.rhs_spec.get_model_matrix(data)  # type: ignore[attr-defined]
+
+    @property
+    def has_intercept(self) -> bool:
+        """True when the formula has an ``Intercept`` column."""
+        return "Intercept" in self.x_names
+
+
+def formula_variables(formula: str) -> set[str]:
+    """The data columns a formula refers to.
+
+    Examples
+    --------
+    >>> sorted(formula_variables("inv ~ np.log(value) + capital"))
+    ['capital', 'inv', 'value']
+    """
+    try:
+        parsed = formulaic.Formula(formula)
+    except Exception as exc:  # formulaic raises several parser exception types
+        raise FormulaError(f"Cannot parse the formula {formula!r}: {exc}") from None
+    return {str(v) for v in parsed.required_variables}
+
+
+def _check_columns(formula: str, frame: pd.DataFrame, used: set[str]) -> None:
+    missing = sorted(v for v in used if v not in frame.columns)
+    if missing:
+        shown = ", ".join(map(repr, list(frame.columns)[:15]))
+        raise FormulaError(
+            f"The formula {formula!r} uses column(s) {missing} that are not in the data. "
+            f"Available columns: {shown}."
+        )
+    for col in sorted(used):
+        s = frame[col]
+        if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+            if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+                n_inf = int(np.isinf(s.to_numpy(dtype=float, na_value=np.nan)).sum())
+                if n_inf:
+                    raise DataError(
+                        f"Column {col!r} contains {n_inf} infinite value(s). Infinite values "
+                        "are not allowed: replace them with NaN to drop those rows, or fix them."
+                    )
+            continue
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            continue
+        if not re.search(r"C\(\s*" + re.escape(col) + r"\b", formula):
+            raise FormulaError(
+                f"Column {col!r} has non-numeric dtype {s.dtype} and is used as a regressor. "
+                f"Wrap it as C({col}) to use it as a categorical variable, or convert it to "
+                "numbers."
+            )
+
+
+def build_design(formula: str, panel: PanelData) -> Design:
+    """Evaluate ``formula`` on ``panel`` and return a :class:`Design`.
+
+    Examples
+    --------
+    >>> import panelre as pr
+    >>> from panelre.panel import PanelData
+    >>> d = build_design("inv ~ value + capital", PanelData(pr.datasets.load("grunfeld"), "firm"))
+    >>> d.x_names, d.X.shape
+    (['Intercept', 'value', 'capital'], (200, 3))
+    """
+    if not isinstance(formula, str) or "~" not in formula:
+        raise FormulaError(
+            f"A formula must be a string of the form 'y ~ x1 + x2'. Got {formula!r}."
+        )
+    used = formula_variables(formula)
+    frame = panel.frame
+    _check_columns(formula, frame, used)
+    cols = sorted(used)
+    na_rows = np.array(frame[cols].isna().any(axis=1)) if cols else np.zeros(len(frame), bool)
+    n_missing = int(na_rows.sum())
+    if n_missing:
+        warnings.warn(
+            f"{n_missing} of {len(frame)} row(s) with missing values in {cols} were dropped "
+            "(listwise deletion).",
+            MissingValueWarning,
+            stacklevel=4,
+        )
+        if n_missing == len(frame):
+            raise InsufficientDataError(
+                f"Every row has a missing value in {cols}; nothing is left to estimate."
+            )
+        panel = panel.subset(~na_rows)
+        frame = panel.frame
+    try:
+        mm = formulaic.model_matrix(formula, frame, na_action="ignore")
+    except Exception as exc:
+        raise FormulaError(f"Cannot evaluate the formula {formula!r}: {exc}") from None
+    lhs, rhs = mm.lhs, mm.rhs
+    if lhs.shape[1] != 1:
+        raise FormulaError(
+            f"The formula needs exactly one response on the left of '~'. Got {list(lhs.columns)}."
+        )
+    y = np.asarray(lhs.to_numpy(dtype=float)[:, 0], dtype=float)
+    X = np.asarray(rhs.to_numpy(dtype=float), dtype=float)
+    bad = ~np.isfinite(X).all(axis=0)
+    if not np.isfinite(y).all() or bad.any():
+        names = [str(lhs.columns[0])] if not np.isfinite(y).all() else []
+        names += [str(c) for c, b in zip(rhs.columns, bad) if b]
+        raise DataError(
+            f"The formula's transforms produced non-finite values in {names} "
+            "(e.g. the log of a non-positive number). Restrict the data or change the transform."
+        )
+    return Design(
+        y=y,
+        X=X,
+        y_name=str(lhs.columns[0]),
+        x_names=[str(c) for c in rhs.columns],
+        panel=panel,
+        formula=formula,
+        n_missing=n_missing,
+        rhs_spec=rhs.model_spec,
+    )

@@ -1,0 +1,190 @@
+"""Optimisation of the profiled criterion: bounded quasi-Newton, then Newton polishing.
+
+A pure random-intercept model is a one-dimensional problem and goes to
+:func:`panelre._random_intercept.fit_random_intercept`; everything else is minimised over θ
+(lme4's relative Cholesky factor) by L-BFGS-B with the analytic gradient and bounds
+θ_jj ≥ 0, followed by a few Newton steps whose Hessian is a finite difference of the
+analytic gradient — so the optimum is located to near machine precision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize
+
+from panelre._random_intercept import fit_random_intercept
+from panelre.exceptions import DataError
+from panelre.mixed.criterion import Evaluation, ThetaLayout, evaluate
+from panelre.mixed.stats import SufficientStats
+
+__all__ = ["OptimumInfo", "optimise", "check_random_design"]
+
+
+@dataclass(frozen=True)
+class OptimumInfo:
+    """θ at the optimum, the evaluation there and how the optimiser got there."""
+
+    theta: np.ndarray
+    evaluation: Evaluation
+    gradient: np.ndarray  # projected gradient of the criterion w.r.t. θ
+    converged: bool
+    n_iter: int
+    message: str
+
+    @property
+    def gradient_norm(self) -> float:
+        return float(np.linalg.norm(self.gradient))
+
+
+def _projected(theta: np.ndarray, grad: np.ndarray, layout: ThetaLayout) -> np.ndarray:
+    at_bound = layout.is_diagonal & (theta <= 0.0) & (grad > 0.0)
+    return np.where(at_bound, 0.0, grad)
+
+
+def _start(stats: SufficientStats, layout: ThetaLayout) -> np.ndarray:
+    """Diagonal start: each random effect's contribution to Var(y) comparable to σ²."""
+    rms = np.sqrt(np.einsum("gjj->j", stats.ztz) / stats.nobs)
+    rms = np.where(rms > 0, rms, 1.0)
+    return np.where(layout.is_diagonal, 1.0 / rms[layout.rows], 0.0)
+
+
+def _fd_hessian(theta, free, fun, base_grad) -> tuple[np.ndarray, int]:
+    idx = np.flatnonzero(free)
+    hess = np.empty((idx.size, idx.size))
+    for col, j in enumerate(idx):
+        h = 1e-5 * max(abs(theta[j]), 1e-2)
+        up, down = theta.copy(), theta.copy()
+        up[j] += h
+        down[j] -= h
+        if down[j] < 0 and fun.lower[j] == 0:  # one-sided at the bound
+            hess[:, col] = (fun.grad(up)[idx] - base_grad[idx]) / h
+        else:
+            hess[:, col] = (fun.grad(up)[idx] - fun.grad(down)[idx]) / (2 * h)
+    return (hess + hess.T) / 2.0, 2 * idx.size
+
+
+class _Objective:
+    def __init__(self, stats: SufficientStats, layout: ThetaLayout, reml: bool) -> None:
+        self.stats, self.layout, self.reml = stats, layout, reml
+        self.lower = layout.lower_bounds
+        self.n_eval = 0
+
+    def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        self.n_eval += 1
+        ev = evaluate(np.maximum(theta, self.lower), self.stats, self.layout, self.reml)
+        return ev.value, ev.gradient
+
+    def grad(self, theta: np.ndarray) -> np.ndarray:
+        return self(theta)[1]
+
+
+def _newton_polish(theta: np.ndarray, fun: _Objective, max_iter: int = 20) -> np.ndarray:
+    layout = fun.layout
+    for _ in range(max_iter):
+        value, grad = fun(theta)
+        free = ~(layout.is_diagonal & (theta <= 0.0) & (grad >= 0.0))
+        if not free.any():
+            break
+        hess, _ = _fd_hessian(theta, free, fun, grad)
+        try:
+            np.linalg.cholesky(hess)
+            step_free = -np.linalg.solve(hess, grad[free])
+        except np.linalg.LinAlgError:
+            break
+        step = np.zeros_like(theta)
+        step[free] = step_free
+        improved = False
+        gnorm = np.linalg.norm(grad[free])
+        for t in 0.5 ** np.arange(12):
+            trial = np.maximum(theta + t * step, fun.lower)
+            t_value, t_grad = fun(trial)
+            flat = t_value <= value + 1e-13 * abs(value)  # below the criterion's resolution
+            if t_value < value or (flat and np.linalg.norm(t_grad[free]) < gnorm):
+                improved = True
+                break
+        if not improved:
+            break
+        moved = np.max(np.abs(trial - theta)) if trial.size else 0.0
+        theta = trial
+        if moved < 1e-12 * (1.0 + np.max(np.abs(theta))):
+            break
+    return theta
+
+
+def _optimise_general(stats: SufficientStats, layout: ThetaLayout, reml: bool) -> OptimumInfo:
+    fun = _Objective(stats, layout, reml)
+    bounds = [(0.0, None) if d else (None, None) for d in layout.is_diagonal]
+    res = optimize.minimize(
+        fun, _start(stats, layout), jac=True, method="L-BFGS-B", bounds=bounds,
+        options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 5000, "maxcor": 20},
+    )
+    theta = _newton_polish(np.maximum(res.x, fun.lower), fun)
+    theta = np.where(layout.is_diagonal & (theta < 1e-10 * (1 + np.abs(theta).max())), 0.0, theta)
+    ev = evaluate(theta, stats, layout, reml)
+    grad = _projected(theta, ev.gradient, layout)
+    converged = bool(np.linalg.norm(grad) <= 1e-6 * max(1.0, abs(ev.value)))
+    return OptimumInfo(theta, ev, grad, converged, fun.n_eval, str(res.message))
+
+
+def _optimise_intercept(stats: SufficientStats, reml: bool) -> OptimumInfo:
+    counts = stats.counts
+    xbar = stats.ztx[:, 0, :] / counts[:, None]
+    ybar = stats.zty[:, 0] / counts
+    total = stats.total
+    fit = fit_random_intercept(
+        counts, xbar, ybar, total[:-1, :-1], total[:-1, -1], float(total[-1, -1]), reml=reml
+    )
+    theta = np.array([np.sqrt(fit.ratio)])
+    layout = ThetaLayout.from_blocks(1, ((0,),))
+    ev = evaluate(theta, stats, layout, reml)
+    grad = np.array([2.0 * theta[0] * fit.gradient])
+    return OptimumInfo(theta, ev, grad, fit.converged, fit.n_iter, "one-dimensional Brent search")
+
+
+def optimise(
+    stats: SufficientStats, layout: ThetaLayout, reml: bool, *, random_intercept: bool
+) -> OptimumInfo:
+    """Minimise the profiled criterion; the 1-D solver for a pure random intercept."""
+    if random_intercept:
+        return _optimise_intercept(stats, reml)
+    return _optimise_general(stats, layout, reml)
+
+
+def check_random_design(
+    stats: SufficientStats, random_names: tuple[str, ...], group_name: str
+) -> None:
+    """Raise when the random-effect columns are linearly dependent within every group."""
+    q = stats.q
+    if q < 2:
+        return
+    ztz = stats.ztz
+    scale = np.sqrt(np.einsum("gjj->gj", ztz))
+    scale = np.where(scale > 0, scale, 1.0)
+    eig = np.linalg.eigvalsh(ztz / scale[:, :, None] / scale[:, None, :])
+    if not np.all(eig[:, 0] <= 1e-10 * np.maximum(eig[:, -1], 1e-300)):
+        return
+    counts = stats.counts
+    ones = [j for j in range(q) if np.allclose(np.einsum("gjj->gj", ztz)[:, j], counts)]
+    culprits = []
+    if ones:
+        s1 = stats.ztz[:, ones[0], :]  # per-group sums of each z column
+        ss = np.einsum("gjj->gj", ztz)
+        within = ss - s1**2 / counts[:, None]
+        culprits = [
+            random_names[j] for j in range(q)
+            if j not in ones and np.all(within[:, j] <= 1e-10 * np.maximum(ss[:, j], 1e-300))
+        ]
+    if culprits:
+        raise DataError(
+            f"The random slope(s) on {culprits} do not vary within any group of "
+            f"{group_name!r}, so a group-specific slope cannot be seen in the data and its "
+            "variance cannot be separated from the random intercept's. Keep the variable as a "
+            f"fixed effect and remove it from the random part, e.g. '(1 | {group_name})'."
+        )
+    raise DataError(
+        f"The random-effect columns {list(random_names)} are linearly dependent within every "
+        f"group of {group_name!r}, so their covariance matrix cannot be estimated. Remove "
+        "redundant random terms."
+    )
