@@ -15,8 +15,18 @@ from panelre.estimators import (
     PooledOLS,
     RandomEffects,
 )
+from panelre.comparison import compare
 from panelre.panel import PanelData
 from panelre.results import PanelResults
+from panelre.specification import (
+    Selection,
+    TestResult,
+    breusch_pagan,
+    f_test_effects,
+    hausman,
+    hausman_regression,
+    select,
+)
 from panelre.exceptions import (
     AbsorbedVariableError,
     BoundaryWarning,
@@ -54,6 +64,14 @@ __all__ = [
     "fixed_effects",
     "first_difference",
     "random_effects",
+    "compare",
+    "hausman",
+    "hausman_regression",
+    "breusch_pagan",
+    "f_test_effects",
+    "select",
+    "Selection",
+    "TestResult",
     "PanelreError",
     "PanelreWarning",
     "AbsorbedVariableError",

@@ -43,6 +43,7 @@ class TransformedOLS:
     bread: np.ndarray
     keep: np.ndarray
     dropped: list[str]
+    absorbed: list[str]
 
 
 def transformed_ols(
@@ -111,6 +112,7 @@ def transformed_ols(
         bread=inv_psd(xtx_k),
         keep=keep,
         dropped=dropped_abs + dropped_col,
+        absorbed=dropped_abs,
     )
 
 

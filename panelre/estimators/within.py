@@ -100,6 +100,7 @@ class FixedEffects(PanelModel):
         Xk = X[:, ols.keep]
         total_effect = d.y - Xk @ ols.params - ols.resid  # αᵢ (+ γₜ) per row
         effects, extra = self._effects(total_effect)
+        extra["absorbed"] = ols.absorbed
         df_resid = p.nobs - self._n_effects() - len(ols.params)
         if df_resid <= 0:
             raise InsufficientDataError(
@@ -121,7 +122,7 @@ class FixedEffects(PanelModel):
             fitted=self._series(d.y - ols.resid, "fitted_values"),
             resids=self._series(ols.resid, "resids"),
             effects=effects,
-            dropped=[n for n in ols.dropped],
+            dropped=ols.dropped,
             extra=extra,
         )
 

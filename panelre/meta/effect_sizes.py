@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import gammaln
+from scipy.special import poch
 
 from panelre._validation import check_option, check_positive
 from panelre.exceptions import DataError, InvalidParameterError
@@ -83,11 +83,13 @@ def hedges_correction(m: np.ndarray | float) -> np.ndarray:
     Examples
     --------
     >>> round(float(hedges_correction(10)), 6)
-    0.922137
+    0.922746
     """
     m = np.asarray(m, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.exp(gammaln(m / 2) - 0.5 * np.log(m / 2) - gammaln((m - 1) / 2))
+        # Gamma(m/2)/Gamma((m-1)/2) as a Pochhammer symbol: accurate for large m, where
+        # metafor's exp(lgamma(.) - lgamma(.)) loses digits to cancellation (m > ~1e4)
+        out = poch((m - 1) / 2, 0.5) / np.sqrt(m / 2)
     return np.where(m > 1, out, np.nan)
 
 

@@ -76,24 +76,26 @@ def forest_plot(
     lo, hi = result.ci
     est = result.estimate
     ax.fill([f(lo), f(est), f(hi), f(est)], [0, 0.3, 0, -0.3], color="black", zorder=3)
-    if result.pi is not None:
-        ax.hlines(-0.8, f(result.pi[0]), f(result.pi[1]), color="tab:blue", lw=2,
-                  label=f"{result.level:.0%} prediction interval")
-        ax.legend(loc="lower right", frameon=False, fontsize="small")
-    ax.axvline(f(0.0), color="0.6", ls="--", lw=0.8)
-    ax.axvline(f(est), color="0.3", ls=":", lw=0.8)
+    ticks = list(rows) + [0.0]
     names = [str(s) for s in table.index] + [f"{'FE' if result.method == 'FE' else 'RE'} "
                                              f"model ({result.method})"]
-    ax.set_yticks(list(rows) + [0.0], names)
+    if result.pi is not None:
+        ax.hlines(-0.8, f(result.pi[0]), f(result.pi[1]), color="tab:blue", lw=2)
+        ticks.append(-0.8)
+        names.append(f"{result.level:.0%} prediction interval")
+    ax.axvline(f(0.0), color="0.6", ls="--", lw=0.8)
+    ax.axvline(f(est), color="0.3", ls=":", lw=0.8)
+    ax.set_yticks(ticks, names)
     ax.set_ylim(-1.4, k + 1.8)
     ax.set_xlabel(xlabel)
     if transform is not None and np.all(f(table.ci_lower.to_numpy()) > 0):
         ax.set_xscale("log")
     if show_weights:
         texts = [f"{w:5.1f}%  {f(y):6.2f} [{f(a):.2f}, {f(b):.2f}]"
-                 for w, y, a, b in zip(table.weight, table.yi, table.ci_lower, table.ci_upper)]
+                 for w, y, a, b in zip(table.weight, table.yi, table.ci_lower, table.ci_upper,
+                                         strict=True)]
         texts.append(f"100.0%  {f(est):6.2f} [{f(lo):.2f}, {f(hi):.2f}]")
-        for y, t in zip(list(rows) + [0.0], texts):
+        for y, t in zip(list(rows) + [0.0], texts, strict=True):
             ax.annotate(t, xy=(1.02, y), xycoords=("axes fraction", "data"), va="center",
                         fontsize="small", family="monospace")
     ax.spines[["top", "right", "left"]].set_visible(False)

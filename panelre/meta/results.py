@@ -66,11 +66,12 @@ class MetaAnalysisResults:
     """Results of :func:`panelre.meta.meta_analysis` (immutable).
 
     Without moderators ``estimate``, ``se``, ``statistic`` and ``pvalue`` are floats and
-    ``ci``/``pi`` are ``(lower, upper)`` tuples of floats (``pi`` is None for FE). With moderators they are pandas
-    Series indexed by coefficient name (``Intercept`` first), ``ci`` is a tuple of two
-    Series, ``pi`` is None, ``qm``/``qm_pvalue`` test the moderators (chi-square, or F under
-    ``test="hksj"``), ``r2`` is metafor's pseudo-R^2 in percent and ``q``/``q_pvalue`` are the
-    test for residual heterogeneity (metafor's QE).
+    ``ci``/``pi`` are ``(lower, upper)`` tuples of floats (``pi`` is None for FE).
+
+    With moderators they are pandas Series indexed by coefficient name (``Intercept``
+    first), ``ci`` is a tuple of two Series and ``pi`` is None; ``qm``/``qm_pvalue`` test
+    the moderators (chi-square, or F under ``test="hksj"``), ``r2`` is metafor's pseudo-R^2
+    in percent and ``q``/``q_pvalue`` test residual heterogeneity (metafor's QE).
     """
 
     method: str
@@ -189,27 +190,27 @@ class MetaAnalysisResults:
 
     def _header(self) -> list[tuple[str, str]]:
         f = format_number
+        pct = f"{self.level:.0%}"
         header = [("Studies (k)", str(self.k)), ("tau^2 estimator", self.method)]
         if self.method != "FE":
-            header += [("tau^2 (SE)", f"{f(self.tau2)} ({f(self.tau2_se)})"),
+            header += [("tau^2", f(self.tau2)), ("SE(tau^2)", f(self.tau2_se)),
                        ("tau", f(self.tau))]
             if self.tau2_ci is not None:
-                header.append((f"tau^2 {self.level:.0%} CI",
-                               f"[{f(self.tau2_ci[0])}, {f(self.tau2_ci[1])}]"))
-        residual = not self.studies.int_only
-        suffix = " (residual)" if residual else ""
-        header += [(f"I^2 (%){suffix}", f(self.i2, 2)), (f"H^2{suffix}", f(self.h2))]
-        header.append((f"Q{'E' if residual else ''}(df = {self.q_df})",
-                       f"{f(self.q)}, p = {f(self.q_pvalue)}"))
+                header += [(f"tau^2 {pct} CI lower", f(self.tau2_ci[0])),
+                           (f"tau^2 {pct} CI upper", f(self.tau2_ci[1]))]
+        suffix = " (residual)" if not self.studies.int_only else ""
+        header += [(f"I^2 (%){suffix}", f(self.i2, 2)), (f"H^2{suffix}", f(self.h2)),
+                   (f"Q{'E' if suffix else ''}(df = {self.q_df})", f(self.q)),
+                   (f"P(>Q{'E' if suffix else ''})", f(self.q_pvalue))]
         if self.qm is not None and self.qm_df is not None:
             name = "QM" if self.df is None else "F"
-            dfs = ", ".join(map(str, self.qm_df))
-            header.append((f"{name}(df = {dfs})", f"{f(self.qm)}, p = {f(self.qm_pvalue)}"))
+            header += [(f"{name}(df = {', '.join(map(str, self.qm_df))})", f(self.qm)),
+                       (f"P(>{name})", f(self.qm_pvalue))]
         if self.r2 is not None:
             header.append(("R^2 (%)", f(self.r2, 2)))
         if self.pi is not None:
-            header.append((f"Prediction {self.level:.0%}",
-                           f"[{f(self.pi[0])}, {f(self.pi[1])}]"))
+            header += [(f"Prediction {pct} lower", f(self.pi[0])),
+                       (f"Prediction {pct} upper", f(self.pi[1]))]
         return header
 
     @property
@@ -221,8 +222,9 @@ class MetaAnalysisResults:
         >>> from panelre.datasets import load
         >>> from panelre.meta import effect_size, meta_analysis
         >>> es = effect_size("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=load("bcg"))
-        >>> print(meta_analysis(es.yi, es.vi).summary)  # doctest: +ELLIPSIS
-                          Random-Effects Model (k = 13; tau^2 estimator: REML)...
+        >>> text = str(meta_analysis(es.yi, es.vi).summary)
+        >>> "Random-Effects Model (k = 13; tau^2 estimator: REML)" in text
+        True
         """
         kind = "Fixed-Effect" if self.method == "FE" else "Random-Effects"
         if not self.studies.int_only:

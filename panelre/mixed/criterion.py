@@ -10,16 +10,20 @@ for independent terms) and :math:`\\theta` its free elements, as lme4.  Per grou
 
 and by Woodbury :math:`\\sigma^2 V_i^{-1} = I - Z_i\\Lambda M_i^{-1}\\Lambda'Z_i'`, so
 :math:`A = \\sigma^2 X'V^{-1}X`, :math:`\\sigma^2 X'V^{-1}y` and :math:`\\sigma^2 y'V^{-1}y`
-need only the sufficient statistics.  With :math:`r^2 = \\sigma^2(y'V^{-1}y - \\hat\\beta'X'V^{-1}y)`
+need only the sufficient statistics.  With
+:math:`r^2 = \\sigma^2(y'V^{-1}y - \\hat\\beta'X'V^{-1}y)`
 (lme4's penalised RSS) and :math:`d = n` (ML) or :math:`n - p` (REML) the profiled criterion is
 
 .. math:: f(\\theta) = \\sum_i \\log|M_i| + [\\mathrm{REML}]\\log|A| + d\\,(1 + \\log(2\\pi r^2/d)).
 
 Gradient: with :math:`D = \\Lambda\\Lambda'`, :math:`H_i = \\sigma^2 Z_i'V_i^{-1}Z_i`,
-:math:`P_i = \\sigma^2 Z_i'V_i^{-1}X_i` and :math:`u_i = \\sigma^2 Z_i'V_i^{-1}(y_i - X_i\\hat\\beta)`,
+:math:`P_i = \\sigma^2 Z_i'V_i^{-1}X_i` and
+:math:`u_i = \\sigma^2 Z_i'V_i^{-1}(y_i - X_i\\hat\\beta)`,
 
 .. math:: \\partial f/\\partial D = \\sum_i H_i - [\\mathrm{REML}]\\sum_i P_iA^{-1}P_i'
-          - (d/r^2)\\sum_i u_iu_i', \\qquad \\partial f/\\partial\\Lambda = 2(\\partial f/\\partial D)\\Lambda.
+          - (d/r^2)\\sum_i u_iu_i',
+
+and :math:`\\partial f/\\partial\\Lambda = 2(\\partial f/\\partial D)\\Lambda`.
 """
 
 from __future__ import annotations
@@ -130,7 +134,9 @@ def evaluate(
     try:
         a_chol = linalg.cho_factor(a_mat, lower=True)
     except linalg.LinAlgError:
-        raise DataError("X'V^{-1}X is not positive definite; the fixed effects are collinear.")
+        raise DataError(
+            "X'V^{-1}X is not positive definite; the fixed effects are collinear."
+        ) from None
     beta = linalg.cho_solve(a_chol, a_vec)
     rss = float(yvy - a_vec @ beta)
     if not rss > 0:
@@ -142,6 +148,7 @@ def evaluate(
     value = float(logdet_m.sum()) + dof * (1.0 + _LOG_2PI + np.log(rss / dof))
     if reml:
         value += 2.0 * float(np.log(np.diag(a_chol[0])).sum())
+    value = float(value)
     grad = np.zeros(layout.size)
     if gradient:
         grad = _gradient(zt, kt, lam, beta, a_chol, rss, dof, reml, layout)

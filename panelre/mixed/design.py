@@ -83,13 +83,13 @@ def _matrix(spec: str, data: pd.DataFrame, what: str):
 
 def _group_values(data: pd.DataFrame, group: str, groups: object) -> pd.Series:
     if groups is not None and not isinstance(groups, str):
-        values = pd.Series(np.asarray(groups), index=data.index)
-        if values.shape[0] != data.shape[0]:
+        values = np.asarray(groups)
+        if values.ndim != 1 or values.shape[0] != data.shape[0]:
             raise DataError(
                 f"'groups' must have one value per row of data ({data.shape[0]}). "
-                f"Got {values.shape[0]}."
+                f"Got shape {values.shape}."
             )
-        return values
+        return pd.Series(values, index=data.index)
     if group not in data.columns:
         raise FormulaError(
             f"The grouping column {group!r} is not in data. Available: {list(data.columns)}."
@@ -135,16 +135,28 @@ def _drop_incomplete(y, x, z, groups: pd.Series):
 
 
 def _drop_collinear(x: np.ndarray, names: tuple[str, ...]):
-    """Remove collinear fixed-effect columns (pivoted QR, tolerance 1e-7 as lme4)."""
+    """Remove fixed-effect columns that are linear combinations of earlier ones (as lme4).
+
+    Column j is kept when its squared residual on the kept earlier columns, relative to its
+    own sum of squares, exceeds 1e-11 (a loop over columns, on the p x p matrix X'X).
+    """
     if x.shape[1] == 0:
         raise FormulaError("The fixed part has no columns; keep at least the intercept.")
-    _, r, piv = linalg.qr(x, mode="economic", pivoting=True)
-    diag = np.abs(np.diag(r))
-    rank = int((diag > 1e-7 * diag[0]).sum()) if diag.size and diag[0] > 0 else 0
-    if rank == x.shape[1]:
+    xtx = x.T @ x
+    norms = np.sqrt(np.diag(xtx))
+    scaled = xtx / np.outer(np.where(norms > 0, norms, 1.0), np.where(norms > 0, norms, 1.0))
+    keep: list[int] = []
+    for j in range(x.shape[1]):
+        resid = scaled[j, j]
+        if keep and resid > 0:
+            c = scaled[np.ix_(keep, [j])]
+            resid -= float(c[:, 0] @ linalg.solve(scaled[np.ix_(keep, keep)], c[:, 0],
+                                                  assume_a="pos"))
+        if norms[j] > 0 and resid > 1e-11:
+            keep.append(j)
+    if len(keep) == x.shape[1]:
         return x, names, ()
-    keep = np.sort(piv[:rank])
-    dropped = tuple(names[i] for i in sorted(piv[rank:]))
+    dropped = tuple(names[i] for i in range(x.shape[1]) if i not in keep)
     warnings.warn(
         f"The fixed-effect model matrix is rank deficient; dropped the collinear column(s) "
         f"{list(dropped)} and kept {[names[i] for i in keep]}.",

@@ -192,7 +192,9 @@ def _add_statsmodels_terms(
     expr = "1"
     if re_formula is not None:
         if not isinstance(re_formula, str):
-            raise FormulaError(f"'re_formula' must be a string such as '~Time'. Got {re_formula!r}.")
+            raise FormulaError(
+                f"'re_formula' must be a string such as '~Time'. Got {re_formula!r}."
+            )
         expr = re_formula.strip().lstrip("~").strip() or "1"
     name = groups if isinstance(groups, str) else "group"
     return [RandomTerm(expr, name, False)]

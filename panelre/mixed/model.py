@@ -118,7 +118,7 @@ def mixed(
     Days            9.60  35.07
     >>> pigs = mixed("Weight ~ Time", load("dietox"), groups="Pig", reml=False)
     >>> round(pigs.sigma2, 3), pigs.n_groups
-    (11.367, 72)
+    (11.353, 72)
     """
     if not isinstance(reml, (bool, np.bool_)):
         raise InvalidParameterError(f"The 'reml' parameter must be True or False. Got {reml!r}.")

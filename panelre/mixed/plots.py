@@ -53,7 +53,7 @@ def plot_random_effects(effects: pd.DataFrame, se: pd.DataFrame, level: float, a
         axes = np.atleast_1d(ax)
         fig = axes[0].figure
     z = sps.norm.ppf(0.5 + level / 2)
-    for axis, name in zip(axes, names):
+    for axis, name in zip(axes, names, strict=True):
         order = np.argsort(effects[name].to_numpy(), kind="stable")
         est = effects[name].to_numpy()[order]
         half = z * se[name].to_numpy()[order]

@@ -95,7 +95,7 @@ def test_summary_text_and_formats(model: MetaAnalysisResults,
                                   regression: MetaAnalysisResults) -> None:
     text = str(model.summary)
     assert "Random-Effects Model (k = 13; tau^2 estimator: REML)" in text
-    assert "-0.7145" in text and "92.22" in text and "Prediction 95%" in text
+    assert "-0.7145" in text and "92.22" in text and "Prediction 95% lower" in text
     reg = str(regression.summary)
     assert "Mixed-Effects Model" in reg and "ablat" in reg and "QM(df = 1)" in reg
     assert "R^2 (%)" in reg and "QE(df = 11)" in reg
@@ -108,7 +108,8 @@ def test_summary_text_and_formats(model: MetaAnalysisResults,
 def test_summary_hksj_and_fe(bcg: pd.DataFrame) -> None:
     hk = meta_analysis("yi", "vi", data=bcg, test="knha", moderators="~ ablat")
     text = str(hk.summary)
-    assert "F(df = 1, 11)" in text and "P>|t|" in text and "t tests with 11 df" in text
+    assert "F(df = 1, 11)" in text and "P(>F)" in text and "P>|t|" in text
+    assert "t tests with 11 df" in text
     fe = str(meta_analysis("yi", "vi", data=bcg, method="FE").summary)
     assert "Fixed-Effect Model" in fe and "tau^2 (SE)" not in fe
 
@@ -119,8 +120,10 @@ def test_hedges_correction_is_exact_gamma_ratio() -> None:
     exact = gamma(m / 2) / (np.sqrt(m / 2) * gamma((m - 1) / 2))
     np.testing.assert_allclose(hedges_correction(m), exact, rtol=1e-13)
     assert np.isnan(hedges_correction(1.0))
-    # large m: gammaln path stays finite and tends to the usual 1 - 3/(4m - 1)
-    assert hedges_correction(1e6) == pytest.approx(1 - 3 / (4e6 - 1), rel=1e-10)
+    # large m: no cancellation; agrees with the asymptotic series 1 - 3/(4m) - 7/(32m^2) - ...
+    for big in (1e6, 1e9):
+        series = 1 - 3 / (4 * big) - 7 / (32 * big**2)
+        assert hedges_correction(big) == pytest.approx(series, rel=1e-14)
 
 
 def test_group_sizes_instead_of_noncases(bcg: pd.DataFrame) -> None:
@@ -162,13 +165,15 @@ def test_forest_plot_renders(model: MetaAnalysisResults) -> None:
     fig = model.forest_plot(transform=np.exp, xlabel="Risk ratio")
     assert isinstance(fig, Figure)
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
-    assert labels[0] == "Aronson" and labels[-1].startswith("RE model")
+    assert labels[0] == "Aronson" and labels[-2].startswith("RE model")
+    assert labels[-1] == "95% prediction interval"
     assert _png(fig)[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_forest_plot_fe_and_untransformed(bcg: pd.DataFrame) -> None:
     fig = meta_analysis("yi", "vi", data=bcg, method="FE").forest_plot(show_weights=False)
-    assert fig.axes[0].get_legend() is None
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels[-1] == "FE model (FE)"  # no prediction interval for FE
     assert _png(fig)[:4] == b"\x89PNG"
 
 

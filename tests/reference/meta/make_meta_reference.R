@@ -70,11 +70,6 @@ meta <- function(id, dataset, method, test = "z", mods = NULL, mods_txt = NULL, 
     out <- c(out, list(estimate = as.numeric(coef(m)), se = as.numeric(m$se),
                        ci = c(m$ci.lb, m$ci.ub), pvalue = as.numeric(m$pval),
                        pi = c(p$pi.lb, p$pi.ub), pi_call = "predict(m)"))
-    if (method != "FE") {
-      ci <- confint(m, control = list(tol = 1e-13))$random
-      out$tau2_ci <- as.numeric(ci["tau^2", c("ci.lb", "ci.ub")])
-      out$tau2_ci_call <- "confint(m, control=list(tol=1e-13))"
-    }
   } else {
     nm <- names(coef(m)); nm[nm == "intrcpt"] <- "Intercept"
     out <- c(out, list(formula = mods_txt, estimate = named(coef(m), nm), se = named(m$se, nm),
@@ -82,6 +77,11 @@ meta <- function(id, dataset, method, test = "z", mods = NULL, mods_txt = NULL, 
                        pvalue = named(m$pval, nm), qm = m$QM, qm_pvalue = m$QMp,
                        qm_df = as.numeric(m$QMdf[!is.na(m$QMdf)]),
                        r2 = if (is.null(m$R2)) NULL else m$R2))
+  }
+  if (method != "FE") {
+    ci <- confint(m, control = list(tol = 1e-13))$random
+    out$tau2_ci <- as.numeric(ci["tau^2", c("ci.lb", "ci.ub")])
+    out$tau2_ci_call <- "confint(m, control=list(tol=1e-13))"
   }
   if (l1o) {
     l <- leave1out(m)

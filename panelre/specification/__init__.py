@@ -1,0 +1,14 @@
+"""Specification tests and automated model selection."""
+
+from __future__ import annotations
+
+from panelre.specification._base import TestResult
+from panelre.specification.hausman import hausman, hausman_regression
+from panelre.specification.lagrange import breusch_pagan
+from panelre.specification.poolability import f_test_effects
+from panelre.specification.select import Selection, select
+
+__all__ = [
+    "TestResult", "hausman", "hausman_regression", "breusch_pagan", "f_test_effects",
+    "Selection", "select",
+]

@@ -1,0 +1,94 @@
+"""Lagrange-multiplier tests for random effects (Breusch–Pagan, Honda, King–Wu)."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from panelre._typing import EFFECT_ALIASES, EFFECTS
+from panelre._validation import check_option
+from panelre.estimators import PooledOLS
+from panelre.formula import build_design
+from panelre.panel import as_panel
+from panelre.specification._base import TestResult
+
+__all__ = ["breusch_pagan"]
+
+
+def _lm_component(resid: np.ndarray, codes: np.ndarray, counts: np.ndarray) -> float:
+    n = resid.shape[0]
+    sums = np.bincount(codes, weights=resid, minlength=len(counts))
+    a = float(sums @ sums) / float(resid @ resid) - 1.0
+    denom = 2.0 * (float((counts.astype(float) ** 2).sum()) - n)
+    return n / np.sqrt(denom) * a if denom > 0 else float("nan")
+
+
+def breusch_pagan(
+    formula: str,
+    data: Any,
+    *,
+    entity: Hashable | None = None,
+    time: Hashable | None = None,
+    effects: str = "entity",
+    variant: str = "bp",
+) -> TestResult:
+    """LM test of no random effects (σ²ᵤ = 0) from pooled OLS residuals (R plm ``plmtest``).
+
+    ``LMᵢ = n / sqrt(2(ΣTᵢ² − n)) · (Σᵢ(Σₜ eᵢₜ)² / e'e − 1)`` is the Baltagi–Li (1990) form,
+    exact for unbalanced panels; likewise for time effects with the period counts.
+
+    Parameters
+    ----------
+    effects : {"entity", "time", "twoway"}
+    variant : {"bp", "honda", "king-wu"}
+        ``bp``: Breusch–Pagan χ² (df 1, or 2 two-way); ``honda``: one-sided normal
+        (``(LM₁+LM₂)/√2`` two-way); ``king-wu``: one-sided normal (a weighted combination
+        two-way; equal to Honda one-way).
+
+    Examples
+    --------
+    >>> import panelre as pr
+    >>> t = pr.breusch_pagan("inv ~ value + capital", pr.datasets.load("grunfeld"),
+    ...                      entity="firm", time="year")
+    >>> round(t.stat, 3), t.df
+    (798.162, 1)
+    """
+    effects = check_option("effects", effects, EFFECTS, EFFECT_ALIASES)
+    variant = check_option("variant", variant, ["bp", "honda", "king-wu"], {"kw": "king-wu"})
+    design = build_design(formula, as_panel(data, entity, time))
+    p = design.panel
+    if effects != "entity":
+        p._require_time(f"LM tests for {effects} effects")
+    resid = PooledOLS(design).fit()._est.resid
+    n = p.nobs
+    m11 = float((p.counts.to_numpy().astype(float) ** 2).sum())
+    lm1 = _lm_component(resid, p.entity_codes, p.counts.to_numpy())
+    if effects != "entity":
+        m22 = float((p.time_counts.astype(float) ** 2).sum())
+        lm2 = _lm_component(resid, p.time_codes, p.time_counts)  # type: ignore[arg-type]
+    null = f"no {effects} effects (variance of the {effects} effect is zero)"
+    alt = f"{effects} effects are present (positive variance)"
+    if effects == "twoway":
+        stat_by = {
+            "bp": lm1**2 + lm2**2,
+            "honda": (lm1 + lm2) / np.sqrt(2),
+            "king-wu": (np.sqrt(m11 - n) * lm1 + np.sqrt(m22 - n) * lm2) / np.sqrt(m11 + m22 - 2 * n),
+        }
+    else:
+        lm = lm1 if effects == "entity" else lm2
+        stat_by = {"bp": lm**2, "honda": lm, "king-wu": lm}
+    stat = float(stat_by[variant])
+    if variant == "bp":
+        df: int | None = 2 if effects == "twoway" else 1
+        pvalue = float(stats.chi2.sf(stat, df))
+        dist = "chi2"
+    else:
+        df, pvalue, dist = None, float(stats.norm.sf(stat)), "normal"
+    label = {"bp": "Breusch-Pagan", "honda": "Honda", "king-wu": "King-Wu"}[variant]
+    return TestResult(
+        name=f"Lagrange multiplier test for {effects} effects ({label})",
+        stat=stat, df=df, pvalue=pvalue, null=null, alternative=alt, distribution=dist,
+    )

@@ -1,0 +1,48 @@
+"""F test for the presence of fixed effects (poolability)."""
+
+from __future__ import annotations
+
+from scipy import stats
+
+from panelre.estimators import PooledOLS
+from panelre.exceptions import IncompatibleResultsError
+from panelre.results import PanelResults
+from panelre.specification._base import TestResult
+
+__all__ = ["f_test_effects"]
+
+
+def f_test_effects(fe_result: PanelResults) -> TestResult:
+    """F test that all fixed effects are zero (R plm ``pFtest``; Stata's "F test that all
+    u_i=0").
+
+    ``F = ((SSR_pooled − SSR_FE)/df₁) / (SSR_FE/df₂)`` with ``df₁ = df_pooled − df_FE`` and
+    ``df₂ = df_FE``, for entity, time or two-way effects.
+
+    Examples
+    --------
+    >>> import panelre as pr
+    >>> fe = pr.fixed_effects("inv ~ value + capital", pr.datasets.load("grunfeld"),
+    ...                       entity="firm", time="year")
+    >>> t = pr.f_test_effects(fe)
+    >>> round(t.stat, 3), t.df
+    (49.177, (9, 188))
+    """
+    if not isinstance(fe_result, PanelResults) or fe_result.estimator != "fixed_effects":
+        raise IncompatibleResultsError(
+            "f_test_effects() needs the result of pr.fixed_effects(...). Got "
+            f"{getattr(fe_result, 'estimator', type(fe_result).__name__)!r}."
+        )
+    pooled = PooledOLS(fe_result.design).fit()
+    ssr_p = float(pooled._est.resid @ pooled._est.resid)
+    ssr_w = float(fe_result._est.resid @ fe_result._est.resid)
+    df1 = pooled.df_resid - fe_result.df_resid
+    df2 = fe_result.df_resid
+    stat = (ssr_p - ssr_w) / df1 / (ssr_w / df2)
+    effects = fe_result.model.effects
+    return TestResult(
+        name=f"F test for {effects} effects",
+        stat=float(stat), df=(int(df1), int(df2)), pvalue=float(stats.f.sf(stat, df1, df2)),
+        null=f"all {effects} effects are zero (pooled OLS is adequate)",
+        alternative=f"some {effects} effects are non-zero", distribution="F",
+    )

@@ -1,0 +1,239 @@
+"""Automated choice between pooled OLS, fixed, random and correlated random effects."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from panelre._validation import check_probability
+from panelre.comparison import compare
+from panelre.estimators import FixedEffects, PooledOLS, RandomEffects
+from panelre.exceptions import IncompatibleResultsError, PanelreWarning
+from panelre.formula import build_design
+from panelre.panel import as_panel
+from panelre.results import PanelResults
+from panelre.specification._base import TestResult
+from panelre.specification.hausman import hausman, hausman_regression
+from panelre.specification.lagrange import breusch_pagan
+from panelre.specification.poolability import f_test_effects
+from panelre.tables import Summary, format_number
+
+__all__ = ["Selection", "select"]
+
+_NAMES = {
+    "pooled": "pooled OLS",
+    "fixed_effects": "fixed effects",
+    "random_effects": "random effects",
+    "correlated_random_effects": "correlated random effects (Mundlak)",
+}
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The outcome of :func:`select`: the recommendation, the tests and the models.
+
+    Attributes
+    ----------
+    recommended : {"pooled", "fixed_effects", "random_effects", "correlated_random_effects"}
+    tests : mapping of name -> TestResult
+    models : mapping of name -> PanelResults
+    reasons : list of str
+        The decision chain, one sentence per step.
+    cautions : list of str
+        Things to be careful about.
+    alpha : float
+    """
+
+    recommended: str
+    tests: Mapping[str, TestResult]
+    models: Mapping[str, PanelResults]
+    reasons: list[str]
+    cautions: list[str] = field(default_factory=list)
+    alpha: float = 0.05
+    time_invariant: list[str] = field(default_factory=list)
+
+    @property
+    def table(self) -> Summary:
+        """Side-by-side comparison of the fitted models."""
+        return compare(dict(self.models))
+
+    def report(self) -> str:
+        """Plain-language explanation of the choice, with the numbers."""
+        lines = [f"Recommended model: {_NAMES[self.recommended]}", ""]
+        lines.append(f"How this was decided (significance level {self.alpha:g}):")
+        lines += [f"  {i}. {r}" for i, r in enumerate(self.reasons, start=1)]
+        if self.cautions:
+            lines += ["", "Be careful about:"]
+            lines += [f"  - {c}" for c in self.cautions]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.report() + "\n\n" + str(self.table)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready representation."""
+        return {
+            "recommended": self.recommended,
+            "alpha": self.alpha,
+            "reasons": self.reasons,
+            "cautions": self.cautions,
+            "tests": {k: t.to_dict() for k, t in self.tests.items()},
+            "coefficients": {
+                k: {"params": m.params.to_dict(), "std_errors": m.std_errors.to_dict()}
+                for k, m in self.models.items()
+            },
+        }
+
+
+def _p(t: TestResult) -> str:
+    return f"p = {format_number(t.pvalue)}"
+
+
+def select(
+    formula: str,
+    data: Any,
+    *,
+    entity: Hashable | None = None,
+    time: Hashable | None = None,
+    alpha: float = 0.05,
+    method: str = "swamy-arora",
+) -> Selection:
+    """Choose between pooled OLS, fixed effects, random effects and correlated random
+    effects, and explain why.
+
+    Decision rule (documented in docs/choosing.md):
+
+    1. Are there entity effects? The F test of fixed effects (``f_test_effects``) and the
+       Breusch–Pagan LM test (``breusch_pagan``) each at level α/2 (Bonferroni, so the
+       pair keeps level α). If neither rejects: **pooled OLS**.
+    2. Are the effects correlated with the regressors? The cluster-robust
+       regression-based Hausman test (``hausman_regression(cov="cluster")``), valid under
+       heteroskedasticity and serial correlation. If it rejects: **fixed effects**, or
+       **correlated random effects** when the formula has time-invariant regressors
+       (which fixed effects cannot estimate).
+    3. Otherwise: **random effects** if the LM test found a variance component, else
+       **fixed effects** (effects found only by the F test).
+
+    Examples
+    --------
+    >>> import panelre as pr
+    >>> sel = pr.select("inv ~ value + capital", pr.datasets.load("grunfeld"),
+    ...                 entity="firm", time="year")
+    >>> sel.recommended
+    'fixed_effects'
+    """
+    alpha = check_probability("alpha", alpha)
+    design = build_design(formula, as_panel(data, entity, time))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PanelreWarning)
+        pooled = PooledOLS(design).fit()
+        fe = FixedEffects(design, effects="entity").fit()
+        re = RandomEffects(design, method=method).fit()
+    time_invariant = list(fe.extra.get("absorbed", []))
+    panel = design.panel
+    tests: dict[str, TestResult] = {
+        "f_test": f_test_effects(fe),
+        "breusch_pagan": breusch_pagan(formula, panel),
+        "hausman_robust": hausman_regression(formula, panel, cov="cluster", method=method),
+    }
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PanelreWarning)
+            tests["hausman_classic"] = hausman(fe, re)
+    except IncompatibleResultsError:
+        pass
+    models = {"Pooled": pooled, "FE": fe, "RE": re}
+    reasons: list[str] = []
+    cautions: list[str] = [str(w.message) for w in caught]
+    half = alpha / 2
+    f, lm, h = tests["f_test"], tests["breusch_pagan"], tests["hausman_robust"]
+    effects_f, effects_lm = f.rejects(half), lm.rejects(half)
+    reasons.append(
+        f"Entity effects? The F test that all fixed effects are zero gives F = "
+        f"{format_number(f.stat)} ({_p(f)}), the Breusch-Pagan LM test of no random-effect "
+        f"variance gives chi2 = {format_number(lm.stat)} ({_p(lm)}); each is judged at "
+        f"{half:g} (Bonferroni for the pair)."
+    )
+    if not (effects_f or effects_lm):
+        reasons.append(
+            "Neither test finds entity effects, so the entities can be pooled: pooled OLS is "
+            "consistent and simplest. (Use clustered standard errors if errors may be correlated "
+            "within entities.)"
+        )
+        return Selection("pooled", tests, models, reasons, cautions, alpha, time_invariant)
+    which = " and ".join(n for n, ok in (("the F test", effects_f), ("the LM test", effects_lm)) if ok)
+    verb = "reject" if effects_f and effects_lm else "rejects"
+    reasons.append(f"Entity effects are present ({which} {verb}), so pooled OLS is ruled out.")
+    if not h.valid:
+        reasons.append(f"The Hausman test cannot be computed: {h.reason}")
+        rec = "random_effects" if effects_lm else "fixed_effects"
+        reasons.append(f"Falling back on {_NAMES[rec]}.")
+        return Selection(rec, tests, models, reasons, cautions, alpha, time_invariant)
+    reasons.append(
+        f"Are the effects correlated with the regressors? The cluster-robust (Mundlak) Hausman "
+        f"test gives chi2({h.df}) = {format_number(h.stat)} ({_p(h)})."
+    )
+    if h.rejects(alpha):
+        if time_invariant:
+            rec = "correlated_random_effects"
+            reasons.append(
+                "It rejects: random effects would be biased. Fixed effects is consistent but "
+                f"cannot estimate the time-invariant regressors ({', '.join(time_invariant)}); "
+                "correlated random effects (Mundlak) gives the fixed-effects slopes for the "
+                "time-varying regressors and still estimates them (Hausman–Taylor is the "
+                "alternative if you can name exogenous instruments)."
+            )
+            models = {**models}
+            try:
+                from panelre.estimators.cre import CorrelatedRandomEffects
+
+                models["CRE"] = CorrelatedRandomEffects(design, method=method).fit(cov="cluster")
+            except ImportError:  # pragma: no cover - CRE not available
+                pass
+        else:
+            rec = "fixed_effects"
+            reasons.append(
+                "It rejects: the effects are correlated with the regressors, so random effects "
+                "is inconsistent and fixed effects is the model to use."
+            )
+    elif effects_lm:
+        rec = "random_effects"
+        reasons.append(
+            "It does not reject: there is no evidence that the effects are correlated with the "
+            "regressors, so random effects is consistent and more efficient than fixed effects."
+        )
+    else:
+        rec = "fixed_effects"
+        reasons.append(
+            "It does not reject, but only the F test found effects (the LM test finds no "
+            "random-effect variance), so fixed effects is the safer choice."
+        )
+    cautions += _cautions(tests, design.panel.n_entities)
+    return Selection(rec, tests, models, reasons, cautions, alpha, time_invariant)
+
+
+def _cautions(tests: Mapping[str, TestResult], n_entities: int) -> list[str]:
+    out = []
+    classic = tests.get("hausman_classic")
+    robust = tests["hausman_robust"]
+    if classic is not None and classic.valid and robust.valid:
+        if classic.rejects() != robust.rejects():
+            out.append(
+                f"The classic Hausman test ({_p(classic)}) and the robust one ({_p(robust)}) "
+                "disagree; the classic test assumes homoskedastic, serially uncorrelated errors. "
+                "Trust the robust one."
+            )
+    elif classic is not None and not classic.valid:
+        out.append(f"The classic Hausman test is not valid here: {classic.reason}")
+    if n_entities < 30:
+        out.append(
+            f"Only {n_entities} entities: cluster-robust tests and standard errors rely on many "
+            "clusters, so treat p-values near the threshold with caution."
+        )
+    out.append(
+        "Report cluster-robust standard errors (cov='cluster') for the chosen model unless you "
+        "have reason to believe the errors are independent within entities."
+    )
+    return out
