@@ -16,6 +16,7 @@ from panelre.estimators import (
     RandomEffects,
 )
 from panelre.comparison import compare
+from panelre.meta import MetaAnalysisResults, effect_size, meta_analysis
 from panelre.panel import PanelData
 from panelre.results import PanelResults
 from panelre.specification import (
@@ -65,6 +66,9 @@ __all__ = [
     "first_difference",
     "random_effects",
     "compare",
+    "effect_size",
+    "meta_analysis",
+    "MetaAnalysisResults",
     "hausman",
     "hausman_regression",
     "breusch_pagan",

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import linalg, optimize
+from scipy import linalg, optimize, sparse
 
 from panelre.exceptions import DataError, InsufficientDataError
 
@@ -77,18 +77,24 @@ class RandomInterceptFit:
 
 @dataclass(frozen=True)
 class _Inputs:
-    counts: np.ndarray
-    xbar: np.ndarray
-    ybar: np.ndarray
+    """Group statistics collapsed by distinct group size s: the criterion depends on the
+    groups only through sums over groups of equal size, so an evaluation costs O(S k^2)
+    with S the number of distinct sizes (1 for a balanced panel)."""
+
+    sizes: np.ndarray  # (S,) distinct group sizes
+    n_per: np.ndarray  # (S,) number of groups of each size
+    sxx: np.ndarray  # (S, k, k) sum of xbar xbar' over groups of each size
+    sxy: np.ndarray  # (S, k) sum of xbar ybar
+    syy: np.ndarray  # (S,) sum of ybar^2
     xtx: np.ndarray
     xty: np.ndarray
     yty: float
     reml: bool
+    nobs: float
 
     @property
     def dof(self) -> float:
-        n = float(self.counts.sum())
-        return n - self.xbar.shape[1] if self.reml else n
+        return self.nobs - self.xtx.shape[0] if self.reml else self.nobs
 
 
 def random_intercept_criterion(
@@ -98,13 +104,12 @@ def random_intercept_criterion(
 
     With ``full=True`` return a dictionary with every intermediate quantity instead.
     """
-    n_i = inputs.counts
-    one_plus = 1.0 + n_i * lam
-    weight = n_i * (n_i * lam / one_plus)  # w_i n_i
-    xw = inputs.xbar * weight[:, None]
-    a_mat = inputs.xtx - inputs.xbar.T @ xw
-    a_vec = inputs.xty - xw.T @ inputs.ybar
-    yvy = inputs.yty - float(weight @ inputs.ybar**2)
+    s = inputs.sizes
+    one_plus = 1.0 + s * lam
+    weight = s * (s * lam / one_plus)  # w_i n_i
+    a_mat = inputs.xtx - np.tensordot(weight, inputs.sxx, axes=1)
+    a_vec = inputs.xty - weight @ inputs.sxy
+    yvy = inputs.yty - float(weight @ inputs.syy)
     chol = linalg.cho_factor(a_mat, lower=True)
     beta = linalg.cho_solve(chol, a_vec)
     rss = yvy - float(a_vec @ beta)
@@ -115,26 +120,41 @@ def random_intercept_criterion(
             "that duplicates the response."
         )
     dof = inputs.dof
-    logdet_v = float(np.log(one_plus).sum())
+    logdet_v = float(inputs.n_per @ np.log(one_plus))
     logdet_a = 2.0 * float(np.log(np.diag(chol[0])).sum()) if inputs.reml else 0.0
-    value = logdet_v + logdet_a + dof * (1.0 + _LOG_2PI + np.log(rss / dof))
-    c_i = (n_i / one_plus) ** 2
-    ebar = inputs.ybar - inputs.xbar @ beta
-    grad = float((n_i / one_plus).sum()) - dof / rss * float(c_i @ ebar**2)
+    value = float(logdet_v + logdet_a + dof * (1.0 + _LOG_2PI + np.log(rss / dof)))
+    c = (s / one_plus) ** 2
+    cxx = np.tensordot(c, inputs.sxx, axes=1)
+    sum_c_e2 = float(c @ inputs.syy - 2.0 * beta @ (c @ inputs.sxy) + beta @ cxx @ beta)
+    grad = float(inputs.n_per @ (s / one_plus)) - dof / rss * sum_c_e2
     if inputs.reml:
-        ainv_x = linalg.cho_solve(chol, inputs.xbar.T)  # (k, G)
-        grad -= float(c_i @ np.einsum("gk,kg->g", inputs.xbar, ainv_x))
+        grad -= float(np.trace(linalg.cho_solve(chol, cxx)))
     if not full:
-        return float(value), grad
-    return {"value": float(value), "grad": grad, "beta": beta, "rss": rss, "chol": chol}
+        return value, grad
+    return {"value": value, "grad": grad, "beta": beta, "rss": rss, "chol": chol}
+
+
+def _collapse_by_size(counts: np.ndarray, xbar: np.ndarray, ybar: np.ndarray):
+    sizes, inverse = np.unique(counts, return_inverse=True)
+    k = xbar.shape[1]
+    per_group = np.column_stack([
+        np.ones_like(ybar), (xbar[:, :, None] * xbar[:, None, :]).reshape(-1, k * k),
+        xbar * ybar[:, None], ybar**2,
+    ])
+    indicator = sparse.csr_matrix(
+        (np.ones(counts.size), (inverse, np.arange(counts.size))), shape=(sizes.size, counts.size)
+    )
+    sums = np.asarray(indicator @ per_group)
+    sxx = sums[:, 1 : 1 + k * k].reshape(-1, k, k)
+    return sizes, sums[:, 0], sxx, sums[:, 1 + k * k : 1 + k * k + k], sums[:, -1]
 
 
 def _validate(counts, xbar, ybar, xtx, xty, yty, reml) -> _Inputs:
-    counts = np.asarray(counts, dtype=float)
-    xbar = np.asarray(xbar, dtype=float)
+    counts = np.ascontiguousarray(counts, dtype=float)
+    xbar = np.ascontiguousarray(xbar, dtype=float)
     if xbar.ndim == 1:
         xbar = xbar[:, None]
-    ybar = np.asarray(ybar, dtype=float)
+    ybar = np.ascontiguousarray(ybar, dtype=float)
     xtx = np.atleast_2d(np.asarray(xtx, dtype=float))
     xty = np.atleast_1d(np.asarray(xty, dtype=float))
     g, k = xbar.shape
@@ -158,7 +178,8 @@ def _validate(counts, xbar, ybar, xtx, xty, yty, reml) -> _Inputs:
         raise InsufficientDataError(
             f"REML needs more observations than fixed effects. Got {int(n)} and {k}."
         )
-    return _Inputs(counts, xbar, ybar, xtx, xty, float(yty), bool(reml))
+    sizes, n_per, sxx, sxy, syy = _collapse_by_size(counts, xbar, ybar)
+    return _Inputs(sizes, n_per, sxx, sxy, syy, xtx, xty, float(yty), bool(reml), float(n))
 
 
 def _locate(inputs: _Inputs) -> tuple[float, float, float, int, bool]:
@@ -259,7 +280,7 @@ def fit_random_intercept(
     out = random_intercept_criterion(lam, inputs, full=True)
     assert isinstance(out, dict)
     sigma2_e = float(out["rss"]) / inputs.dof
-    k = inputs.xbar.shape[1]
+    k = inputs.xtx.shape[0]
     cov_beta = sigma2_e * linalg.cho_solve(out["chol"], np.eye(k))
     return RandomInterceptFit(
         sigma2_u=lam * sigma2_e,

@@ -136,7 +136,8 @@ def build_design(formula: str, panel: PanelData) -> Design:
         panel = panel.subset(~na_rows)
         frame = panel.frame
     try:
-        mm = formulaic.model_matrix(formula, frame, na_action="ignore")
+        with np.errstate(all="ignore"):
+            mm = formulaic.model_matrix(formula, frame, na_action="ignore")
     except Exception as exc:
         raise FormulaError(f"Cannot evaluate the formula {formula!r}: {exc}") from None
     lhs, rhs = mm.lhs, mm.rhs

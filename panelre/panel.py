@@ -144,8 +144,8 @@ class PanelData:
         if counts.max(initial=0) > 1:
             dup = np.flatnonzero(counts > 1)
             first = dup[0]
-            e = self.entity_labels[first // self.n_periods]
-            t = self.time_labels[first % self.n_periods]  # type: ignore[index]
+            e = _plain(self.entity_labels[first // self.n_periods])
+            t = _plain(self.time_labels[first % self.n_periods])  # type: ignore[index]
             raise PanelIndexError(
                 f"Duplicate (entity, time) pairs: {len(dup)} pair(s) occur more than once, "
                 f"e.g. ({self.entity}={e!r}, {self.time}={t!r}). Each entity may be observed "
@@ -352,14 +352,21 @@ class PanelData:
     def lag(self, x: np.ndarray, periods: int = 1) -> np.ndarray:
         """Values ``periods`` periods earlier within the entity (NaN where unobserved).
 
-        Uses the time codes, so a gap in time gives NaN (as Stata's ``L.`` operator).
+        With a numeric time identifier the lag is by value (the value at ``t − periods``),
+        so a gap in time gives NaN, as Stata's ``L.`` operator; otherwise by the order of the
+        distinct periods.
         """
         self._require_time("lags")
         T = self.n_periods
         key = self.entity_codes * T + self.time_codes  # type: ignore[operator]
         pos = np.full(self.n_entities * T, -1, dtype=np.int64)
         pos[key] = np.arange(self.nobs)
-        target_t = self.time_codes - periods  # type: ignore[operator]
+        labels = self.time_labels
+        if labels is not None and pd.api.types.is_numeric_dtype(labels):
+            wanted = np.asarray(labels)[self.time_codes] - periods
+            target_t = pd.Index(labels).get_indexer(wanted)
+        else:
+            target_t = self.time_codes - periods  # type: ignore[operator]
         valid = (target_t >= 0) & (target_t < T)
         src = np.full(self.nobs, -1, dtype=np.int64)
         src[valid] = pos[(self.entity_codes * T + target_t)[valid]]
@@ -367,6 +374,10 @@ class PanelData:
         ok = src >= 0
         out[ok] = x[src[ok]]
         return out
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _bincount_columns(codes: np.ndarray, x: np.ndarray, n_groups: int) -> np.ndarray:

@@ -113,13 +113,20 @@ class Summary:
                 lines.append(f"{r:<{name_w}}" + "".join(f"  {v:>{w}}" for v, w in zip(b, widths)))
             tables_txt.append(lines)
         width = max([len(self.title)] + [len(ln) for t in tables_txt for ln in t] + [60])
+        if self.header:
+            kw = max(len(k) for k, _ in self.header) + 1
+            vw = max(len(v) for _, v in self.header)
+            width = max(width, min(2 * (kw + vw + 1) + 4, 100))
         blocks.append(self.title.center(width))
         blocks.append("=" * width)
         if self.header:
-            half = (width - 2) // 2
-            pairs = [f"{k + ':':<22}{v:>{max(half - 22, 1)}}" for k, v in self.header]
-            for i in range(0, len(pairs), 2):
-                blocks.append("  ".join(pairs[i : i + 2]))
+            pairs = [(f"{k}:", v) for k, v in self.header]
+            kw = max(len(k) for k, _ in pairs)
+            vw = max(len(v) for _, v in pairs)
+            cells = [f"{k:<{kw}} {v:>{vw}}" for k, v in pairs]
+            per_line = 2 if 2 * (kw + vw + 1) + 4 <= width else 1
+            for i in range(0, len(cells), per_line):
+                blocks.append("    ".join(cells[i : i + per_line]))
             blocks.append("-" * width)
         for lines in tables_txt:
             blocks.extend(lines)

@@ -21,8 +21,13 @@ from functools import cached_property
 import numpy as np
 
 from panelre._linalg import inv_psd
-from panelre.estimators._base import transformed_ols
-from panelre.exceptions import BoundaryWarning, InsufficientDataError
+from panelre.estimators._base import TransformedOLS, transformed_ols
+from panelre.exceptions import (
+    AbsorbedVariableError,
+    BoundaryWarning,
+    InsufficientDataError,
+    RankDeficiencyError,
+)
 from panelre.formula import Design
 
 __all__ = ["Components", "estimate_components"]
@@ -95,7 +100,12 @@ class _Moments:
         yt = self.p.demean(self.y, self.effects)  # type: ignore[arg-type]
         raw = np.einsum("ij,ij->j", X, X)
         names = [self.d.x_names[j] for j in self.slope_cols]
-        ols = transformed_ols(Xt, yt, names, raw_ss=raw, absorbed_by=self.effects, warn=False)
+        try:
+            ols = transformed_ols(Xt, yt, names, raw_ss=raw, absorbed_by=self.effects, warn=False)
+        except (AbsorbedVariableError, RankDeficiencyError):
+            # only time-invariant regressors: the within step has no slopes at all
+            none = np.zeros(len(names), dtype=bool)
+            ols = TransformedOLS(np.zeros(0), [], Xt[:, :0], yt, np.zeros((0, 0)), none, names, names)
         return ols, X[:, ols.keep]
 
     def group_quad(self, resid: np.ndarray, dim: str) -> float:

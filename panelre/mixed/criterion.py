@@ -78,20 +78,33 @@ class ThetaLayout:
 
 
 def _solve_small(m: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Batched solve of SPD (G, q, q) systems; returns (solution, log-determinants)."""
-    q = m.shape[1]
+    """Batched solve of SPD systems stored groups-last: ``m`` (q, q, G), ``b`` (q, k, G).
+
+    Returns the solutions (q, k, G) and the log-determinants (G,). q = 1 and q = 2 are done
+    in closed form with vector operations; larger q by stacked LAPACK calls.
+    """
+    q = m.shape[0]
     if q == 1:
-        return b / m, np.log(m[:, 0, 0])
+        return b / m[0, 0], np.log(m[0, 0])
     if q == 2:
-        a, c, d = m[:, 0, 0], m[:, 1, 0], m[:, 1, 1]
+        a, c, d = m[0, 0], m[1, 0], m[1, 1]
         det = a * d - c * c
-        inv = np.empty_like(m)
-        inv[:, 0, 0], inv[:, 1, 1] = d / det, a / det
-        inv[:, 0, 1] = inv[:, 1, 0] = -c / det
-        return inv @ b, np.log(det)
-    chol = np.linalg.cholesky(m)
+        sol = np.stack([(d * b[0] - c * b[1]) / det, (a * b[1] - c * b[0]) / det])
+        return sol, np.log(det)
+    mg = np.ascontiguousarray(m.transpose(2, 0, 1))
+    chol = np.linalg.cholesky(mg)
     logdet = 2.0 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
-    return np.linalg.solve(m, b), logdet
+    sol = np.linalg.solve(mg, np.ascontiguousarray(b.transpose(2, 0, 1)))
+    return sol.transpose(1, 2, 0), logdet
+
+
+def _relative_precision(lam: np.ndarray, ztz: np.ndarray) -> np.ndarray:
+    """:math:`M_i = I + \\Lambda'Z_i'Z_i\\Lambda`, shape (q, q, G)."""
+    q = lam.shape[0]
+    left = np.tensordot(lam.T, ztz, axes=1)  # (q, q, G)
+    m = np.tensordot(left, lam, axes=([1], [0])).transpose(0, 2, 1).copy()
+    m[np.arange(q), np.arange(q)] += 1.0
+    return m
 
 
 @dataclass(frozen=True)
@@ -104,12 +117,19 @@ class Evaluation:
     rss: float
     dof: float
     a_chol: tuple[np.ndarray, bool]
-    kt: np.ndarray  # Λ M_i^{-1} Λ' [Z'Z | Z'X | Z'y]   (G, q, q+p+1)
+    kt: np.ndarray  # Λ M_i^{-1} Λ' [Z'Z | Z'X | Z'y], groups last: (q, q+p+1, G)
     lam: np.ndarray
 
     @property
     def sigma2(self) -> float:
         return self.rss / self.dof
+
+    def blups(self) -> np.ndarray:
+        """Conditional modes :math:`\\Lambda M_i^{-1}\\Lambda'Z_i'(y_i - X_i\\hat\\beta)`,
+        shape (G, q)."""
+        q, p = self.lam.shape[0], self.beta.size
+        fixed = np.tensordot(self.beta, self.kt[:, q : q + p, :], axes=([0], [1]))
+        return (self.kt[:, q + p, :] - fixed).T
 
 
 def evaluate(
@@ -123,13 +143,13 @@ def evaluate(
     """Profiled criterion at ``theta`` (and its gradient), from sufficient statistics."""
     q, p = stats.q, stats.p
     lam = layout.lam(np.asarray(theta, dtype=float))
-    zt = stats.zt
-    lt_zt = np.matmul(lam.T, zt)  # Λ'[Z'Z | Z'X | Z'y]
-    m = lt_zt[:, :, :q] @ lam
-    m[:, np.arange(q), np.arange(q)] += 1.0
+    zt = stats.zt_by_col  # (q, m, G)
+    lt_zt = np.tensordot(lam.T, zt, axes=1)  # Λ'[Z'Z | Z'X | Z'y]
+    m = np.tensordot(lt_zt[:, :q, :], lam, axes=([1], [0])).transpose(0, 2, 1).copy()
+    m[np.arange(q), np.arange(q)] += 1.0
     sol, logdet_m = _solve_small(m, lt_zt)
-    kt = np.matmul(lam, sol)
-    big = stats.total - np.einsum("gqa,gqb->ab", zt[:, :, q:], kt[:, :, q:])
+    kt = np.tensordot(lam, sol, axes=1)
+    big = stats.total - np.tensordot(zt[:, q:, :], kt[:, q:, :], axes=([0, 2], [0, 2]))
     a_mat, a_vec, yvy = big[:p, :p], big[:p, p], big[p, p]
     try:
         a_chol = linalg.cho_factor(a_mat, lower=True)
@@ -158,16 +178,18 @@ def evaluate(
 def _gradient(zt, kt, lam, beta, a_chol, rss, dof, reml, layout) -> np.ndarray:
     q = lam.shape[0]
     p = beta.size
-    ztz = zt[:, :, :q]
-    zvt = zt - ztz @ kt  # σ² Z'V^{-1}[Z | X | y]
-    h = zvt[:, :, :q].sum(axis=0)
-    pm = zvt[:, :, q : q + p]
-    u = zvt[:, :, q + p] - pm @ beta
-    g = h - (dof / rss) * (u.T @ u)
+    zvt = zt.copy()  # becomes σ² Z'V^{-1}[Z | X | y] = Z'T - Z'Z Λ M^{-1} Λ' Z'T
+    for j in range(q):
+        zvt -= zt[:, j : j + 1, :] * kt[j][None, :, :]
+    h = zvt[:, :q, :].sum(axis=2)
+    pm = zvt[:, q : q + p, :]  # (q, p, G)
+    u = zvt[:, q + p, :] - np.tensordot(beta, pm, axes=([0], [1]))  # (q, G)
+    g = h - (dof / rss) * (u @ u.T)
     if reml:
         a_inv = linalg.cho_solve(a_chol, np.eye(p))
-        g -= np.einsum("gqa,ab,gsb->qs", pm, a_inv, pm)
-    d_lam = 2.0 * (g + g.T) / 2.0 @ lam
+        pa = np.tensordot(pm, a_inv, axes=([1], [0]))  # (q, G, p)
+        g -= np.tensordot(pa, pm, axes=([1, 2], [2, 1]))
+    d_lam = (g + g.T) @ lam  # 2 sym(g) Λ
     return d_lam[layout.rows, layout.cols]
 
 
@@ -185,9 +207,7 @@ def conditional_cov_factor(
     """:math:`\\Lambda M_i^{-1}\\Lambda'` per group, shape (G, q, q); times σ² it is the
     conditional covariance of :math:`b_i` given y (lme4's ``condVar``)."""
     lam = layout.lam(np.asarray(theta, dtype=float))
-    q = stats.q
-    m = np.matmul(lam.T, stats.ztz) @ lam
-    m[:, np.arange(q), np.arange(q)] += 1.0
-    rhs = np.broadcast_to(lam.T, m.shape).copy()
+    m = _relative_precision(lam, stats.zt_by_col[:, : stats.q, :])
+    rhs = np.repeat(lam.T[:, :, None], m.shape[2], axis=2)
     sol, _ = _solve_small(m, rhs)
-    return np.matmul(lam, sol)
+    return np.tensordot(lam, sol, axes=1).transpose(2, 0, 1)

@@ -147,11 +147,11 @@ def _assemble(
     info: OptimumInfo,
 ) -> MixedResults:
     ev = info.evaluation
-    q, p = stats.q, stats.p
+    p = stats.p
     sigma2 = ev.sigma2
     a_inv = linalg.cho_solve(ev.a_chol, np.eye(p))
     other = evaluate(info.theta, stats, layout, not reml, gradient=False).value
-    blups = ev.kt[:, :, q + p] - ev.kt[:, :, q : q + p] @ ev.beta
+    blups = ev.blups()
     fitted_fixed = design.x @ ev.beta
     fitted = fitted_fixed + (design.z * blups[design.codes]).sum(axis=1)
     mean_resid = (stats.zty[:, 0] - stats.ztx[:, 0, :] @ ev.beta) / stats.counts

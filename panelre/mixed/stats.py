@@ -17,24 +17,30 @@ __all__ = ["SufficientStats", "sufficient_stats"]
 
 @dataclass(frozen=True)
 class SufficientStats:
-    """Sufficient statistics; ``zt`` stacks ``[Z'Z | Z'X | Z'y]`` per group.
+    """Sufficient statistics; ``zt_by_col`` stacks ``[Z'Z | Z'X | Z'y]`` with groups last.
 
     Attributes
     ----------
     counts : ndarray (G,)
-    zt : ndarray (G, q, q + p + 1)
-        Per group :math:`Z_i'[Z_i\\;X_i\\;y_i]`.
+    zt_by_col : ndarray (q, q + p + 1, G)
+        :math:`Z_i'[Z_i\\;X_i\\;y_i]` for every group i, groups along the last (contiguous)
+        axis so that the criterion works with long vector operations and BLAS products.
     total : ndarray (p + 1, p + 1)
         :math:`[X\\;y]'[X\\;y]` over all rows.
     """
 
     counts: np.ndarray
-    zt: np.ndarray
+    zt_by_col: np.ndarray
     total: np.ndarray
 
     @property
+    def zt(self) -> np.ndarray:
+        """Per group :math:`Z_i'[Z_i\\;X_i\\;y_i]`, shape (G, q, q + p + 1) (a view)."""
+        return self.zt_by_col.transpose(2, 0, 1)
+
+    @property
     def q(self) -> int:
-        return int(self.zt.shape[1])
+        return int(self.zt_by_col.shape[0])
 
     @property
     def p(self) -> int:
@@ -88,12 +94,14 @@ def sufficient_stats(
         order = np.argsort(codes, kind="stable")
         sorted_codes = codes[order]
     starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
-    block = np.column_stack([z, xy])
+    block = np.vstack([z.T, xy.T])  # (m, n): each variable contiguous
     if order is not None:
-        block = block[order]
+        block = block[:, order]
     q = z.shape[1]
-    zt = np.empty((n_groups, q, block.shape[1]))
+    zt = np.empty((q, block.shape[0], n_groups))
+    buffer = np.empty_like(block)  # reused: large fresh allocations cost page faults
     for j in range(q):  # a loop over random-effect columns, never over groups
-        zt[:, j, :] = np.add.reduceat(block * block[:, j : j + 1], starts, axis=0)
+        np.multiply(block, block[j], out=buffer)
+        zt[j] = np.add.reduceat(buffer, starts, axis=1)
     counts = np.diff(np.r_[starts, sorted_codes.size]).astype(float)
-    return SufficientStats(counts=counts, zt=zt, total=total)
+    return SufficientStats(counts=counts, zt_by_col=zt, total=total)

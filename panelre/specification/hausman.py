@@ -168,7 +168,6 @@ def hausman_regression(
     """
     design = build_design(formula, as_panel(data, entity, time))
     model = RandomEffects(design, effects=effects, method=method)
-    re_est = model.fit()._est
     p = design.panel
     slope_cols = [j for j, n in enumerate(design.x_names) if n != "Intercept"]
     X = design.X[:, slope_cols]
@@ -183,6 +182,7 @@ def hausman_regression(
             reason="The model has no time-varying regressors, so the Hausman test is undefined "
             "(fixed and random effects estimate nothing in common).",
         )
+    re_est = model.fit()._est
     # As R plm, the auxiliary regression has a plain intercept (not the quasi-demeaned
     # 1 − θᵢ); on balanced panels the two are the same regression.
     re_X = re_est.X.copy()

@@ -1,0 +1,239 @@
+"""The ``panelre`` command line.
+
+Examples::
+
+    panelre select grunfeld "inv ~ value + capital" --entity firm --time year
+    panelre fit data.csv "y ~ x1 + x2" --entity id --time t --model fixed_effects --cov cluster
+    panelre mixed sleepstudy "Reaction ~ Days + (Days | Subject)"
+    panelre meta bcg --measure RR --ai tpos --bi tneg --ci cpos --di cneg --method REML
+    panelre datasets
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from panelre.exceptions import PanelreError
+
+__all__ = ["main", "read_data"]
+
+FORMATS = ("text", "markdown", "latex", "html", "json")
+MODELS = (
+    "pooled_ols", "between", "fixed_effects", "first_difference", "random_effects",
+    "correlated_random_effects", "hausman_taylor",
+)
+
+
+def read_data(source: str) -> pd.DataFrame:
+    """Read a CSV, Parquet, Stata .dta or Excel file, or load a bundled data set by name."""
+    from panelre import datasets
+
+    path = Path(source)
+    readers: dict[str, Callable[[Path], pd.DataFrame]] = {
+        ".csv": pd.read_csv, ".parquet": pd.read_parquet, ".pq": pd.read_parquet,
+        ".dta": pd.read_stata, ".xlsx": pd.read_excel, ".xls": pd.read_excel,
+    }
+    if path.suffix.lower() in readers:
+        if not path.exists():
+            raise FileNotFoundError(f"No such file: {source}")
+        return readers[path.suffix.lower()](path)
+    if source.lower() in datasets.names():
+        return datasets.load(source)
+    raise PanelreError(
+        f"DATA must be a .csv, .parquet, .dta or .xlsx file or a bundled data set "
+        f"({', '.join(datasets.names())}). Got {source!r}."
+    )
+
+
+def _render(obj: Any, fmt: str) -> str:
+    summary = getattr(obj, "summary", obj)
+    if fmt == "json":
+        if hasattr(obj, "to_dict"):
+            return json.dumps(obj.to_dict(), indent=2, default=_json_default)
+        frame = obj.to_frame() if hasattr(obj, "to_frame") else pd.DataFrame()
+        return json.dumps({"coefficients": json.loads(frame.to_json(orient="index"))}, indent=2)
+    if fmt == "markdown":
+        return summary.as_markdown()
+    if fmt == "latex":
+        return summary.as_latex()
+    if fmt == "html":
+        return summary._repr_html_()
+    return str(summary)
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
+
+
+def _emit(text: str, output: str | None) -> None:
+    if output:
+        Path(output).write_text(text + "\n", encoding="utf-8")
+        print(f"written to {output}", file=sys.stderr)
+    else:
+        print(text)
+
+
+def _cmd_fit(args: argparse.Namespace) -> str:
+    import panelre as pr
+
+    data = read_data(args.data)
+    options: dict[str, Any] = {"entity": args.entity, "time": args.time, "cov": args.cov}
+    if args.effects:
+        options["effects"] = args.effects
+    if args.method:
+        options["method"] = args.method
+    if args.cluster:
+        options["cluster"] = args.cluster
+    if args.small_sample:
+        options["small_sample"] = True
+    if args.endogenous:
+        options["endogenous"] = args.endogenous
+    estimator = getattr(pr, args.model)
+    res = estimator(args.formula, data, **options)
+    if args.plot:
+        from panelre import plots
+
+        plots.coefficient_plot({args.model: res}).savefig(args.plot, dpi=120, bbox_inches="tight")
+    return _render(res, args.format)
+
+
+def _cmd_select(args: argparse.Namespace) -> str:
+    import panelre as pr
+
+    sel = pr.select(args.formula, read_data(args.data), entity=args.entity, time=args.time,
+                    alpha=args.alpha)
+    if args.format == "json":
+        return json.dumps(sel.to_dict(), indent=2, default=_json_default)
+    if args.format == "text":
+        return str(sel)
+    return sel.report() + "\n\n" + _render(sel.table, args.format)
+
+
+def _cmd_mixed(args: argparse.Namespace) -> str:
+    from panelre.mixed import mixed
+
+    res = mixed(args.formula, read_data(args.data), reml=not args.ml)
+    return _render(res, args.format)
+
+
+def _cmd_meta(args: argparse.Namespace) -> str:
+    from panelre.meta import effect_size, meta_analysis
+
+    data = read_data(args.data)
+    if args.measure:
+        es = effect_size(args.measure, ai=args.ai, bi=args.bi, ci=args.ci, di=args.di, data=data)
+        yi, vi = es["yi"], es["vi"]
+    elif args.yi and args.vi:
+        yi, vi = data[args.yi], data[args.vi]
+    else:
+        raise PanelreError("meta needs either --measure with --ai --bi --ci --di, or --yi and --vi.")
+    res = meta_analysis(yi, vi, method=args.method, test=args.test)
+    if args.plot:
+        res.forest_plot().savefig(args.plot, dpi=120, bbox_inches="tight")
+    return _render(res, args.format)
+
+
+def _cmd_datasets(args: argparse.Namespace) -> str:
+    from panelre import datasets
+
+    if args.name:
+        df = datasets.load(args.name)
+        return f"{datasets.describe(args.name)}\n\n{df.shape[0]} rows x {df.shape[1]} columns\n{df.head()}"
+    return "\n".join(f"{n:<12} {datasets.describe(n)[:80]}..." for n in datasets.names())
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="panelre", description="Panel-data econometrics and random-effects models.",
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__,
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--format", choices=FORMATS, default="text", help="output format")
+        p.add_argument("--output", help="write the table to this file instead of stdout")
+
+    fit = sub.add_parser("fit", help="fit a panel estimator and print its summary",
+                         epilog='example: panelre fit grunfeld "inv ~ value + capital" '
+                         "--entity firm --time year --model random_effects")
+    fit.add_argument("data", help="CSV/Parquet/.dta/.xlsx file or bundled data set name")
+    fit.add_argument("formula", help='e.g. "y ~ x1 + x2"')
+    fit.add_argument("--entity", required=True)
+    fit.add_argument("--time")
+    fit.add_argument("--model", choices=MODELS, default="fixed_effects")
+    fit.add_argument("--effects", help="entity | time | twoway")
+    fit.add_argument("--method", help="random-effects method, e.g. swamy-arora")
+    fit.add_argument("--cov", default="unadjusted", help="unadjusted | robust | cluster | driscoll-kraay")
+    fit.add_argument("--cluster", help="cluster column (default: entity)")
+    fit.add_argument("--small-sample", action="store_true", help="Stata's small-sample factors")
+    fit.add_argument("--endogenous", nargs="*", help="Hausman–Taylor endogenous regressors")
+    fit.add_argument("--plot", help="save a coefficient plot to this image file")
+    common(fit)
+    fit.set_defaults(func=_cmd_fit)
+
+    sel = sub.add_parser("select", help="choose pooled / FE / RE / CRE and explain why",
+                         epilog='example: panelre select grunfeld "inv ~ value + capital" '
+                         "--entity firm --time year")
+    sel.add_argument("data")
+    sel.add_argument("formula")
+    sel.add_argument("--entity", required=True)
+    sel.add_argument("--time")
+    sel.add_argument("--alpha", type=float, default=0.05)
+    common(sel)
+    sel.set_defaults(func=_cmd_select)
+
+    mix = sub.add_parser("mixed", help="fit a linear mixed model (lme4 syntax)",
+                         epilog='example: panelre mixed sleepstudy "Reaction ~ Days + (Days | Subject)"')
+    mix.add_argument("data")
+    mix.add_argument("formula")
+    mix.add_argument("--ml", action="store_true", help="maximum likelihood instead of REML")
+    common(mix)
+    mix.set_defaults(func=_cmd_mixed)
+
+    meta = sub.add_parser("meta", help="random-effects meta-analysis",
+                          epilog="example: panelre meta bcg --measure RR --ai tpos --bi tneg "
+                          "--ci cpos --di cneg")
+    meta.add_argument("data")
+    meta.add_argument("--measure")
+    for col in ("ai", "bi", "ci", "di", "yi", "vi"):
+        meta.add_argument(f"--{col}")
+    meta.add_argument("--method", default="REML")
+    meta.add_argument("--test", default="z", choices=["z", "hksj"])
+    meta.add_argument("--plot", help="save a forest plot to this image file")
+    common(meta)
+    meta.set_defaults(func=_cmd_meta)
+
+    ds = sub.add_parser("datasets", help="list the bundled data sets, or describe one")
+    ds.add_argument("name", nargs="?")
+    ds.set_defaults(func=_cmd_datasets, format="text", output=None)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``panelre`` command; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            text = args.func(args)
+        _emit(text, args.output)
+    except BrokenPipeError:  # e.g. piped into `head`
+        return 0
+    except (PanelreError, FileNotFoundError, ImportError, KeyError, ValueError) as exc:
+        print(f"panelre: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""Specification tests beyond the stored R cases: variants, validity and bad input."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import panelre as pr
+
+F = "inv ~ value + capital"
+
+
+def simulate(n=200, t=5, corr=0.0, sigma_u=1.0, seed=0):
+    """y = 1 + x1 - x2 + u_i + e_it with corr(u_i, mean x1) = corr (a Mundlak DGP)."""
+    rng = np.random.default_rng(seed)
+    u = sigma_u * rng.normal(size=n)
+    i = np.repeat(np.arange(n), t)
+    x1 = rng.normal(size=n * t) + corr * u[i]
+    x2 = rng.normal(size=n * t)
+    y = 1 + x1 - x2 + u[i] + rng.normal(size=n * t)
+    return pd.DataFrame({"i": i, "t": np.tile(np.arange(t), n), "x1": x1, "x2": x2, "y": y})
+
+
+@pytest.fixture
+def fe_re(grunfeld):
+    kw = {"entity": "firm", "time": "year"}
+    return pr.fixed_effects(F, grunfeld, **kw), pr.random_effects(F, grunfeld, **kw)
+
+
+def test_hausman_variants_follow_their_formulas(fe_re):
+    fe, re = fe_re
+    q = (fe.params - re.params[fe.params.index]).to_numpy()
+    s2_fe, s2_re = fe.resid_variance, re.variance_components.sigma2_e
+    v_fe, v_re = fe.cov.to_numpy(), re.cov.loc[fe.params.index, fe.params.index].to_numpy()
+    more = pr.hausman(fe, re, variant="sigmamore")
+    less = pr.hausman(fe, re, variant="sigmaless")
+    np.testing.assert_allclose(more.stat, q @ np.linalg.solve(v_fe * s2_re / s2_fe - v_re, q))
+    np.testing.assert_allclose(less.stat, q @ np.linalg.solve(v_fe - v_re * s2_fe / s2_re, q))
+    classic = pr.hausman(fe, re)
+    assert classic.extra["rank"] == 2 and classic.extra["positive_definite"]
+    assert classic.df == 2 and "chi2(2)" in str(classic)
+
+
+def test_hausman_refuses_clustered_covariances(fe_re):
+    fe, re = fe_re
+    with pytest.raises(pr.IncompatibleResultsError, match="hausman_regression.*cluster"):
+        pr.hausman(fe.with_cov("cluster"), re)
+
+
+def test_hausman_refuses_different_data(grunfeld, fe_re):
+    _, re = fe_re
+    other = pr.fixed_effects(F, grunfeld.iloc[:150], entity="firm", time="year")
+    with pytest.raises(pr.IncompatibleResultsError, match="different data"):
+        pr.hausman(other, re)
+    with pytest.raises(pr.IncompatibleResultsError, match="fitted panel results"):
+        pr.hausman(other, "RE")
+
+
+def test_hausman_non_psd_difference_is_flagged_not_absed():
+    # a design where V_FE - V_RE is indefinite: the classic test is invalid
+    found = False
+    for seed in range(40):
+        df = simulate(n=30, t=3, seed=seed)
+        kw = {"entity": "i", "time": "t"}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", pr.BoundaryWarning)
+            fe, re = pr.fixed_effects("y ~ x1 + x2", df, **kw), pr.random_effects("y ~ x1 + x2", df, **kw)
+        eig = np.linalg.eigvalsh(fe.cov.to_numpy() - re.cov.loc[fe.params.index, fe.params.index].to_numpy())
+        if eig.min() < -1e-6 * abs(eig).max():
+            with pytest.warns(pr.NonPositiveDefiniteWarning, match="not positive semi-definite"):
+                res = pr.hausman(fe, re)
+            assert not res.valid and "hausman_regression" in res.reason
+            found = True
+            break
+    assert found, "no seed produced an indefinite difference"
+
+
+def test_regression_hausman_without_time_varying_regressors_is_invalid(grunfeld):
+    df = grunfeld.assign(founded=grunfeld["firm"] * 3.0)
+    res = pr.hausman_regression("inv ~ founded", df, entity="firm", time="year")
+    assert not res.valid and "no time-varying regressors" in res.reason
+
+
+def test_hausman_no_common_coefficients(grunfeld):
+    df = grunfeld.assign(founded=grunfeld["firm"] * 3.0)
+    fe = pr.fixed_effects(F, df, entity="firm", time="year")
+    re = pr.random_effects("inv ~ founded", df, entity="firm", time="year")
+    with pytest.raises(pr.IncompatibleResultsError, match="no coefficients"):
+        pr.hausman(fe, re)
+
+
+def test_regression_hausman_equals_cre_wald(grunfeld):
+    # the Mundlak auxiliary regression test equals a Wald test on the entity means
+    res = pr.hausman_regression(F, grunfeld, entity="firm", time="year")
+    assert res.df == 2 and res.valid
+
+
+def test_f_test_needs_fixed_effects(fe_re):
+    _, re = fe_re
+    with pytest.raises(pr.IncompatibleResultsError, match="pr.fixed_effects"):
+        pr.f_test_effects(re)
+
+
+def test_lm_time_effects_need_time(grunfeld):
+    with pytest.raises(pr.PanelIndexError, match="time identifier"):
+        pr.breusch_pagan(F, grunfeld, entity="firm", effects="time")
+
+
+def test_singleton_only_panel_lm_test_is_nan():
+    df = simulate(n=50, t=1)
+    res = pr.breusch_pagan("y ~ x1", df, entity="i", time="t")
+    assert np.isnan(res.stat)
+    with pytest.raises(pr.InsufficientDataError, match="single observation"):
+        pr.select("y ~ x1", df, entity="i", time="t")
+
+
+@pytest.mark.parametrize(
+    "corr,sigma_u,expected", [(0.0, 1.0, "random_effects"), (1.0, 1.0, "fixed_effects"),
+                              (0.0, 0.0, "pooled")],
+)
+def test_select_recovers_the_data_generating_model(corr, sigma_u, expected):
+    df = simulate(corr=corr, sigma_u=sigma_u, seed=1)
+    sel = pr.select("y ~ x1 + x2", df, entity="i", time="t")
+    assert sel.recommended == expected
+    text = sel.report()
+    assert "Recommended model" in text and "p = " in text
+    assert set(sel.tests) >= {"f_test", "breusch_pagan", "hausman_robust"}
+    assert set(sel.models) >= {"Pooled", "FE", "RE"}
+
+
+def test_select_recommends_cre_with_time_invariant_regressors():
+    df = simulate(corr=1.0, seed=2)
+    df["z"] = np.repeat(np.random.default_rng(0).normal(size=200), 5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pr.DroppedVariableWarning)
+        sel = pr.select("y ~ x1 + x2 + z", df, entity="i", time="t")
+    assert sel.recommended == "correlated_random_effects"
+    assert sel.time_invariant == ["z"] and "z" in sel.report()
+
+
+def test_selection_renders(grunfeld):
+    sel = pr.select(F, grunfeld, entity="firm", time="year")
+    d = sel.to_dict()
+    assert d["recommended"] == "fixed_effects" and "hausman_robust" in d["tests"]
+    assert "Model comparison" in str(sel)

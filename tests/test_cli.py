@@ -1,0 +1,70 @@
+"""The panelre command line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from panelre.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_select_prints_the_report_and_table(capsys):
+    code, out, _ = run(capsys, "select", "grunfeld", "inv ~ value + capital", "--entity", "firm",
+                       "--time", "year")
+    assert code == 0
+    assert "Recommended model: fixed effects" in out and "Model comparison" in out
+
+
+@pytest.mark.parametrize("fmt,marker", [("markdown", "| value |"), ("latex", "\\begin{tabular}"),
+                                        ("html", "<table>"), ("json", '"recommended"')])
+def test_select_formats(capsys, fmt, marker):
+    code, out, _ = run(capsys, "select", "grunfeld", "inv ~ value + capital", "--entity", "firm",
+                       "--time", "year", "--format", fmt)
+    assert code == 0 and marker in out
+    if fmt == "json":
+        assert json.loads(out)["recommended"] == "fixed_effects"
+
+
+def test_fit_from_files(tmp_path, capsys, grunfeld):
+    csv, dta = tmp_path / "g.csv", tmp_path / "g.dta"
+    grunfeld.to_csv(csv, index=False)
+    grunfeld.to_stata(dta, write_index=False)
+    for path in (csv, dta):
+        code, out, _ = run(capsys, "fit", str(path), "inv ~ value + capital", "--entity", "firm",
+                           "--time", "year", "--model", "random_effects", "--cov", "cluster")
+        assert code == 0 and "Random effects" in out and "Clustered (entity)" in out
+
+
+def test_fit_writes_output(tmp_path, capsys):
+    target = tmp_path / "table.tex"
+    code, _, err = run(capsys, "fit", "grunfeld", "inv ~ value + capital", "--entity", "firm",
+                       "--time", "year", "--format", "latex", "--output", str(target))
+    assert code == 0 and "written to" in err
+    assert "\\toprule" in target.read_text()
+
+
+def test_errors_are_one_line_without_traceback(capsys):
+    code, out, err = run(capsys, "fit", "missing.csv", "y ~ x", "--entity", "id")
+    assert code == 1 and err.startswith("panelre: error: No such file") and "Traceback" not in err
+    code, _, err = run(capsys, "fit", "grunfeld", "inv ~ nothing", "--entity", "firm")
+    assert code == 1 and "nothing" in err and len(err.strip().splitlines()) == 1
+
+
+def test_datasets(capsys):
+    code, out, _ = run(capsys, "datasets")
+    assert code == 0 and "grunfeld" in out and "sleepstudy" in out
+    code, out, _ = run(capsys, "datasets", "bcg")
+    assert code == 0 and "13 rows" in out
+
+
+def test_meta_command(capsys):
+    code, out, _ = run(capsys, "meta", "bcg", "--measure", "RR", "--ai", "tpos", "--bi", "tneg",
+                       "--ci", "cpos", "--di", "cneg")
+    assert code == 0 and "-0.7145" in out
