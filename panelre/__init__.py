@@ -6,7 +6,18 @@ See ``shared/API.md`` for the public contract.
 from __future__ import annotations
 
 from panelre import datasets
-from panelre.api import between, first_difference, fixed_effects, pooled_ols, random_effects
+from panelre.api import (
+    between,
+    correlated_random_effects,
+    first_difference,
+    fixed_effects,
+    hausman_taylor,
+    pooled_ols,
+    random_effects,
+)
+from panelre.estimators.cre import CorrelatedRandomEffects
+from panelre.estimators.hausman_taylor import HausmanTaylor
+from panelre.comparison import compare
 from panelre.estimators import (
     Between,
     FirstDifference,
@@ -15,7 +26,26 @@ from panelre.estimators import (
     PooledOLS,
     RandomEffects,
 )
-from panelre.comparison import compare
+from panelre.exceptions import (
+    AbsorbedVariableError,
+    BoundaryWarning,
+    ConvergenceError,
+    ConvergenceWarning,
+    DataError,
+    DroppedVariableWarning,
+    FormulaError,
+    IdentificationError,
+    IncompatibleResultsError,
+    InsufficientDataError,
+    InvalidParameterError,
+    MissingValueWarning,
+    NonPositiveDefiniteWarning,
+    PanelIndexError,
+    PanelreError,
+    PanelreWarning,
+    RankDeficiencyError,
+    SingletonWarning,
+)
 from panelre.meta import MetaAnalysisResults, effect_size, meta_analysis
 from panelre.panel import PanelData
 from panelre.results import PanelResults
@@ -27,25 +57,6 @@ from panelre.specification import (
     hausman,
     hausman_regression,
     select,
-)
-from panelre.exceptions import (
-    AbsorbedVariableError,
-    BoundaryWarning,
-    ConvergenceError,
-    ConvergenceWarning,
-    DataError,
-    DroppedVariableWarning,
-    FormulaError,
-    IncompatibleResultsError,
-    InsufficientDataError,
-    InvalidParameterError,
-    MissingValueWarning,
-    NonPositiveDefiniteWarning,
-    PanelIndexError,
-    PanelreError,
-    PanelreWarning,
-    RankDeficiencyError,
-    SingletonWarning,
 )
 
 __version__ = "0.1.0"
@@ -65,6 +76,11 @@ __all__ = [
     "fixed_effects",
     "first_difference",
     "random_effects",
+    "correlated_random_effects",
+    "hausman_taylor",
+    "CorrelatedRandomEffects",
+    "HausmanTaylor",
+    "IdentificationError",
     "compare",
     "effect_size",
     "meta_analysis",

@@ -30,7 +30,7 @@ __all__ = ["RandomInterceptFit", "fit_random_intercept", "random_intercept_crite
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
 # log10(lambda) grid that brackets the optimum before the root of the derivative is polished
-_GRID = np.concatenate([[-np.inf], np.linspace(-10.0, 10.0, 81)])
+_GRID = np.concatenate([[-np.inf], np.linspace(-10.0, 10.0, 41)])
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,12 @@ __all__ = [
 Array = npt.NDArray[np.float64]
 Effects = Literal["entity", "time", "twoway"]
 EFFECTS = ("entity", "time", "twoway")
-EFFECT_ALIASES = {"individual": "entity", "twoways": "twoway", "two-way": "twoway", "both": "twoway"}
+EFFECT_ALIASES = {
+    "individual": "entity",
+    "twoways": "twoway",
+    "two-way": "twoway",
+    "both": "twoway",
+}
 RE_METHODS = ("swamy-arora", "wallace-hussain", "amemiya", "nerlove", "ml", "reml")
 RE_METHOD_ALIASES = {
     "swar": "swamy-arora",

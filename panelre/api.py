@@ -6,9 +6,19 @@ from collections.abc import Hashable
 from typing import Any
 
 from panelre.estimators import Between, FirstDifference, FixedEffects, PooledOLS, RandomEffects
+from panelre.estimators.cre import CorrelatedRandomEffects
+from panelre.estimators.hausman_taylor import HausmanTaylor
 from panelre.results import PanelResults
 
-__all__ = ["pooled_ols", "between", "fixed_effects", "first_difference", "random_effects"]
+__all__ = [
+    "pooled_ols",
+    "between",
+    "fixed_effects",
+    "first_difference",
+    "random_effects",
+    "correlated_random_effects",
+    "hausman_taylor",
+]
 
 _COV_KEYS = ("small_sample", "cluster", "bandwidth")
 
@@ -18,15 +28,29 @@ def _split(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     return options, cov_opts
 
 
-def _fit(cls: type, formula: str, data: Any, entity: Hashable | None, time: Hashable | None,
-         cov: str, options: dict[str, Any]) -> PanelResults:
+def _fit(
+    cls: type,
+    formula: str,
+    data: Any,
+    entity: Hashable | None,
+    time: Hashable | None,
+    cov: str,
+    options: dict[str, Any],
+) -> PanelResults:
     model_opts, cov_opts = _split(dict(options))
     model = cls.from_formula(formula, data, entity=entity, time=time, **model_opts)
     return model.fit(cov=cov, **cov_opts)
 
 
-def pooled_ols(formula: str, data: Any, *, entity: Hashable | None = None,
-               time: Hashable | None = None, cov: str = "unadjusted", **options: Any) -> PanelResults:
+def pooled_ols(
+    formula: str,
+    data: Any,
+    *,
+    entity: Hashable | None = None,
+    time: Hashable | None = None,
+    cov: str = "unadjusted",
+    **options: Any,
+) -> PanelResults:
     """Pooled OLS. See :class:`panelre.PooledOLS`.
 
     Examples
@@ -39,31 +63,91 @@ def pooled_ols(formula: str, data: Any, *, entity: Hashable | None = None,
     return _fit(PooledOLS, formula, data, entity, time, cov, options)
 
 
-def between(formula: str, data: Any, *, entity: Hashable | None = None,
-            time: Hashable | None = None, cov: str = "unadjusted", **options: Any) -> PanelResults:
+def between(
+    formula: str,
+    data: Any,
+    *,
+    entity: Hashable | None = None,
+    time: Hashable | None = None,
+    cov: str = "unadjusted",
+    **options: Any,
+) -> PanelResults:
     """Between estimator (OLS on entity means). See :class:`panelre.Between`."""
     return _fit(Between, formula, data, entity, time, cov, options)
 
 
-def fixed_effects(formula: str, data: Any, *, effects: str = "entity",
-                  entity: Hashable | None = None, time: Hashable | None = None,
-                  cov: str = "unadjusted", **options: Any) -> PanelResults:
+def fixed_effects(
+    formula: str,
+    data: Any,
+    *,
+    effects: str = "entity",
+    entity: Hashable | None = None,
+    time: Hashable | None = None,
+    cov: str = "unadjusted",
+    **options: Any,
+) -> PanelResults:
     """Fixed effects (within): ``effects="entity" | "time" | "twoway"``.
     See :class:`panelre.FixedEffects`."""
     return _fit(FixedEffects, formula, data, entity, time, cov, {"effects": effects, **options})
 
 
-def first_difference(formula: str, data: Any, *, entity: Hashable | None = None,
-                     time: Hashable | None = None, cov: str = "unadjusted",
-                     **options: Any) -> PanelResults:
+def first_difference(
+    formula: str,
+    data: Any,
+    *,
+    entity: Hashable | None = None,
+    time: Hashable | None = None,
+    cov: str = "unadjusted",
+    **options: Any,
+) -> PanelResults:
     """First-difference estimator. See :class:`panelre.FirstDifference`."""
     return _fit(FirstDifference, formula, data, entity, time, cov, options)
 
 
-def random_effects(formula: str, data: Any, *, effects: str = "entity",
-                   method: str = "swamy-arora", convention: str = "plm",
-                   entity: Hashable | None = None, time: Hashable | None = None,
-                   cov: str = "unadjusted", **options: Any) -> PanelResults:
+def random_effects(
+    formula: str,
+    data: Any,
+    *,
+    effects: str = "entity",
+    method: str = "swamy-arora",
+    convention: str = "plm",
+    entity: Hashable | None = None,
+    time: Hashable | None = None,
+    cov: str = "unadjusted",
+    **options: Any,
+) -> PanelResults:
     """Random effects (GLS). See :class:`panelre.RandomEffects`."""
     opts = {"effects": effects, "method": method, "convention": convention, **options}
     return _fit(RandomEffects, formula, data, entity, time, cov, opts)
+
+
+def correlated_random_effects(
+    formula: str,
+    data: Any,
+    *,
+    method: str = "swamy-arora",
+    convention: str = "plm",
+    entity: Hashable | None = None,
+    time: Hashable | None = None,
+    cov: str = "unadjusted",
+    **options: Any,
+) -> PanelResults:
+    """Correlated random effects (Mundlak). See :class:`panelre.CorrelatedRandomEffects`."""
+    opts = {"method": method, "convention": convention, **options}
+    return _fit(CorrelatedRandomEffects, formula, data, entity, time, cov, opts)
+
+
+def hausman_taylor(
+    formula: str,
+    data: Any,
+    *,
+    endogenous: Any = (),
+    instruments: str = "baltagi",
+    entity: Hashable | None = None,
+    time: Hashable | None = None,
+    cov: str = "unadjusted",
+    **options: Any,
+) -> PanelResults:
+    """Hausman–Taylor IV random effects. See :class:`panelre.HausmanTaylor`."""
+    opts = {"endogenous": endogenous, "instruments": instruments, **options}
+    return _fit(HausmanTaylor, formula, data, entity, time, cov, opts)

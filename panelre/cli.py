@@ -27,8 +27,13 @@ __all__ = ["main", "read_data"]
 
 FORMATS = ("text", "markdown", "latex", "html", "json")
 MODELS = (
-    "pooled_ols", "between", "fixed_effects", "first_difference", "random_effects",
-    "correlated_random_effects", "hausman_taylor",
+    "pooled_ols",
+    "between",
+    "fixed_effects",
+    "first_difference",
+    "random_effects",
+    "correlated_random_effects",
+    "hausman_taylor",
 )
 
 
@@ -38,8 +43,12 @@ def read_data(source: str) -> pd.DataFrame:
 
     path = Path(source)
     readers: dict[str, Callable[[Path], pd.DataFrame]] = {
-        ".csv": pd.read_csv, ".parquet": pd.read_parquet, ".pq": pd.read_parquet,
-        ".dta": pd.read_stata, ".xlsx": pd.read_excel, ".xls": pd.read_excel,
+        ".csv": pd.read_csv,
+        ".parquet": pd.read_parquet,
+        ".pq": pd.read_parquet,
+        ".dta": pd.read_stata,
+        ".xlsx": pd.read_excel,
+        ".xls": pd.read_excel,
     }
     if path.suffix.lower() in readers:
         if not path.exists():
@@ -110,8 +119,9 @@ def _cmd_fit(args: argparse.Namespace) -> str:
 def _cmd_select(args: argparse.Namespace) -> str:
     import panelre as pr
 
-    sel = pr.select(args.formula, read_data(args.data), entity=args.entity, time=args.time,
-                    alpha=args.alpha)
+    sel = pr.select(
+        args.formula, read_data(args.data), entity=args.entity, time=args.time, alpha=args.alpha
+    )
     if args.format == "json":
         return json.dumps(sel.to_dict(), indent=2, default=_json_default)
     if args.format == "text":
@@ -136,7 +146,9 @@ def _cmd_meta(args: argparse.Namespace) -> str:
     elif args.yi and args.vi:
         yi, vi = data[args.yi], data[args.vi]
     else:
-        raise PanelreError("meta needs either --measure with --ai --bi --ci --di, or --yi and --vi.")
+        raise PanelreError(
+            "meta needs either --measure with --ai --bi --ci --di, or --yi and --vi."
+        )
     res = meta_analysis(yi, vi, method=args.method, test=args.test)
     if args.plot:
         res.forest_plot().savefig(args.plot, dpi=120, bbox_inches="tight")
@@ -148,14 +160,17 @@ def _cmd_datasets(args: argparse.Namespace) -> str:
 
     if args.name:
         df = datasets.load(args.name)
-        return f"{datasets.describe(args.name)}\n\n{df.shape[0]} rows x {df.shape[1]} columns\n{df.head()}"
+        shape = f"{df.shape[0]} rows x {df.shape[1]} columns"
+        return f"{datasets.describe(args.name)}\n\n{shape}\n{df.head()}"
     return "\n".join(f"{n:<12} {datasets.describe(n)[:80]}..." for n in datasets.names())
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="panelre", description="Panel-data econometrics and random-effects models.",
-        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__,
+        prog="panelre",
+        description="Panel-data econometrics and random-effects models.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__,
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -163,9 +178,12 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--format", choices=FORMATS, default="text", help="output format")
         p.add_argument("--output", help="write the table to this file instead of stdout")
 
-    fit = sub.add_parser("fit", help="fit a panel estimator and print its summary",
-                         epilog='example: panelre fit grunfeld "inv ~ value + capital" '
-                         "--entity firm --time year --model random_effects")
+    fit = sub.add_parser(
+        "fit",
+        help="fit a panel estimator and print its summary",
+        epilog='example: panelre fit grunfeld "inv ~ value + capital" '
+        "--entity firm --time year --model random_effects",
+    )
     fit.add_argument("data", help="CSV/Parquet/.dta/.xlsx file or bundled data set name")
     fit.add_argument("formula", help='e.g. "y ~ x1 + x2"')
     fit.add_argument("--entity", required=True)
@@ -173,7 +191,9 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("--model", choices=MODELS, default="fixed_effects")
     fit.add_argument("--effects", help="entity | time | twoway")
     fit.add_argument("--method", help="random-effects method, e.g. swamy-arora")
-    fit.add_argument("--cov", default="unadjusted", help="unadjusted | robust | cluster | driscoll-kraay")
+    fit.add_argument(
+        "--cov", default="unadjusted", help="unadjusted | robust | cluster | driscoll-kraay"
+    )
     fit.add_argument("--cluster", help="cluster column (default: entity)")
     fit.add_argument("--small-sample", action="store_true", help="Stata's small-sample factors")
     fit.add_argument("--endogenous", nargs="*", help="Hausman–Taylor endogenous regressors")
@@ -181,9 +201,11 @@ def _parser() -> argparse.ArgumentParser:
     common(fit)
     fit.set_defaults(func=_cmd_fit)
 
-    sel = sub.add_parser("select", help="choose pooled / FE / RE / CRE and explain why",
-                         epilog='example: panelre select grunfeld "inv ~ value + capital" '
-                         "--entity firm --time year")
+    sel = sub.add_parser(
+        "select",
+        help="choose pooled / FE / RE / CRE and explain why",
+        epilog='example: panelre select grunfeld "inv ~ value + capital" --entity firm --time year',
+    )
     sel.add_argument("data")
     sel.add_argument("formula")
     sel.add_argument("--entity", required=True)
@@ -192,17 +214,22 @@ def _parser() -> argparse.ArgumentParser:
     common(sel)
     sel.set_defaults(func=_cmd_select)
 
-    mix = sub.add_parser("mixed", help="fit a linear mixed model (lme4 syntax)",
-                         epilog='example: panelre mixed sleepstudy "Reaction ~ Days + (Days | Subject)"')
+    mix = sub.add_parser(
+        "mixed",
+        help="fit a linear mixed model (lme4 syntax)",
+        epilog='example: panelre mixed sleepstudy "Reaction ~ Days + (Days | Subject)"',
+    )
     mix.add_argument("data")
     mix.add_argument("formula")
     mix.add_argument("--ml", action="store_true", help="maximum likelihood instead of REML")
     common(mix)
     mix.set_defaults(func=_cmd_mixed)
 
-    meta = sub.add_parser("meta", help="random-effects meta-analysis",
-                          epilog="example: panelre meta bcg --measure RR --ai tpos --bi tneg "
-                          "--ci cpos --di cneg")
+    meta = sub.add_parser(
+        "meta",
+        help="random-effects meta-analysis",
+        epilog="example: panelre meta bcg --measure RR --ai tpos --bi tneg --ci cpos --di cneg",
+    )
     meta.add_argument("data")
     meta.add_argument("--measure")
     for col in ("ai", "bi", "ci", "di", "yi", "vi"):

@@ -27,8 +27,11 @@ def _footer(res: Any) -> dict[str, str]:
     if design is not None and hasattr(design, "panel"):
         c = design.panel.counts.to_numpy()
         out["T min/avg/max"] = f"{c.min()}/{c.mean():.1f}/{c.max()}"
-    for label, attr in (("R² within", "rsquared_within"), ("R² between", "rsquared_between"),
-                        ("R² overall", "rsquared_overall")):
+    for label, attr in (
+        ("R² within", "rsquared_within"),
+        ("R² between", "rsquared_between"),
+        ("R² overall", "rsquared_overall"),
+    ):
         if hasattr(res, attr):
             out[label] = format_number(getattr(res, attr))
     vc = getattr(res, "variance_components", None)
@@ -37,7 +40,9 @@ def _footer(res: Any) -> dict[str, str]:
         out["sigma_e"] = format_number(vc.sigma_e)
         out["rho"] = format_number(vc.rho)
         th = vc.theta
-        out["theta"] = format_number(th) if np.isscalar(th) else f"{np.min(th):.3f}–{np.max(th):.3f}"
+        out["theta"] = (
+            format_number(th) if np.isscalar(th) else f"{np.min(th):.3f}–{np.max(th):.3f}"
+        )
     elif hasattr(res, "resid_variance") and getattr(res, "estimator", "") == "fixed_effects":
         out["sigma_e"] = format_number(float(np.sqrt(res.resid_variance)))
     if hasattr(res, "cov_type"):
@@ -100,8 +105,9 @@ def compare(
     keys: list[str] = []
     for f in footers.values():
         keys += [k for k in f if k not in keys]
-    foot = pd.DataFrame({label: [footers[label].get(k, "") for k in keys] for label in results},
-                        index=keys)
+    foot = pd.DataFrame(
+        {label: [footers[label].get(k, "") for k in keys] for label in results}, index=keys
+    )
     notes = ["Standard errors in parentheses."]
     if stars:
         notes.append("* p<0.1, ** p<0.05, *** p<0.01")

@@ -18,6 +18,7 @@ __all__ = [
     "InsufficientDataError",
     "IncompatibleResultsError",
     "ConvergenceError",
+    "IdentificationError",
     "PanelreWarning",
     "MissingValueWarning",
     "SingletonWarning",
@@ -62,6 +63,10 @@ class InsufficientDataError(PanelreError, ValueError):
 
 class IncompatibleResultsError(PanelreError, ValueError):
     """Two fitted results cannot be compared (different data, regressors or covariance)."""
+
+
+class IdentificationError(PanelreError, ValueError):
+    """A model is not identified (e.g. too few instruments for Hausman–Taylor)."""
 
 
 class ConvergenceError(PanelreError, RuntimeError):

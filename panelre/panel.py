@@ -93,7 +93,9 @@ class PanelData:
                     "A MultiIndex panel needs exactly two levels (entity, time). "
                     f"Got {frame.index.nlevels} levels."
                 )
-            names = [n if n is not None else d for n, d in zip(frame.index.names, ("entity", "time"))]
+            names = [
+                n if n is not None else d for n, d in zip(frame.index.names, ("entity", "time"))
+            ]
             frame = frame.reset_index(names=names)
             entity, time = names
         if entity is None:
@@ -114,7 +116,8 @@ class PanelData:
             keep &= frame[time].notna().to_numpy()
         if not keep.all():
             warnings.warn(
-                f"{int((~keep).sum())} row(s) with a missing entity or time identifier were dropped.",
+                f"{int((~keep).sum())} row(s) with a missing entity or time identifier were "
+                "dropped.",
                 MissingValueWarning,
                 stacklevel=3,
             )
@@ -217,7 +220,8 @@ class PanelData:
         Examples
         --------
         >>> import panelre as pr
-        >>> pr.PanelData(pr.datasets.load("grunfeld"), entity="firm", time="year").describe()["T_min"]
+        >>> panel = pr.PanelData(pr.datasets.load("grunfeld"), entity="firm", time="year")
+        >>> panel.describe()["T_min"]
         20
         """
         c = self.counts.to_numpy()
@@ -291,9 +295,10 @@ class PanelData:
         ``xt`` (minimum-norm solution of their G x G normal equations)."""
         cross = self._cross_counts(outer, inner)  # (G_outer, G_inner) counts
         inv_outer = 1.0 / self.group_counts(outer)
-        gram = np.diag(self.group_counts(inner).astype(float)) - (
-            cross.T @ sparse.diags(inv_outer) @ cross
-        ).toarray()
+        gram = (
+            np.diag(self.group_counts(inner).astype(float))
+            - (cross.T @ sparse.diags(inv_outer) @ cross).toarray()
+        )
         rhs = self.group_sums(xt, inner)  # D' x~ (B x~ = 0 after demeaning)
         return np.linalg.lstsq(gram, rhs, rcond=None)[0]
 
@@ -315,7 +320,9 @@ class PanelData:
         shape = (self.n_groups(row_effect), self.n_groups(col_effect))
         return sparse.csr_matrix((data, (rows, cols)), shape=shape)
 
-    def quasi_demean(self, x: np.ndarray, theta: float | np.ndarray, effect: str = "entity") -> np.ndarray:
+    def quasi_demean(
+        self, x: np.ndarray, theta: float | np.ndarray, effect: str = "entity"
+    ) -> np.ndarray:
         """GLS quasi-demeaning ``x - θᵢ x̄ᵢ`` with θ scalar or one value per group."""
         theta_arr = np.asarray(theta, dtype=float)
         means = self.expand(self.group_means(x, effect), effect)

@@ -12,6 +12,7 @@ import pandas as pd
 from scipy import stats
 
 from panelre.covariance import CovarianceEstimator, CovarianceInputs, make_covariance
+from panelre.exceptions import DataError
 from panelre.tables import Summary, coefficient_table, format_number
 
 if TYPE_CHECKING:
@@ -303,7 +304,9 @@ class PanelResults:
         return self._index_r2[2]
 
     # -------------------------------------------------------------- derived
-    def with_cov(self, cov: str | CovarianceEstimator = "unadjusted", **cov_options: Any) -> PanelResults:
+    def with_cov(
+        self, cov: str | CovarianceEstimator = "unadjusted", **cov_options: Any
+    ) -> PanelResults:
         """New results with another covariance, without refitting.
 
         Examples
@@ -315,7 +318,7 @@ class PanelResults:
         'Robust (HC0)'
         """
         estimator = make_covariance(cov, **cov_options)
-        return PanelResults(
+        return type(self)(
             model=self._model,
             estimation=self._est,
             covariance=estimator,
@@ -329,7 +332,14 @@ class PanelResults:
             return self.fitted_values
         frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
         X = self.design.regressors_for(frame)
-        names = [n for n in self._est.names if n in X.columns]
+        names = list(self._est.names)
+        missing = [n for n in names if n not in X.columns]
+        if missing:
+            raise DataError(
+                f"Cannot predict on new data: the coefficients {missing} are not columns of the "
+                "formula's regressors (e.g. Mundlak mean terms); predict() without data returns "
+                "the fitted values."
+            )
         return pd.Series(
             X[names].to_numpy(dtype=float) @ self.params[names].to_numpy(),
             index=frame.index,
@@ -376,7 +386,11 @@ class PanelResults:
                 ("theta", _theta_text(vc.theta)),
             ]
         table = coefficient_table(
-            self.params, self.std_errors, self.tstats, self.pvalues, self.conf_int(),
+            self.params,
+            self.std_errors,
+            self.tstats,
+            self.pvalues,
+            self.conf_int(),
             stat_name="z" if self.uses_normal else "t",
         )
         notes = []
@@ -392,8 +406,10 @@ class PanelResults:
 
     def _replace_estimation(self, **changes: Any) -> PanelResults:
         est = replace(self._est, **changes)
-        return PanelResults(
-            model=self._model, estimation=est, covariance=self._covariance,
+        return type(self)(
+            model=self._model,
+            estimation=est,
+            covariance=self._covariance,
             cov_matrix=self._covariance.cov(est.covariance_inputs()),
         )
 

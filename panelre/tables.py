@@ -94,7 +94,9 @@ class Summary:
     def _cells(self, table: pd.DataFrame) -> tuple[list[str], list[str], list[list[str]]]:
         cols = [str(c) for c in table.columns]
         rows = [str(i) for i in table.index]
-        body = [[format_number(v, self.digits) for v in row] for row in table.itertuples(index=False)]
+        body = [
+            [format_number(v, self.digits) for v in row] for row in table.itertuples(index=False)
+        ]
         return cols, rows, body
 
     # -- text ----------------------------------------------------------------
@@ -104,9 +106,7 @@ class Summary:
         for table in self.tables:
             cols, rows, body = self._cells(table)
             name_w = max([len(r) for r in rows] + [len(str(table.index.name or ""))] + [1])
-            widths = [
-                max([len(c)] + [len(b[j]) for b in body]) for j, c in enumerate(cols)
-            ]
+            widths = [max([len(c)] + [len(b[j]) for b in body]) for j, c in enumerate(cols)]
             head = " " * name_w + "".join(f"  {c:>{w}}" for c, w in zip(cols, widths))
             lines = [head]
             for r, b in zip(rows, body):
@@ -153,7 +153,9 @@ class Summary:
             out.extend(f"<th>{e(c)}</th>" for c in cols)
             out.append("</tr></thead><tbody>")
             for r, b in zip(rows, body):
-                out.append(f"<tr><th>{e(r)}</th>" + "".join(f"<td>{e(v)}</td>" for v in b) + "</tr>")
+                out.append(
+                    f"<tr><th>{e(r)}</th>" + "".join(f"<td>{e(v)}</td>" for v in b) + "</tr>"
+                )
             out.append("</tbody></table>")
         for note in self.notes:
             out.append(f"<p>{e(note)}</p>")
@@ -177,9 +179,7 @@ class Summary:
             if self.header and table is self.tables[-1]:
                 out.append("\\midrule")
                 for k, v in self.header:
-                    out.append(
-                        f"{_tex(k)} & \\multicolumn{{{len(cols)}}}{{r}}{{{_tex(v)}}} \\\\"
-                    )
+                    out.append(f"{_tex(k)} & \\multicolumn{{{len(cols)}}}{{r}}{{{_tex(v)}}} \\\\")
             out.append("\\bottomrule")
             out.append("\\end{tabular}")
         for note in self.notes:

@@ -16,17 +16,35 @@ def run(capsys, *argv):
 
 
 def test_select_prints_the_report_and_table(capsys):
-    code, out, _ = run(capsys, "select", "grunfeld", "inv ~ value + capital", "--entity", "firm",
-                       "--time", "year")
+    code, out, _ = run(
+        capsys, "select", "grunfeld", "inv ~ value + capital", "--entity", "firm", "--time", "year"
+    )
     assert code == 0
     assert "Recommended model: fixed effects" in out and "Model comparison" in out
 
 
-@pytest.mark.parametrize("fmt,marker", [("markdown", "| value |"), ("latex", "\\begin{tabular}"),
-                                        ("html", "<table>"), ("json", '"recommended"')])
+@pytest.mark.parametrize(
+    "fmt,marker",
+    [
+        ("markdown", "| value |"),
+        ("latex", "\\begin{tabular}"),
+        ("html", "<table>"),
+        ("json", '"recommended"'),
+    ],
+)
 def test_select_formats(capsys, fmt, marker):
-    code, out, _ = run(capsys, "select", "grunfeld", "inv ~ value + capital", "--entity", "firm",
-                       "--time", "year", "--format", fmt)
+    code, out, _ = run(
+        capsys,
+        "select",
+        "grunfeld",
+        "inv ~ value + capital",
+        "--entity",
+        "firm",
+        "--time",
+        "year",
+        "--format",
+        fmt,
+    )
     assert code == 0 and marker in out
     if fmt == "json":
         assert json.loads(out)["recommended"] == "fixed_effects"
@@ -37,15 +55,39 @@ def test_fit_from_files(tmp_path, capsys, grunfeld):
     grunfeld.to_csv(csv, index=False)
     grunfeld.to_stata(dta, write_index=False)
     for path in (csv, dta):
-        code, out, _ = run(capsys, "fit", str(path), "inv ~ value + capital", "--entity", "firm",
-                           "--time", "year", "--model", "random_effects", "--cov", "cluster")
+        code, out, _ = run(
+            capsys,
+            "fit",
+            str(path),
+            "inv ~ value + capital",
+            "--entity",
+            "firm",
+            "--time",
+            "year",
+            "--model",
+            "random_effects",
+            "--cov",
+            "cluster",
+        )
         assert code == 0 and "Random effects" in out and "Clustered (entity)" in out
 
 
 def test_fit_writes_output(tmp_path, capsys):
     target = tmp_path / "table.tex"
-    code, _, err = run(capsys, "fit", "grunfeld", "inv ~ value + capital", "--entity", "firm",
-                       "--time", "year", "--format", "latex", "--output", str(target))
+    code, _, err = run(
+        capsys,
+        "fit",
+        "grunfeld",
+        "inv ~ value + capital",
+        "--entity",
+        "firm",
+        "--time",
+        "year",
+        "--format",
+        "latex",
+        "--output",
+        str(target),
+    )
     assert code == 0 and "written to" in err
     assert "\\toprule" in target.read_text()
 
@@ -65,6 +107,19 @@ def test_datasets(capsys):
 
 
 def test_meta_command(capsys):
-    code, out, _ = run(capsys, "meta", "bcg", "--measure", "RR", "--ai", "tpos", "--bi", "tneg",
-                       "--ci", "cpos", "--di", "cneg")
+    code, out, _ = run(
+        capsys,
+        "meta",
+        "bcg",
+        "--measure",
+        "RR",
+        "--ai",
+        "tpos",
+        "--bi",
+        "tneg",
+        "--ci",
+        "cpos",
+        "--di",
+        "cneg",
+    )
     assert code == 0 and "-0.7145" in out

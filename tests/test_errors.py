@@ -21,7 +21,9 @@ def test_all_errors_derive_from_panelre_error_and_builtins():
 
 def test_duplicate_entity_time_pairs(grunfeld):
     df = pd.concat([grunfeld, grunfeld.iloc[[3]]])
-    with pytest.raises(pr.PanelIndexError, match=r"Duplicate \(entity, time\) pairs: 1 pair.*firm=1.*year=1938"):
+    with pytest.raises(
+        pr.PanelIndexError, match=r"Duplicate \(entity, time\) pairs: 1 pair.*firm=1.*year=1938"
+    ):
         pr.fixed_effects(F, df, entity="firm", time="year")
 
 
@@ -183,8 +185,14 @@ def test_missing_entity_identifier_rows_dropped(grunfeld):
 
 
 def test_singletons_warn_but_are_kept(grunfeld):
-    df = pd.concat([grunfeld, pd.DataFrame({"firm": [99], "year": [1950], "inv": [1.0],
-                                            "value": [2.0], "capital": [3.0]})])
+    df = pd.concat(
+        [
+            grunfeld,
+            pd.DataFrame(
+                {"firm": [99], "year": [1950], "inv": [1.0], "value": [2.0], "capital": [3.0]}
+            ),
+        ]
+    )
     with pytest.warns(pr.SingletonWarning, match="1 entity group"):
         fe = pr.fixed_effects(F, df, entity="firm", time="year")
     base = pr.fixed_effects(F, grunfeld, entity="firm", time="year")

@@ -30,7 +30,9 @@ def test_multiindex_and_polars_inputs_agree(grunfeld):
 def test_entity_demeaning_matches_pandas(grunfeld_unbalanced):
     p = pr.PanelData(grunfeld_unbalanced, entity="firm", time="year")
     x = grunfeld_unbalanced[["inv", "value"]].to_numpy()
-    expected = x - grunfeld_unbalanced.groupby("firm")[["inv", "value"]].transform("mean").to_numpy()
+    expected = (
+        x - grunfeld_unbalanced.groupby("firm")[["inv", "value"]].transform("mean").to_numpy()
+    )
     np.testing.assert_allclose(p.demean(x), expected, atol=1e-9)
 
 
@@ -39,8 +41,9 @@ def test_twoway_demeaning_equals_dummy_regression_residuals(frame, request):
     df = request.getfixturevalue(frame)
     p = pr.PanelData(df, entity="firm", time="year")
     x = df[["inv", "value", "capital"]].to_numpy()
-    D = np.column_stack([pd.get_dummies(df["firm"]).to_numpy(float),
-                         pd.get_dummies(df["year"]).to_numpy(float)])
+    D = np.column_stack(
+        [pd.get_dummies(df["firm"]).to_numpy(float), pd.get_dummies(df["year"]).to_numpy(float)]
+    )
     resid = x - D @ np.linalg.lstsq(D, x, rcond=None)[0]
     np.testing.assert_allclose(p.demean(x, "twoway"), resid, atol=1e-8)
 

@@ -16,7 +16,13 @@ import pandas as pd
 
 from panelre.exceptions import InvalidParameterError
 
-__all__ = ["CovarianceInputs", "CovarianceEstimator", "DfCorrection", "sandwich", "group_score_sums"]
+__all__ = [
+    "CovarianceInputs",
+    "CovarianceEstimator",
+    "DfCorrection",
+    "sandwich",
+    "group_score_sums",
+]
 
 
 @dataclass(frozen=True)

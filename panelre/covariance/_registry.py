@@ -31,7 +31,9 @@ _ACCEPTS = {
 }
 
 
-def make_covariance(cov: str | CovarianceEstimator = "unadjusted", **options: Any) -> CovarianceEstimator:
+def make_covariance(
+    cov: str | CovarianceEstimator = "unadjusted", **options: Any
+) -> CovarianceEstimator:
     """Build a covariance estimator from its name and options.
 
     Examples

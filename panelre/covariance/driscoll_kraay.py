@@ -26,7 +26,8 @@ class DriscollKraay(CovarianceEstimator):
         super().__init__(small_sample=small_sample)
         if bandwidth is not None and (int(bandwidth) != bandwidth or bandwidth < 0):
             raise InvalidParameterError(
-                f"The 'bandwidth' parameter must be a non-negative integer or None. Got {bandwidth!r}."
+                "The 'bandwidth' parameter must be a non-negative integer or None. "
+                f"Got {bandwidth!r}."
             )
         self.bandwidth = None if bandwidth is None else int(bandwidth)
 

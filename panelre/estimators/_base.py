@@ -99,7 +99,9 @@ def transformed_ols(
                 f"collinear with earlier regressors (relative tolerance {tol:g}): "
                 f"{', '.join(dropped_col)}"
             )
-        warnings.warn("Dropped regressors " + "; ".join(parts) + ".", DroppedVariableWarning, stacklevel=5)
+        warnings.warn(
+            "Dropped regressors " + "; ".join(parts) + ".", DroppedVariableWarning, stacklevel=5
+        )
     kidx = np.flatnonzero(keep)
     Xk = np.ascontiguousarray(Xt[:, kidx])
     xtx_k = xtx[np.ix_(kidx, kidx)]
@@ -137,6 +139,7 @@ class PanelModel(ABC):
     uses_normal: ClassVar[bool] = False
     requires_time: ClassVar[bool] = False
     option_names: ClassVar[tuple[str, ...]] = ()
+    results_class: ClassVar[type[PanelResults]] = PanelResults
 
     def __init__(self, design: Design, **options: Any) -> None:
         unknown = sorted(set(options) - set(self.option_names))
@@ -167,11 +170,13 @@ class PanelModel(ABC):
         panel = as_panel(data, entity, time)
         return cls(build_design(formula, panel), **options)
 
-    def fit(self, cov: str | CovarianceEstimator = "unadjusted", **cov_options: Any) -> PanelResults:
+    def fit(
+        self, cov: str | CovarianceEstimator = "unadjusted", **cov_options: Any
+    ) -> PanelResults:
         """Estimate the model and its covariance (see :mod:`panelre.covariance`)."""
         covariance = make_covariance(cov, **cov_options)
         estimation = self._estimate()
-        return PanelResults(
+        return self.results_class(
             model=self,
             estimation=estimation,
             covariance=covariance,

@@ -59,7 +59,11 @@ class RandomEffects(PanelModel):
     option_names = ("effects", "method", "convention")
 
     def _configure(
-        self, effects: str = "entity", method: str = "swamy-arora", convention: str = "plm", **_: Any
+        self,
+        effects: str = "entity",
+        method: str = "swamy-arora",
+        convention: str = "plm",
+        **_: Any,
     ) -> None:
         self.effects = check_option("effects", effects, EFFECTS, EFFECT_ALIASES)
         self.method = check_option("method", method, RE_METHODS, RE_METHOD_ALIASES)
@@ -68,7 +72,8 @@ class RandomEffects(PanelModel):
             self.design.panel._require_time(f"effects={self.effects!r}")
         if self.method in ("ml", "reml") and self.effects != "entity":
             raise InvalidParameterError(
-                f"method={self.method!r} is available for effects='entity'. Got effects={self.effects!r}."
+                f"method={self.method!r} is available for effects='entity'. "
+                f"Got effects={self.effects!r}."
             )
         if self.convention == "stata" and self.effects != "entity":
             raise InvalidParameterError(
@@ -90,8 +95,13 @@ class RandomEffects(PanelModel):
         if p.n_entities < 2:
             raise InsufficientDataError("ML/REML random effects need at least two entities.")
         fit = fit_random_intercept(
-            p.counts.to_numpy().astype(float), p.group_means(d.X), p.group_means(d.y),
-            d.X.T @ d.X, d.X.T @ d.y, float(d.y @ d.y), reml=self.method == "reml",
+            p.counts.to_numpy().astype(float),
+            p.group_means(d.X),
+            p.group_means(d.y),
+            d.X.T @ d.X,
+            d.X.T @ d.y,
+            float(d.y @ d.y),
+            reml=self.method == "reml",
         )
         clipped = []
         if fit.sigma2_u <= 0:
@@ -170,7 +180,9 @@ class RandomEffects(PanelModel):
             extra=extra,
         )
 
-    def _variance_components(self, comps: Components, thetas: dict[str, np.ndarray]) -> VarianceComponents:
+    def _variance_components(
+        self, comps: Components, thetas: dict[str, np.ndarray]
+    ) -> VarianceComponents:
         p = self.design.panel
         main = "time" if self.effects == "time" else "entity"
         labels = p.entity_labels if main == "entity" else p.time_labels
@@ -193,7 +205,9 @@ class RandomEffects(PanelModel):
             shrinkage=shrink,
             method=self.method,
             sigma2_t=comps.sigma2.get("time") if self.effects == "twoway" else None,
-            theta_time=pack(thetas.get("time"), p.time_labels) if self.effects == "twoway" else None,
+            theta_time=pack(thetas.get("time"), p.time_labels)
+            if self.effects == "twoway"
+            else None,
             theta_total=None if total is None else float(total[0]),
         )
 
@@ -232,7 +246,9 @@ def _whiten_twoway_unbalanced(
     L = (V * lam) @ V.T
     dstar_x = p.group_sums(star, "time")  # D*'x* = D'A x* ... see below
     # D*' x* = D' A' x* ; with A = I − ΘB:  D'x* − D'(ΘB x*)
-    dstar_x = dstar_x - p.group_sums(th_row[:, None] * p.expand(p.group_means(star), "entity"), "time")
+    dstar_x = dstar_x - p.group_sums(
+        th_row[:, None] * p.expand(p.group_means(star), "entity"), "time"
+    )
     H = L @ dstar_x  # T x k
     dh = p.expand(H, "time")
     dh = dh - th_row[:, None] * p.expand(p.group_means(dh), "entity")

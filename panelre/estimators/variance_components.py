@@ -66,9 +66,11 @@ class _Moments:
     @property
     def n_effects(self) -> int:
         p = self.p
-        return {"entity": p.n_entities, "time": p.n_periods, "twoway": p.n_entities + p.n_periods - 1}[
-            self.effects
-        ]
+        return {
+            "entity": p.n_entities,
+            "time": p.n_periods,
+            "twoway": p.n_entities + p.n_periods - 1,
+        }[self.effects]
 
     def counts(self, dim: str) -> np.ndarray:
         return self.p.group_counts(dim).astype(float)
@@ -105,7 +107,9 @@ class _Moments:
         except (AbsorbedVariableError, RankDeficiencyError):
             # only time-invariant regressors: the within step has no slopes at all
             none = np.zeros(len(names), dtype=bool)
-            ols = TransformedOLS(np.zeros(0), [], Xt[:, :0], yt, np.zeros((0, 0)), none, names, names)
+            ols = TransformedOLS(
+                np.zeros(0), [], Xt[:, :0], yt, np.zeros((0, 0)), none, names, names
+            )
         return ols, X[:, ols.keep]
 
     def group_quad(self, resid: np.ndarray, dim: str) -> float:
@@ -144,24 +148,34 @@ def _swamy_arora(m: _Moments) -> Components:
     q[0] = float(ols.resid @ ols.resid)
     M[0, 0] = m.n - m.n_effects - len(ols.params)
     balanced = m.p.is_balanced if m.p.time_codes is not None else False
+    keeps = {}
     for r, dim in enumerate(m.dims, start=1):
         c = m.counts(dim)
         sw = np.sqrt(c)
-        between = transformed_ols(m.zbar(dim) * sw[:, None], m.p.group_means(m.y, dim) * sw,
-                                  m.d.x_names, warn=False)
+        between = transformed_ols(
+            m.zbar(dim) * sw[:, None], m.p.group_means(m.y, dim) * sw, m.d.x_names, warn=False
+        )
         q[r] = float(between.resid @ between.resid)
         G = len(c)
+        kb = between.keep
+        keeps[dim] = kb
         if balanced:
-            ks = len(between.params) - int("Intercept" in between.names)
-            M[r, 0] = G - ks - 1
+            M[r, 0] = G - len(between.params)
             M[r, r] = m.n / G * M[r, 0]
         else:
-            M[r, 0] = G - m.K - 1
-            M[r, r] = m.n - _trace_product(inv_psd(m.B(dim)), m.S(dim))
+            # plm: N - K - 1 with K the slopes of the full design (= the between rank
+            # unless the between regression drops collinear columns, e.g. Mundlak means)
+            M[r, 0] = G - len(between.params)
+            M[r, r] = m.n - _trace_product(
+                inv_psd(m.B(dim)[np.ix_(kb, kb)]), m.S(dim)[np.ix_(kb, kb)]
+            )
     if len(m.dims) == 2 and not balanced:
         for r, dim in enumerate(m.dims, start=1):
-            a = m.expanded_mean_sums(dim)
-            M[r, 3 - r] = len(m.counts(dim)) - _trace_product(inv_psd(m.B(dim)), a.T @ a)
+            kb = keeps[dim]
+            a = m.expanded_mean_sums(dim)[:, kb]
+            M[r, 3 - r] = len(m.counts(dim)) - _trace_product(
+                inv_psd(m.B(dim)[np.ix_(kb, kb)]), a.T @ a
+            )
     return _solve(M, q, m.dims)
 
 
@@ -193,7 +207,9 @@ def _wallace_hussain(m: _Moments) -> Components:
     for r, dim in enumerate(m.dims, start=1):
         M[0, r] = _trace_product(A @ cpzm, S[dim])
         M[r, 0] = len(m.counts(dim)) - _trace_product(cpzm, Bm[dim])
-        M[r, r] = m.n - 2 * _trace_product(cpzm, S[dim]) + _trace_product(cpzm @ Bm[dim] @ cpzm, S[dim])
+        M[r, r] = (
+            m.n - 2 * _trace_product(cpzm, S[dim]) + _trace_product(cpzm @ Bm[dim] @ cpzm, S[dim])
+        )
     if len(m.dims) == 2:
         for r, dim in enumerate(m.dims, start=1):
             other = m.other(dim)

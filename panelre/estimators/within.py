@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from panelre._validation import check_option
 from panelre._typing import EFFECT_ALIASES, EFFECTS
+from panelre._validation import check_option
 from panelre.estimators._base import PanelModel, transformed_ols
 from panelre.exceptions import InsufficientDataError, SingletonWarning
 from panelre.results import Estimation
@@ -55,9 +55,11 @@ class FixedEffects(PanelModel):
 
     def _n_effects(self) -> int:
         p = self.design.panel
-        return {"entity": p.n_entities, "time": p.n_periods, "twoway": p.n_entities + p.n_periods - 1}[
-            self.effects
-        ]
+        return {
+            "entity": p.n_entities,
+            "time": p.n_periods,
+            "twoway": p.n_entities + p.n_periods - 1,
+        }[self.effects]
 
     def _check_variation(self) -> None:
         p = self.design.panel
@@ -94,7 +96,10 @@ class FixedEffects(PanelModel):
         Xt = p.demean(X, self.effects)
         yt = p.demean(d.y, self.effects)
         ols = transformed_ols(
-            Xt, yt, names, raw_ss=np.einsum("ij,ij->j", X, X),
+            Xt,
+            yt,
+            names,
+            raw_ss=np.einsum("ij,ij->j", X, X),
             absorbed_by=absorbed_label(self.effects),
         )
         Xk = X[:, ols.keep]
@@ -134,4 +139,6 @@ class FixedEffects(PanelModel):
             return pd.Series(p.group_means(total, "time"), index=p.time_labels, name="effects"), {}
         alpha, gamma = p.twoway_effects(total)
         time_effects = pd.Series(gamma, index=p.time_labels, name="time_effects")
-        return pd.Series(alpha, index=p.entity_labels, name="effects"), {"time_effects": time_effects}
+        return pd.Series(alpha, index=p.entity_labels, name="effects"), {
+            "time_effects": time_effects
+        }

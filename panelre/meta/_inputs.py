@@ -54,8 +54,13 @@ class StudyData:
     def subset(self, keep: np.ndarray) -> StudyData:
         """The same model on the studies selected by the boolean mask ``keep``."""
         return StudyData(
-            self.y[keep], self.v[keep], self.X[keep], self.names, self.labels[keep],
-            self.has_intercept, self.int_only,
+            self.y[keep],
+            self.v[keep],
+            self.X[keep],
+            self.names,
+            self.labels[keep],
+            self.has_intercept,
+            self.int_only,
         )
 
 
@@ -75,13 +80,15 @@ def column(name: str, value: Any, data: pd.DataFrame | None, n: int | None = Non
             )
         value = data[value]
     try:
-        arr = np.asarray(pd.to_numeric(pd.Series(np.asarray(value).ravel()), errors="raise"),
-                         dtype=float)
+        arr = np.asarray(
+            pd.to_numeric(pd.Series(np.asarray(value).ravel()), errors="raise"), dtype=float
+        )
     except (TypeError, ValueError):
         raise DataError(f"The {name!r} argument must hold numbers. Got {value!r:.80}.") from None
     if np.ndim(value) > 1 and np.asarray(value).squeeze().ndim > 1:
-        raise DataError(f"The {name!r} argument must be one-dimensional. Got shape "
-                        f"{np.shape(value)}.")
+        raise DataError(
+            f"The {name!r} argument must be one-dimensional. Got shape {np.shape(value)}."
+        )
     if n is not None and arr.shape[0] != n:
         raise DataError(
             f"The {name!r} argument has {arr.shape[0]} values but the others have {n}; all "
@@ -126,8 +133,10 @@ def _design(moderators: Any, data: pd.DataFrame | None, k: int) -> tuple[np.ndar
     try:
         values = frame.to_numpy(dtype=float)
     except (TypeError, ValueError):
-        raise DataError("The 'moderators' must be numeric; use a formula such as "
-                        "'~ C(group)' for categorical moderators.") from None
+        raise DataError(
+            "The 'moderators' must be numeric; use a formula such as "
+            "'~ C(group)' for categorical moderators."
+        ) from None
     return np.column_stack([np.ones(k), values]), [INTERCEPT] + [str(c) for c in frame.columns]
 
 
@@ -151,8 +160,10 @@ def _drop_missing(y: np.ndarray, v: np.ndarray, X: np.ndarray) -> np.ndarray:
     """Mask of complete rows; warn with the count of dropped studies; reject inf."""
     values = np.column_stack([y, v, X])
     if np.isinf(values).any():
-        raise DataError("yi, vi and moderators must be finite; found an infinite value "
-                        "(a log of a zero count? use effect_size's default add=0.5).")
+        raise DataError(
+            "yi, vi and moderators must be finite; found an infinite value "
+            "(a log of a zero count? use effect_size's default add=0.5)."
+        )
     keep = ~np.isnan(values).any(axis=1)
     dropped = int((~keep).sum())
     if dropped:
@@ -173,8 +184,9 @@ def prepare_studies(
 ) -> StudyData:
     """Resolve and validate the inputs of :func:`panelre.meta.meta_analysis`."""
     if data is not None and not isinstance(data, pd.DataFrame):
-        raise InvalidParameterError(f"The 'data' parameter must be a pandas DataFrame. Got "
-                                    f"{type(data).__name__}.")
+        raise InvalidParameterError(
+            f"The 'data' parameter must be a pandas DataFrame. Got {type(data).__name__}."
+        )
     y = column("yi", yi, data)
     v = column("vi", vi, data, n=y.shape[0])
     if y.shape[0] == 0:

@@ -34,8 +34,10 @@ _TEST_ALIASES = {"knha": "hksj", "hk": "hksj"}
 def _check_sizes(studies: StudyData, method: str, test: str) -> None:
     k, p = studies.k, studies.p
     if p == 0:
-        raise InvalidParameterError("The model has no coefficients (the moderator formula "
-                                    "removed the intercept and has no terms).")
+        raise InvalidParameterError(
+            "The model has no coefficients (the moderator formula "
+            "removed the intercept and has no terms)."
+        )
     if method == "FE" and test == "z" and k >= p:
         return
     if k <= p:
@@ -85,8 +87,21 @@ def _inference(studies: StudyData, tau2: float, test: str, level: float) -> Infe
     else:
         qm, qm_df = qm / len(tested), (len(tested), df)
         qm_p = float(stats.f.sf(qm, len(tested), df))
-    return Inference(fit.beta, cov, se, stat, pvalue, fit.beta - crit * se,
-                     fit.beta + crit * se, crit, df, fit.d, qm, qm_p, qm_df)
+    return Inference(
+        fit.beta,
+        cov,
+        se,
+        stat,
+        pvalue,
+        fit.beta - crit * se,
+        fit.beta + crit * se,
+        crit,
+        df,
+        fit.d,
+        qm,
+        qm_p,
+        qm_df,
+    )
 
 
 def _heterogeneity(studies: StudyData, method: str, tau2: float) -> Heterogeneity:
@@ -115,14 +130,20 @@ def _pseudo_r2(studies: StudyData, method: str, tau2: float) -> float:
         tss = float(np.sum(w * (y - np.sum(w * y) / w.sum()) ** 2))
         adj = 1 - (rss / tss) * (studies.k - 1) / (studies.k - studies.p)
         return max(0.0, 100 * adj)
-    null = StudyData(y, studies.v, np.ones((studies.k, 1)), (INTERCEPT,), studies.labels,
-                     True, True)
+    null = StudyData(
+        y, studies.v, np.ones((studies.k, 1)), (INTERCEPT,), studies.labels, True, True
+    )
     tau2_null = _estimate_tau2(null, method, warn=False).tau2
     return 0.0 if tau2_null == 0 else max(0.0, 100 * (tau2_null - tau2) / tau2_null)
 
 
 def fit_studies(
-    studies: StudyData, method: str, test: str, level: float, *, full: bool = True,
+    studies: StudyData,
+    method: str,
+    test: str,
+    level: float,
+    *,
+    full: bool = True,
     warn: bool = True,
 ) -> MetaAnalysisResults:
     """Fit a validated :class:`StudyData`; ``full=False`` skips the tau^2 CI and R^2."""
@@ -222,23 +243,54 @@ def leave_one_out(result: MetaAnalysisResults) -> pd.DataFrame:
     :meth:`MetaAnalysisResults.leave_one_out`."""
     studies = result.studies
     if not studies.int_only:
-        raise InvalidParameterError("leave_one_out() is only available for models without "
-                                    "moderators (as metafor's leave1out).")
+        raise InvalidParameterError(
+            "leave_one_out() is only available for models without "
+            "moderators (as metafor's leave1out)."
+        )
     rows = []
     for i in range(studies.k):
         keep = np.arange(studies.k) != i
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                r = fit_studies(studies.subset(keep), result.method, result.test, result.level,
-                                full=False, warn=False)
+                r = fit_studies(
+                    studies.subset(keep),
+                    result.method,
+                    result.test,
+                    result.level,
+                    full=False,
+                    warn=False,
+                )
         except InsufficientDataError:
             rows.append({})
             continue
-        rows.append({"estimate": r.estimate, "se": r.se, "statistic": r.statistic,
-                     "pvalue": r.pvalue, "ci_lower": r.ci[0], "ci_upper": r.ci[1], "q": r.q,
-                     "q_pvalue": r.q_pvalue, "tau2": r.tau2, "i2": r.i2, "h2": r.h2})
-    columns = ["estimate", "se", "statistic", "pvalue", "ci_lower", "ci_upper", "q",
-               "q_pvalue", "tau2", "i2", "h2"]
+        rows.append(
+            {
+                "estimate": r.estimate,
+                "se": r.se,
+                "statistic": r.statistic,
+                "pvalue": r.pvalue,
+                "ci_lower": r.ci[0],
+                "ci_upper": r.ci[1],
+                "q": r.q,
+                "q_pvalue": r.q_pvalue,
+                "tau2": r.tau2,
+                "i2": r.i2,
+                "h2": r.h2,
+            }
+        )
+    columns = [
+        "estimate",
+        "se",
+        "statistic",
+        "pvalue",
+        "ci_lower",
+        "ci_upper",
+        "q",
+        "q_pvalue",
+        "tau2",
+        "i2",
+        "h2",
+    ]
     out = pd.DataFrame(rows, index=studies.labels, columns=columns, dtype=float)
     return out.drop(columns="tau2") if result.method == "FE" else out

@@ -30,8 +30,13 @@ class _Measure:
 
 # -- 2x2 tables ------------------------------------------------------------------------------
 def _tables(
-    ai: np.ndarray, bi: np.ndarray, ci: np.ndarray, di: np.ndarray,
-    add: float, to: str, drop00: bool,
+    ai: np.ndarray,
+    bi: np.ndarray,
+    ci: np.ndarray,
+    di: np.ndarray,
+    add: float,
+    to: str,
+    drop00: bool,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Validated cells after metafor's zero-cell handling (``add``, ``to``, ``drop00``)."""
     cells = np.vstack([ai, bi, ci, di])
@@ -48,8 +53,12 @@ def _tables(
         both = ((ai == 0) & (ci == 0)) | ((bi == 0) & (di == 0))
         cells[:, both] = np.nan
     zero = (cells == 0).any(axis=0)
-    shift = {"all": np.ones_like(zero), "only0": zero, "if0all": np.full_like(zero, zero.any()),
-             "none": np.zeros_like(zero)}[to]
+    shift = {
+        "all": np.ones_like(zero),
+        "only0": zero,
+        "if0all": np.full_like(zero, zero.any()),
+        "none": np.zeros_like(zero),
+    }[to]
     cells = cells + add * shift
     return cells[0], cells[1], cells[2], cells[3]
 
@@ -122,8 +131,9 @@ MEASURES: dict[str, _Measure] = {
     "RR": _Measure(_log_risk_ratio, _TABLE, "log risk ratio"),
     "OR": _Measure(_log_odds_ratio, _TABLE, "log odds ratio"),
     "RD": _Measure(_risk_difference, _TABLE, "risk difference"),
-    "SMD": _Measure(_standardized_mean_difference, _MEANS,
-                    "standardised mean difference (Hedges' g)"),
+    "SMD": _Measure(
+        _standardized_mean_difference, _MEANS, "standardised mean difference (Hedges' g)"
+    ),
     "MD": _Measure(_mean_difference, _MEANS, "raw mean difference"),
 }
 
@@ -154,11 +164,20 @@ def _table_arguments(values: dict[str, Any], data: pd.DataFrame | None) -> dict[
 def effect_size(
     measure: str,
     *,
-    ai: Any = None, bi: Any = None, ci: Any = None, di: Any = None,
-    m1i: Any = None, m2i: Any = None, sd1i: Any = None, sd2i: Any = None,
-    n1i: Any = None, n2i: Any = None,
+    ai: Any = None,
+    bi: Any = None,
+    ci: Any = None,
+    di: Any = None,
+    m1i: Any = None,
+    m2i: Any = None,
+    sd1i: Any = None,
+    sd2i: Any = None,
+    n1i: Any = None,
+    n2i: Any = None,
     data: pd.DataFrame | None = None,
-    add: float = 0.5, to: str = "only0", drop00: bool = False,
+    add: float = 0.5,
+    to: str = "only0",
+    drop00: bool = False,
 ) -> pd.DataFrame:
     r"""Effect sizes ``yi`` and sampling variances ``vi``, as metafor's ``escalc``.
 
@@ -220,8 +239,9 @@ def effect_size(
     to = check_option("to", to, ["only0", "all", "if0all", "none"])
     add = check_positive("add", add, strict=False)
     spec = MEASURES[measure]
-    values = dict(ai=ai, bi=bi, ci=ci, di=di, m1i=m1i, m2i=m2i, sd1i=sd1i, sd2i=sd2i,
-                  n1i=n1i, n2i=n2i)
+    values = dict(
+        ai=ai, bi=bi, ci=ci, di=di, m1i=m1i, m2i=m2i, sd1i=sd1i, sd2i=sd2i, n1i=n1i, n2i=n2i
+    )
     if spec.arguments == _TABLE:
         cells = _table_arguments(values, data)
         args = _tables(cells["ai"], cells["bi"], cells["ci"], cells["di"], add, to, drop00)

@@ -77,8 +77,9 @@ def forest_plot(
     est = result.estimate
     ax.fill([f(lo), f(est), f(hi), f(est)], [0, 0.3, 0, -0.3], color="black", zorder=3)
     ticks = list(rows) + [0.0]
-    names = [str(s) for s in table.index] + [f"{'FE' if result.method == 'FE' else 'RE'} "
-                                             f"model ({result.method})"]
+    names = [str(s) for s in table.index] + [
+        f"{'FE' if result.method == 'FE' else 'RE'} model ({result.method})"
+    ]
     if result.pi is not None:
         ax.hlines(-0.8, f(result.pi[0]), f(result.pi[1]), color="tab:blue", lw=2)
         ticks.append(-0.8)
@@ -91,13 +92,22 @@ def forest_plot(
     if transform is not None and np.all(f(table.ci_lower.to_numpy()) > 0):
         ax.set_xscale("log")
     if show_weights:
-        texts = [f"{w:5.1f}%  {f(y):6.2f} [{f(a):.2f}, {f(b):.2f}]"
-                 for w, y, a, b in zip(table.weight, table.yi, table.ci_lower, table.ci_upper,
-                                         strict=True)]
+        texts = [
+            f"{w:5.1f}%  {f(y):6.2f} [{f(a):.2f}, {f(b):.2f}]"
+            for w, y, a, b in zip(
+                table.weight, table.yi, table.ci_lower, table.ci_upper, strict=True
+            )
+        ]
         texts.append(f"100.0%  {f(est):6.2f} [{f(lo):.2f}, {f(hi):.2f}]")
         for y, t in zip(list(rows) + [0.0], texts, strict=True):
-            ax.annotate(t, xy=(1.02, y), xycoords=("axes fraction", "data"), va="center",
-                        fontsize="small", family="monospace")
+            ax.annotate(
+                t,
+                xy=(1.02, y),
+                xycoords=("axes fraction", "data"),
+                va="center",
+                fontsize="small",
+                family="monospace",
+            )
     ax.spines[["top", "right", "left"]].set_visible(False)
     ax.set_title(f"Forest plot (k = {k}, tau^2 = {result.tau2:.3g}, I^2 = {result.i2:.1f}%)")
     fig.tight_layout()

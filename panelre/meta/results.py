@@ -19,9 +19,15 @@ if TYPE_CHECKING:
 __all__ = ["MetaAnalysisResults", "Inference", "Heterogeneity"]
 
 _METHOD_NAMES = {
-    "FE": "fixed-effect", "DL": "DerSimonian-Laird", "REML": "restricted maximum likelihood",
-    "ML": "maximum likelihood", "PM": "Paule-Mandel", "HE": "Hedges", "SJ": "Sidik-Jonkman",
-    "EB": "empirical Bayes", "HS": "Hunter-Schmidt",
+    "FE": "fixed-effect",
+    "DL": "DerSimonian-Laird",
+    "REML": "restricted maximum likelihood",
+    "ML": "maximum likelihood",
+    "PM": "Paule-Mandel",
+    "HE": "Hedges",
+    "SJ": "Sidik-Jonkman",
+    "EB": "empirical Bayes",
+    "HS": "Hunter-Schmidt",
 }
 
 
@@ -105,34 +111,62 @@ class MetaAnalysisResults:
     # -- construction --------------------------------------------------------------------------
     @classmethod
     def build(
-        cls, studies: StudyData, method: str, test: str, level: float, est: Tau2Estimate,
-        inf: Inference, het: Heterogeneity, tau2_ci: tuple[float, float] | None,
+        cls,
+        studies: StudyData,
+        method: str,
+        test: str,
+        level: float,
+        est: Tau2Estimate,
+        inf: Inference,
+        het: Heterogeneity,
+        tau2_ci: tuple[float, float] | None,
         r2: float | None,
     ) -> MetaAnalysisResults:
         """Assemble the result from the fitted pieces (used by :mod:`panelre.meta.combine`)."""
         names = list(studies.names)
         pi: tuple[float, float] | None = None
         if studies.int_only:
+
             def pick(a: np.ndarray) -> Any:
                 return float(a[0])
+
             if method != "FE":  # as metafor, no prediction interval for the FE model
                 half = inf.crit * np.sqrt(inf.se[0] ** 2 + est.tau2)
                 pi = (float(inf.beta[0] - half), float(inf.beta[0] + half))
         else:
+
             def pick(a: np.ndarray) -> Any:
                 return pd.Series(_frozen(a), index=names, dtype=float)
+
         moderated = not studies.int_only
         return cls(
-            method=method, test=test, level=level, estimate=pick(inf.beta), se=pick(inf.se),
-            statistic=pick(inf.statistic), pvalue=pick(inf.pvalue),
-            ci=(pick(inf.lower), pick(inf.upper)), pi=pi, df=inf.df, tau2=est.tau2,
-            tau2_se=float("nan") if method == "FE" else est.se, tau2_ci=tau2_ci,
-            tau2_at_boundary=est.at_boundary and method != "FE", i2=het.i2, h2=het.h2, q=het.q,
-            q_pvalue=het.q_pvalue, q_df=het.q_df, k=studies.k,
-            weights=pd.Series(_frozen(100 * inf.weights / inf.weights.sum()),
-                              index=studies.labels, name="weight"),
-            qm=inf.qm if moderated else None, qm_pvalue=inf.qm_pvalue if moderated else None,
-            qm_df=inf.qm_df if moderated else None, r2=r2,
+            method=method,
+            test=test,
+            level=level,
+            estimate=pick(inf.beta),
+            se=pick(inf.se),
+            statistic=pick(inf.statistic),
+            pvalue=pick(inf.pvalue),
+            ci=(pick(inf.lower), pick(inf.upper)),
+            pi=pi,
+            df=inf.df,
+            tau2=est.tau2,
+            tau2_se=float("nan") if method == "FE" else est.se,
+            tau2_ci=tau2_ci,
+            tau2_at_boundary=est.at_boundary and method != "FE",
+            i2=het.i2,
+            h2=het.h2,
+            q=het.q,
+            q_pvalue=het.q_pvalue,
+            q_df=het.q_df,
+            k=studies.k,
+            weights=pd.Series(
+                _frozen(100 * inf.weights / inf.weights.sum()), index=studies.labels, name="weight"
+            ),
+            qm=inf.qm if moderated else None,
+            qm_pvalue=inf.qm_pvalue if moderated else None,
+            qm_df=inf.qm_df if moderated else None,
+            r2=r2,
             cov_params=pd.DataFrame(_frozen(inf.cov), index=names, columns=names),
             studies=studies,
         )
@@ -182,8 +216,14 @@ class MetaAnalysisResults:
         stat = "z" if self.df is None else "t"
         lo, hi = self.ci
         table = pd.DataFrame(
-            {"Estimate": self.estimate, "Std. Err.": self.se, stat: self.statistic,
-             f"P>|{stat}|": self.pvalue, "Lower CI": lo, "Upper CI": hi},
+            {
+                "Estimate": self.estimate,
+                "Std. Err.": self.se,
+                stat: self.statistic,
+                f"P>|{stat}|": self.pvalue,
+                "Lower CI": lo,
+                "Upper CI": hi,
+            },
             index=list(self.studies.names) if not self.studies.int_only else ["estimate"],
         )
         return table
@@ -193,24 +233,36 @@ class MetaAnalysisResults:
         pct = f"{self.level:.0%}"
         header = [("Studies (k)", str(self.k)), ("tau^2 estimator", self.method)]
         if self.method != "FE":
-            header += [("tau^2", f(self.tau2)), ("SE(tau^2)", f(self.tau2_se)),
-                       ("tau", f(self.tau))]
+            header += [
+                ("tau^2", f(self.tau2)),
+                ("SE(tau^2)", f(self.tau2_se)),
+                ("tau", f(self.tau)),
+            ]
             if self.tau2_ci is not None:
-                header += [(f"tau^2 {pct} CI lower", f(self.tau2_ci[0])),
-                           (f"tau^2 {pct} CI upper", f(self.tau2_ci[1]))]
+                header += [
+                    (f"tau^2 {pct} CI lower", f(self.tau2_ci[0])),
+                    (f"tau^2 {pct} CI upper", f(self.tau2_ci[1])),
+                ]
         suffix = " (residual)" if not self.studies.int_only else ""
-        header += [(f"I^2 (%){suffix}", f(self.i2, 2)), (f"H^2{suffix}", f(self.h2)),
-                   (f"Q{'E' if suffix else ''}(df = {self.q_df})", f(self.q)),
-                   (f"P(>Q{'E' if suffix else ''})", f(self.q_pvalue))]
+        header += [
+            (f"I^2 (%){suffix}", f(self.i2, 2)),
+            (f"H^2{suffix}", f(self.h2)),
+            (f"Q{'E' if suffix else ''}(df = {self.q_df})", f(self.q)),
+            (f"P(>Q{'E' if suffix else ''})", f(self.q_pvalue)),
+        ]
         if self.qm is not None and self.qm_df is not None:
             name = "QM" if self.df is None else "F"
-            header += [(f"{name}(df = {', '.join(map(str, self.qm_df))})", f(self.qm)),
-                       (f"P(>{name})", f(self.qm_pvalue))]
+            header += [
+                (f"{name}(df = {', '.join(map(str, self.qm_df))})", f(self.qm)),
+                (f"P(>{name})", f(self.qm_pvalue)),
+            ]
         if self.r2 is not None:
             header.append(("R^2 (%)", f(self.r2, 2)))
         if self.pi is not None:
-            header += [(f"Prediction {pct} lower", f(self.pi[0])),
-                       (f"Prediction {pct} upper", f(self.pi[1]))]
+            header += [
+                (f"Prediction {pct} lower", f(self.pi[0])),
+                (f"Prediction {pct} upper", f(self.pi[1])),
+            ]
         return header
 
     @property
@@ -239,9 +291,11 @@ class MetaAnalysisResults:
 
     def __repr__(self) -> str:
         est = self.estimate if self.studies.int_only else dict(self.estimate.round(4))
-        return (f"MetaAnalysisResults(method={self.method!r}, test={self.test!r}, k={self.k}, "
-                f"estimate={est if not isinstance(est, float) else round(est, 4)}, "
-                f"tau2={self.tau2:.4g}, i2={self.i2:.2f})")
+        return (
+            f"MetaAnalysisResults(method={self.method!r}, test={self.test!r}, k={self.k}, "
+            f"estimate={est if not isinstance(est, float) else round(est, 4)}, "
+            f"tau2={self.tau2:.4g}, i2={self.i2:.2f})"
+        )
 
     # -- plots ---------------------------------------------------------------------------------
     def forest_plot(self, **kwargs: Any) -> Figure:
@@ -261,5 +315,12 @@ class MetaAnalysisResults:
         crit = stats.norm.ppf(0.5 + self.level / 2)
         se = np.sqrt(self.studies.v)
         y = self.studies.y
-        return pd.DataFrame({"yi": y, "ci_lower": y - crit * se, "ci_upper": y + crit * se,
-                             "weight": self.weights.to_numpy()}, index=self.studies.labels)
+        return pd.DataFrame(
+            {
+                "yi": y,
+                "ci_lower": y - crit * se,
+                "ci_upper": y + crit * se,
+                "weight": self.weights.to_numpy(),
+            },
+            index=self.studies.labels,
+        )

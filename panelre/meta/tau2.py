@@ -186,8 +186,9 @@ def _likelihood_score(restricted: bool) -> Callable[..., float]:
     return score
 
 
-def log_likelihood(tau2: float, y: np.ndarray, v: np.ndarray, X: np.ndarray,
-                   restricted: bool) -> float:
+def log_likelihood(
+    tau2: float, y: np.ndarray, v: np.ndarray, X: np.ndarray, restricted: bool
+) -> float:
     """Log-likelihood (ML) or restricted log-likelihood (REML) at ``tau2``, as metafor."""
     k, p = X.shape
     fit = weighted_fit(y, X, 1.0 / (v + tau2))
@@ -237,9 +238,7 @@ TAU2_ESTIMATORS: dict[str, Tau2Estimator] = {
 }
 
 
-def q_profile_ci(
-    y: np.ndarray, v: np.ndarray, X: np.ndarray, level: float
-) -> tuple[float, float]:
+def q_profile_ci(y: np.ndarray, v: np.ndarray, X: np.ndarray, level: float) -> tuple[float, float]:
     """Q-profile confidence interval for tau^2 (Viechtbauer 2007), as metafor's ``confint``.
 
     The bounds solve ``Q(tau2) = chi2_{k-p}`` quantiles ``1 - alpha/2`` (lower) and

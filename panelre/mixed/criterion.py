@@ -89,7 +89,11 @@ def _solve_small(m: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if q == 2:
         a, c, d = m[0, 0], m[1, 0], m[1, 1]
         det = a * d - c * c
-        sol = np.stack([(d * b[0] - c * b[1]) / det, (a * b[1] - c * b[0]) / det])
+        sol = np.empty_like(b)
+        np.multiply(d / det, b[0], out=sol[0])
+        sol[0] -= (c / det) * b[1]
+        np.multiply(a / det, b[1], out=sol[1])
+        sol[1] -= (c / det) * b[0]
         return sol, np.log(det)
     mg = np.ascontiguousarray(m.transpose(2, 0, 1))
     chol = np.linalg.cholesky(mg)
@@ -98,11 +102,19 @@ def _solve_small(m: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return sol.transpose(1, 2, 0), logdet
 
 
-def _relative_precision(lam: np.ndarray, ztz: np.ndarray) -> np.ndarray:
-    """:math:`M_i = I + \\Lambda'Z_i'Z_i\\Lambda`, shape (q, q, G)."""
+def _left(mat: np.ndarray, arr: np.ndarray) -> np.ndarray:
+    """``out[i] = sum_j mat[i, j] * arr[j]`` for a small (q, q) ``mat`` and a groups-last
+    ``arr`` (q, ..., G): q^2 long vector operations, skipping the zeros of ``mat``."""
+    out = np.zeros((mat.shape[0],) + arr.shape[1:])
+    for i, j in zip(*np.nonzero(mat), strict=True):
+        out[i] += mat[i, j] * arr[j]
+    return out
+
+
+def _relative_precision(lam: np.ndarray, lt_ztz: np.ndarray) -> np.ndarray:
+    """:math:`M_i = I + (\\Lambda'Z_i'Z_i)\\Lambda`, shape (q, q, G), from ``Λ'Z_i'Z_i``."""
     q = lam.shape[0]
-    left = np.tensordot(lam.T, ztz, axes=1)  # (q, q, G)
-    m = np.tensordot(left, lam, axes=([1], [0])).transpose(0, 2, 1).copy()
+    m = _left(lam.T, lt_ztz.transpose(1, 0, 2)).transpose(1, 0, 2)  # (Λ'S)Λ = (Λ'(Λ'S)')'
     m[np.arange(q), np.arange(q)] += 1.0
     return m
 
@@ -128,7 +140,7 @@ class Evaluation:
         """Conditional modes :math:`\\Lambda M_i^{-1}\\Lambda'Z_i'(y_i - X_i\\hat\\beta)`,
         shape (G, q)."""
         q, p = self.lam.shape[0], self.beta.size
-        fixed = np.tensordot(self.beta, self.kt[:, q : q + p, :], axes=([0], [1]))
+        fixed = np.matmul(self.beta, self.kt[:, q : q + p, :])
         return (self.kt[:, q + p, :] - fixed).T
 
 
@@ -144,12 +156,13 @@ def evaluate(
     q, p = stats.q, stats.p
     lam = layout.lam(np.asarray(theta, dtype=float))
     zt = stats.zt_by_col  # (q, m, G)
-    lt_zt = np.tensordot(lam.T, zt, axes=1)  # Λ'[Z'Z | Z'X | Z'y]
-    m = np.tensordot(lt_zt[:, :q, :], lam, axes=([1], [0])).transpose(0, 2, 1).copy()
-    m[np.arange(q), np.arange(q)] += 1.0
+    lt_zt = _left(lam.T, zt)  # Λ'[Z'Z | Z'X | Z'y]
+    m = _relative_precision(lam, lt_zt[:, :q, :])
     sol, logdet_m = _solve_small(m, lt_zt)
-    kt = np.tensordot(lam, sol, axes=1)
-    big = stats.total - np.tensordot(zt[:, q:, :], kt[:, q:, :], axes=([0, 2], [0, 2]))
+    kt = _left(lam, sol)
+    big = stats.total.copy()
+    for j in range(q):  # Σ_g [X y]'Z Λ M⁻¹ Λ'Z'[X y] as q BLAS products
+        big -= zt[j, q:, :] @ kt[j, q:, :].T
     a_mat, a_vec, yvy = big[:p, :p], big[:p, p], big[p, p]
     try:
         a_chol = linalg.cho_factor(a_mat, lower=True)
@@ -183,12 +196,12 @@ def _gradient(zt, kt, lam, beta, a_chol, rss, dof, reml, layout) -> np.ndarray:
         zvt -= zt[:, j : j + 1, :] * kt[j][None, :, :]
     h = zvt[:, :q, :].sum(axis=2)
     pm = zvt[:, q : q + p, :]  # (q, p, G)
-    u = zvt[:, q + p, :] - np.tensordot(beta, pm, axes=([0], [1]))  # (q, G)
+    u = zvt[:, q + p, :] - np.matmul(beta, pm)  # (q, G)
     g = h - (dof / rss) * (u @ u.T)
     if reml:
         a_inv = linalg.cho_solve(a_chol, np.eye(p))
-        pa = np.tensordot(pm, a_inv, axes=([1], [0]))  # (q, G, p)
-        g -= np.tensordot(pa, pm, axes=([1, 2], [2, 1]))
+        apm = np.matmul(a_inv, pm)  # (q, p, G)
+        g -= pm.reshape(q, -1) @ apm.reshape(q, -1).T
     d_lam = (g + g.T) @ lam  # 2 sym(g) Λ
     return d_lam[layout.rows, layout.cols]
 
@@ -207,7 +220,7 @@ def conditional_cov_factor(
     """:math:`\\Lambda M_i^{-1}\\Lambda'` per group, shape (G, q, q); times σ² it is the
     conditional covariance of :math:`b_i` given y (lme4's ``condVar``)."""
     lam = layout.lam(np.asarray(theta, dtype=float))
-    m = _relative_precision(lam, stats.zt_by_col[:, : stats.q, :])
+    m = _relative_precision(lam, _left(lam.T, stats.zt_by_col[:, : stats.q, :]))
     rhs = np.repeat(lam.T[:, :, None], m.shape[2], axis=2)
     sol, _ = _solve_small(m, rhs)
-    return np.tensordot(lam, sol, axes=1).transpose(2, 0, 1)
+    return _left(lam, sol).transpose(2, 0, 1)

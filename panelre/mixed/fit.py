@@ -50,19 +50,16 @@ def _start(stats: SufficientStats, layout: ThetaLayout) -> np.ndarray:
     return np.where(layout.is_diagonal, 1.0 / rms[layout.rows], 0.0)
 
 
-def _fd_hessian(theta, free, fun, base_grad) -> tuple[np.ndarray, int]:
+def _fd_hessian(theta, free, fun, base_grad) -> np.ndarray:
+    """Forward differences of the analytic gradient over the free coordinates."""
     idx = np.flatnonzero(free)
     hess = np.empty((idx.size, idx.size))
     for col, j in enumerate(idx):
-        h = 1e-5 * max(abs(theta[j]), 1e-2)
-        up, down = theta.copy(), theta.copy()
+        h = 1e-6 * max(abs(theta[j]), 1e-2)
+        up = theta.copy()
         up[j] += h
-        down[j] -= h
-        if down[j] < 0 and fun.lower[j] == 0:  # one-sided at the bound
-            hess[:, col] = (fun.grad(up)[idx] - base_grad[idx]) / h
-        else:
-            hess[:, col] = (fun.grad(up)[idx] - fun.grad(down)[idx]) / (2 * h)
-    return (hess + hess.T) / 2.0, 2 * idx.size
+        hess[:, col] = (fun.grad(up)[idx] - base_grad[idx]) / h
+    return (hess + hess.T) / 2.0
 
 
 class _Objective:
@@ -87,7 +84,7 @@ def _newton_polish(theta: np.ndarray, fun: _Objective, max_iter: int = 20) -> np
         free = ~(layout.is_diagonal & (theta <= 0.0) & (grad >= 0.0))
         if not free.any():
             break
-        hess, _ = _fd_hessian(theta, free, fun, grad)
+        hess = _fd_hessian(theta, free, fun, grad)
         try:
             np.linalg.cholesky(hess)
             step_free = -np.linalg.solve(hess, grad[free])
@@ -116,9 +113,11 @@ def _newton_polish(theta: np.ndarray, fun: _Objective, max_iter: int = 20) -> np
 def _optimise_general(stats: SufficientStats, layout: ThetaLayout, reml: bool) -> OptimumInfo:
     fun = _Objective(stats, layout, reml)
     bounds = [(0.0, None) if d else (None, None) for d in layout.is_diagonal]
+    start = _start(stats, layout)
+    scale = max(1.0, abs(fun(start)[0]))  # the gradient grows with the criterion (~ n)
     res = optimize.minimize(
-        fun, _start(stats, layout), jac=True, method="L-BFGS-B", bounds=bounds,
-        options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 5000, "maxcor": 20},
+        fun, start, jac=True, method="L-BFGS-B", bounds=bounds,
+        options={"ftol": 1e-12, "gtol": 1e-8 * scale, "maxiter": 5000, "maxcor": 20},
     )
     theta = _newton_polish(np.maximum(res.x, fun.lower), fun)
     theta = np.where(layout.is_diagonal & (theta < 1e-10 * (1 + np.abs(theta).max())), 0.0, theta)
@@ -138,7 +137,7 @@ def _optimise_intercept(stats: SufficientStats, reml: bool) -> OptimumInfo:
     )
     theta = np.array([np.sqrt(fit.ratio)])
     layout = ThetaLayout.from_blocks(1, ((0,),))
-    ev = evaluate(theta, stats, layout, reml)
+    ev = evaluate(theta, stats, layout, reml, gradient=False)
     grad = np.array([2.0 * theta[0] * fit.gradient])
     return OptimumInfo(theta, ev, grad, fit.converged, fit.n_iter, "one-dimensional Brent search")
 

@@ -9,6 +9,11 @@ from panelre.specification.poolability import f_test_effects
 from panelre.specification.select import Selection, select
 
 __all__ = [
-    "TestResult", "hausman", "hausman_regression", "breusch_pagan", "f_test_effects",
-    "Selection", "select",
+    "TestResult",
+    "hausman",
+    "hausman_regression",
+    "breusch_pagan",
+    "f_test_effects",
+    "Selection",
+    "select",
 ]

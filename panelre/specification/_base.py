@@ -81,7 +81,13 @@ class TestResult:
         """Plain-Python representation (for JSON output)."""
         df = list(self.df) if isinstance(self.df, tuple) else self.df
         return {
-            "name": self.name, "stat": self.stat, "df": df, "pvalue": self.pvalue,
-            "null": self.null, "alternative": self.alternative, "valid": self.valid,
-            "reason": self.reason, "distribution": self.distribution,
+            "name": self.name,
+            "stat": self.stat,
+            "df": df,
+            "pvalue": self.pvalue,
+            "null": self.null,
+            "alternative": self.alternative,
+            "valid": self.valid,
+            "reason": self.reason,
+            "distribution": self.distribution,
         }

@@ -50,15 +50,20 @@ def _check_comparable(consistent: PanelResults, efficient: PanelResults) -> None
     for res in (consistent, efficient):
         if res.cov_estimator.name != "unadjusted":
             raise IncompatibleResultsError(
-                "The classic Hausman test assumes the random-effects estimator is efficient, which "
-                f"rules out robust or clustered covariances (got {res.cov_type!r}). Fit both models "
+                "The classic Hausman test assumes the random-effects estimator is efficient, "
+                f"which rules out robust or clustered covariances (got {res.cov_type!r}). Fit both "
+                "models "
                 "with cov='unadjusted', or use pr.hausman_regression(..., cov='cluster') for the "
                 "cluster-robust test."
             )
 
 
 def hausman(
-    fe_result: PanelResults, re_result: PanelResults, *, variant: str = "classic"
+    fe_result: PanelResults,
+    re_result: PanelResults,
+    *,
+    variant: str = "classic",
+    convention: str = "stata",
 ) -> TestResult:
     """Hausman test of fixed against random effects, following Stata's ``hausman``.
 
@@ -76,6 +81,11 @@ def hausman(
         (σ̂ₑ,RE/σ̂ₑ,FE)²), ``sigmaless`` on the FE estimate (rescales V_RE); Stata
         recommends either for FE vs RE because the difference is then positive
         semi-definite.
+    convention : {"stata", "plm"}
+        ``"stata"`` (default): Moore–Penrose inverse, df = rank, invalid flagged.
+        ``"plm"``: R plm's ``phtest`` — ordinary inverse, ``|statistic|``, df = number of
+        compared coefficients, no rank check (identical when the difference is positive
+        definite).
 
     Returns
     -------
@@ -94,6 +104,7 @@ def hausman(
     2.3304
     """
     variant = check_option("variant", variant, ["classic", "sigmamore", "sigmaless"])
+    convention = check_option("convention", convention, ["stata", "plm"])
     _check_comparable(fe_result, re_result)
     common = [n for n in re_result.params.index if n in fe_result.params.index and n != "Intercept"]
     if not common:
@@ -114,6 +125,18 @@ def hausman(
     diff = v_fe - v_re
     pinv, rank, eig = pinv_psd(diff)
     stat = float(q @ pinv @ q)
+    if convention == "plm":
+        stat = abs(float(q @ np.linalg.solve(diff, q)))
+        return TestResult(
+            name=f"Hausman test ({fe_result.model.title} vs {re_result.model.title}, plm)",
+            stat=stat,
+            df=len(common),
+            pvalue=float(stats.chi2.sf(stat, len(common))),
+            null=_NULL,
+            alternative=_ALT,
+            distribution="chi2",
+            extra={"rank": rank, "eigenvalues": eig, "names": common, "variant": variant},
+        )
     tol = len(common) * 1e-9 * max(np.abs(eig).max(), np.finfo(float).tiny)
     psd = bool((eig >= -tol).all())
     pd_ = bool((eig > tol).all())
@@ -131,11 +154,22 @@ def hausman(
         warnings.warn(reason, NonPositiveDefiniteWarning, stacklevel=2)
     pvalue = float(stats.chi2.sf(stat, rank)) if rank > 0 and stat >= 0 else float("nan")
     return TestResult(
-        name=f"Hausman test (FE vs RE, {variant})",
-        stat=stat, df=rank, pvalue=pvalue, null=_NULL, alternative=_ALT, valid=valid,
-        reason=reason, distribution="chi2",
-        extra={"rank": rank, "positive_definite": pd_, "eigenvalues": eig, "names": common,
-               "variant": variant},
+        name=f"Hausman test ({fe_result.model.title} vs {re_result.model.title}, {variant})",
+        stat=stat,
+        df=rank,
+        pvalue=pvalue,
+        null=_NULL,
+        alternative=_ALT,
+        valid=valid,
+        reason=reason,
+        distribution="chi2",
+        extra={
+            "rank": rank,
+            "positive_definite": pd_,
+            "eigenvalues": eig,
+            "names": common,
+            "variant": variant,
+        },
     )
 
 
@@ -177,8 +211,13 @@ def hausman_regression(
     names = [design.x_names[j] + ".tilde" for j, v in zip(slope_cols, varying) if v]
     if not names:
         return TestResult(
-            name="Regression-based Hausman test", stat=float("nan"), df=0, pvalue=float("nan"),
-            null=_NULL, alternative=_ALT, valid=False,
+            name="Regression-based Hausman test",
+            stat=float("nan"),
+            df=0,
+            pvalue=float("nan"),
+            null=_NULL,
+            alternative=_ALT,
+            valid=False,
             reason="The model has no time-varying regressors, so the Hausman test is undefined "
             "(fixed and random effects estimate nothing in common).",
         )
@@ -193,8 +232,13 @@ def hausman_regression(
     from panelre.covariance import CovarianceInputs
 
     inputs = CovarianceInputs(
-        X=ols.X, resid=ols.resid, bread=ols.bread, df_resid=p.nobs - ols.X.shape[1],
-        entity_codes=p.entity_codes, time_codes=p.time_codes, frame=p.frame,
+        X=ols.X,
+        resid=ols.resid,
+        bread=ols.bread,
+        df_resid=p.nobs - ols.X.shape[1],
+        entity_codes=p.entity_codes,
+        time_codes=p.time_codes,
+        frame=p.frame,
         n_params=ols.X.shape[1],
     )
     V = make_covariance(cov, **cov_options).cov(inputs)
@@ -204,6 +248,11 @@ def hausman_regression(
     df = len(idx)
     return TestResult(
         name=f"Regression-based Hausman test ({make_covariance(cov, **cov_options).describe()})",
-        stat=stat, df=df, pvalue=float(stats.chi2.sf(stat, df)), null=_NULL, alternative=_ALT,
-        distribution="chi2", extra={"names": names, "coefficients": b},
+        stat=stat,
+        df=df,
+        pvalue=float(stats.chi2.sf(stat, df)),
+        null=_NULL,
+        alternative=_ALT,
+        distribution="chi2",
+        extra={"names": names, "coefficients": b},
     )

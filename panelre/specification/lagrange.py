@@ -75,7 +75,8 @@ def breusch_pagan(
         stat_by = {
             "bp": lm1**2 + lm2**2,
             "honda": (lm1 + lm2) / np.sqrt(2),
-            "king-wu": (np.sqrt(m11 - n) * lm1 + np.sqrt(m22 - n) * lm2) / np.sqrt(m11 + m22 - 2 * n),
+            "king-wu": (np.sqrt(m11 - n) * lm1 + np.sqrt(m22 - n) * lm2)
+            / np.sqrt(m11 + m22 - 2 * n),
         }
     else:
         lm = lm1 if effects == "entity" else lm2
@@ -90,5 +91,10 @@ def breusch_pagan(
     label = {"bp": "Breusch-Pagan", "honda": "Honda", "king-wu": "King-Wu"}[variant]
     return TestResult(
         name=f"Lagrange multiplier test for {effects} effects ({label})",
-        stat=stat, df=df, pvalue=pvalue, null=null, alternative=alt, distribution=dist,
+        stat=stat,
+        df=df,
+        pvalue=pvalue,
+        null=null,
+        alternative=alt,
+        distribution=dist,
     )

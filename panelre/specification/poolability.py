@@ -42,7 +42,10 @@ def f_test_effects(fe_result: PanelResults) -> TestResult:
     effects = fe_result.model.effects
     return TestResult(
         name=f"F test for {effects} effects",
-        stat=float(stat), df=(int(df1), int(df2)), pvalue=float(stats.f.sf(stat, df1, df2)),
+        stat=float(stat),
+        df=(int(df1), int(df2)),
+        pvalue=float(stats.f.sf(stat, df1, df2)),
         null=f"all {effects} effects are zero (pooled OLS is adequate)",
-        alternative=f"some {effects} effects are non-zero", distribution="F",
+        alternative=f"some {effects} effects are non-zero",
+        distribution="F",
     )

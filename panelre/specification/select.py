@@ -10,6 +10,7 @@ from typing import Any
 from panelre._validation import check_probability
 from panelre.comparison import compare
 from panelre.estimators import FixedEffects, PooledOLS, RandomEffects
+from panelre.estimators.cre import CorrelatedRandomEffects
 from panelre.exceptions import IncompatibleResultsError, PanelreWarning
 from panelre.formula import build_design
 from panelre.panel import as_panel
@@ -163,7 +164,9 @@ def select(
             "within entities.)"
         )
         return Selection("pooled", tests, models, reasons, cautions, alpha, time_invariant)
-    which = " and ".join(n for n, ok in (("the F test", effects_f), ("the LM test", effects_lm)) if ok)
+    which = " and ".join(
+        n for n, ok in (("the F test", effects_f), ("the LM test", effects_lm)) if ok
+    )
     verb = "reject" if effects_f and effects_lm else "rejects"
     reasons.append(f"Entity effects are present ({which} {verb}), so pooled OLS is ruled out.")
     if not h.valid:
@@ -185,13 +188,10 @@ def select(
                 "time-varying regressors and still estimates them (Hausman–Taylor is the "
                 "alternative if you can name exogenous instruments)."
             )
-            models = {**models}
-            try:
-                from panelre.estimators.cre import CorrelatedRandomEffects
-
-                models["CRE"] = CorrelatedRandomEffects(design, method=method).fit(cov="cluster")
-            except ImportError:  # pragma: no cover - CRE not available
-                pass
+            models = {
+                **models,
+                "CRE": CorrelatedRandomEffects(design, method=method).fit(cov="cluster"),
+            }
         else:
             rec = "fixed_effects"
             reasons.append(

@@ -17,7 +17,10 @@ def test_one_observation_per_cluster_equals_robust(grunfeld):
     np.testing.assert_allclose(robust.std_errors, clustered.std_errors, rtol=1e-12)
     # up to the df factor with small_sample
     n, k = 200, 3
-    ratio = res.with_cov("cluster", cluster=np.arange(200), small_sample=True).std_errors / robust.std_errors
+    ratio = (
+        res.with_cov("cluster", cluster=np.arange(200), small_sample=True).std_errors
+        / robust.std_errors
+    )
     np.testing.assert_allclose(ratio, np.sqrt(n / (n - 1) * (n - 1) / (n - k)), rtol=1e-12)
 
 
@@ -84,4 +87,6 @@ def test_p_values_use_t_for_fe_and_normal_for_re(grunfeld):
     np.testing.assert_allclose(fe.pvalues, 2 * stats.t.sf(abs(fe.tstats), fe.df_resid))
     np.testing.assert_allclose(re.pvalues, 2 * stats.norm.sf(abs(re.tstats)))
     ci = fe.conf_int(0.9)
-    np.testing.assert_allclose(ci["upper"] - fe.params, stats.t.ppf(0.95, fe.df_resid) * fe.std_errors)
+    np.testing.assert_allclose(
+        ci["upper"] - fe.params, stats.t.ppf(0.95, fe.df_resid) * fe.std_errors
+    )

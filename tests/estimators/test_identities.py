@@ -24,8 +24,9 @@ def _lsdv(df: pd.DataFrame, dummies: list[str]):
 
 
 @pytest.mark.parametrize("frame", ["grunfeld", "grunfeld_unbalanced"])
-@pytest.mark.parametrize("effects,dummies", [("entity", ["firm"]), ("time", ["year"]),
-                                             ("twoway", ["firm", "year"])])
+@pytest.mark.parametrize(
+    "effects,dummies", [("entity", ["firm"]), ("time", ["year"]), ("twoway", ["firm", "year"])]
+)
 def test_within_equals_dummy_variable_ols(frame, effects, dummies, request):
     df = request.getfixturevalue(frame)
     fe = pr.fixed_effects(F, df, entity="firm", time="year", effects=effects)
@@ -71,11 +72,14 @@ def test_stata_convention_matches_linearmodels_default(frame, request):
 
     df = request.getfixturevalue(frame)
     ours = pr.random_effects(F, df, entity="firm", time="year", convention="stata")
-    theirs = RandomEffects.from_formula("inv ~ 1 + value + capital", df.set_index(["firm", "year"])).fit()
+    theirs = RandomEffects.from_formula(
+        "inv ~ 1 + value + capital", df.set_index(["firm", "year"])
+    ).fit()
     np.testing.assert_allclose(ours.params.to_numpy(), theirs.params.to_numpy(), rtol=1e-9)
     np.testing.assert_allclose(ours.std_errors.to_numpy(), theirs.std_errors.to_numpy(), rtol=1e-9)
-    np.testing.assert_allclose(ours.variance_components.sigma2_u,
-                               theirs.variance_decomposition["Effects"], rtol=1e-9)
+    np.testing.assert_allclose(
+        ours.variance_components.sigma2_u, theirs.variance_decomposition["Effects"], rtol=1e-9
+    )
 
 
 def test_plm_convention_matches_linearmodels_small_sample(grunfeld_unbalanced):
@@ -105,13 +109,17 @@ def test_stata_r2_definitions_for_fixed_effects(grunfeld):
     np.testing.assert_allclose(fe.rsquared_within, fe.rsquared, rtol=1e-12)
     xb = grunfeld[["value", "capital"]].to_numpy() @ fe.params.to_numpy()
     np.testing.assert_allclose(fe.rsquared_overall, np.corrcoef(xb, grunfeld["inv"])[0, 1] ** 2)
-    means = pd.DataFrame({"xb": xb, "y": grunfeld["inv"], "g": grunfeld["firm"]}).groupby("g").mean()
+    means = (
+        pd.DataFrame({"xb": xb, "y": grunfeld["inv"], "g": grunfeld["firm"]}).groupby("g").mean()
+    )
     np.testing.assert_allclose(fe.rsquared_between, means.corr().iloc[0, 1] ** 2)
 
 
 def test_results_are_invariant_to_row_order_and_relabelling(grunfeld_unbalanced):
     df = grunfeld_unbalanced
-    shuffled = df.sample(frac=1.0, random_state=5).assign(firm=lambda d: "f" + (100 - d["firm"]).astype(str))
+    shuffled = df.sample(frac=1.0, random_state=5).assign(
+        firm=lambda d: "f" + (100 - d["firm"]).astype(str)
+    )
     for fn in (pr.pooled_ols, pr.fixed_effects, pr.random_effects, pr.first_difference, pr.between):
         a = fn(F, df, entity="firm", time="year", cov="cluster")
         b = fn(F, shuffled, entity="firm", time="year", cov="cluster")
@@ -134,8 +142,9 @@ def test_blups_are_shrunken_mean_residuals(grunfeld_unbalanced):
     ebar = re.resids.groupby(level=0).mean().to_numpy()
     expected = t_i * vc.sigma2_u / (t_i * vc.sigma2_u + vc.sigma2_e) * ebar
     np.testing.assert_allclose(re.effects.to_numpy(), expected, rtol=1e-10)
-    np.testing.assert_allclose(vc.shrinkage.to_numpy(),
-                               vc.sigma2_u / (vc.sigma2_u + vc.sigma2_e / t_i), rtol=1e-12)
+    np.testing.assert_allclose(
+        vc.shrinkage.to_numpy(), vc.sigma2_u / (vc.sigma2_u + vc.sigma2_e / t_i), rtol=1e-12
+    )
     assert isinstance(vc.theta, pd.Series) and len(vc.theta) == 10
 
 

@@ -132,8 +132,7 @@ def test_bad_formula_and_collinear_moderators() -> None:
     with pytest.raises(FormulaError, match="could not be parsed"):
         meta_analysis("y", "v", moderators="~ missing_column", data=data)
     with pytest.raises(RankDeficiencyError, match="rank deficient"):
-        meta_analysis("y", "v", data=data,
-                      moderators=pd.DataFrame({"a": data.x, "b": 2 * data.x}))
+        meta_analysis("y", "v", data=data, moderators=pd.DataFrame({"a": data.x, "b": 2 * data.x}))
     with pytest.raises(InvalidParameterError, match="needs data="):
         meta_analysis(Y, V, moderators="~ x")
 
@@ -225,9 +224,9 @@ def test_double_zero_tables_kept_by_default_dropped_on_request() -> None:
     data.loc[0, ["tpos", "cpos"]] = 0
     kept = effect_size("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=data)
     assert np.isfinite(kept.yi).all() and kept.yi[0] == pytest.approx(
-        np.log(0.5 / 120) - np.log(0.5 / 129))
-    dropped = effect_size("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=data,
-                          drop00=True)
+        np.log(0.5 / 120) - np.log(0.5 / 129)
+    )
+    dropped = effect_size("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=data, drop00=True)
     assert dropped.yi.isna().sum() == 1
     with pytest.warns(MissingValueWarning, match="Dropped 1 of 4"):
         meta_analysis("yi", "vi", data=dropped, method="FE")

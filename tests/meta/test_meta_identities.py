@@ -76,16 +76,16 @@ def test_paule_mandel_solves_its_equation(bcg: pd.DataFrame) -> None:
 
 
 @pytest.mark.parametrize("method,restricted", [("ML", False), ("REML", True)])
-def test_likelihood_estimates_are_maxima(bcg: pd.DataFrame, method: str,
-                                         restricted: bool) -> None:
+def test_likelihood_estimates_are_maxima(bcg: pd.DataFrame, method: str, restricted: bool) -> None:
     y, v, X = bcg.yi.to_numpy(), bcg.vi.to_numpy(), np.ones((13, 1))
     t = meta_analysis(y, v, method=method).tau2
     ll = [log_likelihood(t + d, y, v, X, restricted) for d in (-1e-4, 0.0, 1e-4)]
     assert ll[1] > ll[0] and ll[1] > ll[2]
     # the score (numerical derivative) vanishes at the optimum
     h = 1e-6
-    grad = (log_likelihood(t + h, y, v, X, restricted)
-            - log_likelihood(t - h, y, v, X, restricted)) / (2 * h)
+    grad = (
+        log_likelihood(t + h, y, v, X, restricted) - log_likelihood(t - h, y, v, X, restricted)
+    ) / (2 * h)
     assert abs(grad) < 1e-6
 
 

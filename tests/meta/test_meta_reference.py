@@ -42,25 +42,42 @@ def _effects(dataset: str) -> pd.DataFrame:
         es = pd.concat([_bcg(), es], axis=1)
         return es.iloc[[4, 8, 10, 12]] if dataset == "bcg_sub" else es
     measure = dataset.rsplit("_", 1)[1].upper()
-    es = effect_size(measure, m1i="m1i", m2i="m2i", sd1i="sd1i", sd2i="sd2i", n1i="n1i",
-                     n2i="n2i", data=_normand())
+    es = effect_size(
+        measure,
+        m1i="m1i",
+        m2i="m2i",
+        sd1i="sd1i",
+        sd2i="sd2i",
+        n1i="n1i",
+        n2i="n2i",
+        data=_normand(),
+    )
     return pd.concat([_normand(), es], axis=1)
 
 
 def _close(actual: object, expected: object, rtol: float = RTOL) -> None:
-    np.testing.assert_allclose(np.asarray(actual, dtype=float), np.asarray(expected, dtype=float),
-                               rtol=rtol, atol=1e-14)
+    np.testing.assert_allclose(
+        np.asarray(actual, dtype=float), np.asarray(expected, dtype=float), rtol=rtol, atol=1e-14
+    )
 
 
 def _effect_size_inputs(case: dict) -> pd.DataFrame:
     if case["dataset"] == "bcg":
-        return effect_size(case["measure"], ai="tpos", bi="tneg", ci="cpos", di="cneg",
-                           data=_bcg())
+        return effect_size(case["measure"], ai="tpos", bi="tneg", ci="cpos", di="cneg", data=_bcg())
     if case["dataset"] == "zero_cells":
-        return effect_size(case["measure"], data=pd.DataFrame(case["inputs"]),
-                           ai="ai", bi="bi", ci="ci", di="di")
-    return effect_size(case["measure"], m1i="m1i", m2i="m2i", sd1i="sd1i", sd2i="sd2i",
-                       n1i="n1i", n2i="n2i", data=_normand())
+        return effect_size(
+            case["measure"], data=pd.DataFrame(case["inputs"]), ai="ai", bi="bi", ci="ci", di="di"
+        )
+    return effect_size(
+        case["measure"],
+        m1i="m1i",
+        m2i="m2i",
+        sd1i="sd1i",
+        sd2i="sd2i",
+        n1i="n1i",
+        n2i="n2i",
+        data=_normand(),
+    )
 
 
 @pytest.mark.parametrize("case", EFFECT, ids=[c["id"] for c in EFFECT])
@@ -74,8 +91,14 @@ def _fit(case: dict):  # type: ignore[no-untyped-def]
     data = _effects(case["dataset"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # boundary warnings on the homogeneous subset
-        return meta_analysis("yi", "vi", data=data, method=case["method"], test=case["test"],
-                             moderators=case.get("formula"))
+        return meta_analysis(
+            "yi",
+            "vi",
+            data=data,
+            method=case["method"],
+            test=case["test"],
+            moderators=case.get("formula"),
+        )
 
 
 @pytest.mark.parametrize("case", META, ids=[c["id"] for c in META])
@@ -90,8 +113,13 @@ def test_meta_reference(case: dict) -> None:
         assert np.isnan(m.tau2_se)
     if "formula" in case:
         names = list(case["estimate"])
-        for name, ours in (("estimate", m.estimate), ("se", m.se), ("pvalue", m.pvalue),
-                           ("ci_lower", m.ci[0]), ("ci_upper", m.ci[1])):
+        for name, ours in (
+            ("estimate", m.estimate),
+            ("se", m.se),
+            ("pvalue", m.pvalue),
+            ("ci_lower", m.ci[0]),
+            ("ci_upper", m.ci[1]),
+        ):
             assert list(ours.index) == names
             _close(ours, [case[name][n] for n in names])
         _close(m.qm, case["qm"])
@@ -133,9 +161,18 @@ def test_leave_one_out_reference(case: dict) -> None:
     loo = _fit(case).leave_one_out()
     ref = case["leave_one_out"]
     assert len(loo) == case["k"]
-    for ours, theirs in (("estimate", "estimate"), ("se", "se"), ("pvalue", "pvalue"),
-                         ("ci_lower", "ci_lower"), ("ci_upper", "ci_upper"), ("q", "q"),
-                         ("q_pvalue", "q_pvalue"), ("i2", "i2"), ("h2", "h2"), ("tau2", "tau2")):
+    for ours, theirs in (
+        ("estimate", "estimate"),
+        ("se", "se"),
+        ("pvalue", "pvalue"),
+        ("ci_lower", "ci_lower"),
+        ("ci_upper", "ci_upper"),
+        ("q", "q"),
+        ("q_pvalue", "q_pvalue"),
+        ("i2", "i2"),
+        ("h2", "h2"),
+        ("tau2", "tau2"),
+    ):
         if ref.get(theirs) is None:
             assert ours not in loo.columns
             continue
@@ -146,6 +183,12 @@ def test_reference_files_cover_the_brief() -> None:
     ids = {c["id"] for c in CASES}
     for method in ("ML", "PM", "HE", "SJ", "EB", "HS"):
         assert f"bcg_rr_{method}" in ids
-    assert {"bcg_rr_DL_knha", "bcg_rr_ablat_REML", "bcg_rr_DL_l1o", "normand1999_escalc_smd",
-            "normand1999_escalc_md", "normand1999_smd_REML"} <= ids
+    assert {
+        "bcg_rr_DL_knha",
+        "bcg_rr_ablat_REML",
+        "bcg_rr_DL_l1o",
+        "normand1999_escalc_smd",
+        "normand1999_escalc_md",
+        "normand1999_smd_REML",
+    } <= ids
     assert all("call" in c for c in EXTRA)

@@ -91,8 +91,9 @@ def test_regression_attributes(regression: MetaAnalysisResults) -> None:
 
 
 # -- summary -------------------------------------------------------------------------------------
-def test_summary_text_and_formats(model: MetaAnalysisResults,
-                                  regression: MetaAnalysisResults) -> None:
+def test_summary_text_and_formats(
+    model: MetaAnalysisResults, regression: MetaAnalysisResults
+) -> None:
     text = str(model.summary)
     assert "Random-Effects Model (k = 13; tau^2 estimator: REML)" in text
     assert "-0.7145" in text and "92.22" in text and "Prediction 95% lower" in text
@@ -128,8 +129,9 @@ def test_hedges_correction_is_exact_gamma_ratio() -> None:
 
 def test_group_sizes_instead_of_noncases(bcg: pd.DataFrame) -> None:
     a = effect_size("OR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bcg)
-    b = effect_size("OR", ai=bcg.tpos, n1i=bcg.tpos + bcg.tneg, ci=bcg.cpos,
-                    n2i=bcg.cpos + bcg.cneg)
+    b = effect_size(
+        "OR", ai=bcg.tpos, n1i=bcg.tpos + bcg.tneg, ci=bcg.cpos, n2i=bcg.cpos + bcg.cneg
+    )
     np.testing.assert_allclose(a.to_numpy(), b.to_numpy())
     assert list(b.columns) == ["yi", "vi"]
 
@@ -177,8 +179,7 @@ def test_forest_plot_fe_and_untransformed(bcg: pd.DataFrame) -> None:
     assert _png(fig)[:4] == b"\x89PNG"
 
 
-def test_funnel_plot_renders(model: MetaAnalysisResults,
-                             regression: MetaAnalysisResults) -> None:
+def test_funnel_plot_renders(model: MetaAnalysisResults, regression: MetaAnalysisResults) -> None:
     fig = model.funnel_plot()
     assert fig.axes[0].get_ylim()[0] > fig.axes[0].get_ylim()[1]  # inverted se axis
     assert _png(fig)[:4] == b"\x89PNG"

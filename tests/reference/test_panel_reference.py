@@ -26,8 +26,12 @@ ESTIMATORS = {
 }
 # plm's unbalanced two-way random effects report (X'Ω⁻¹X)⁻¹ without the σ²ₑ factor
 # (its plm.fit branch never rescales); coefficients and components still match.
-PLM_TWOWAY_UNBALANCED_VCOV_BUG = {"grunfeld_unbal_re_twoway_swar", "grunfeld_unbal_re_twoway_amemiya",
-                                  "grunfeld_unbal_re_twoway_walhus", "grunfeld_unbal_re_twoway_nerlove"}
+PLM_TWOWAY_UNBALANCED_VCOV_BUG = {
+    "grunfeld_unbal_re_twoway_swar",
+    "grunfeld_unbal_re_twoway_amemiya",
+    "grunfeld_unbal_re_twoway_walhus",
+    "grunfeld_unbal_re_twoway_nerlove",
+}
 
 
 # Documented deviations (see docs/conventions.md): plm splits unbalanced two-way fixed
@@ -39,8 +43,11 @@ DEVIATIONS = {"grunfeld_unbal_re_twoway_nerlove"}
 
 def _panel_cases() -> list[str]:
     return sorted(
-        cid for cid, c in reference_cases().items()
-        if c["kind"] == "panel" and c.get("model") in ESTIMATORS and c["dataset"] != "wages"
+        cid
+        for cid, c in reference_cases().items()
+        if c["kind"] == "panel"
+        and c.get("model") in ESTIMATORS
+        and c["dataset"] != "wages"
         and cid not in DEVIATIONS
     )
 
@@ -59,8 +66,12 @@ def fit_case(case: dict) -> pr.PanelResults:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", pr.PanelreWarning)
         return ESTIMATORS[case["model"]](
-            case["formula"], dataset(case["dataset"]), entity=case["entity"], time=case["time"],
-            cov=cov, **options,
+            case["formula"],
+            dataset(case["dataset"]),
+            entity=case["entity"],
+            time=case["time"],
+            cov=cov,
+            **options,
         )
 
 
@@ -104,10 +115,16 @@ def test_variance_components_and_theta(case_id: str) -> None:
     if case.get("effects") == "time":
         theta = case["theta"]
     got = np.atleast_1d(np.asarray(vc.theta, dtype=float))
-    np.testing.assert_allclose([got.min(), got.max()], [theta["min"], theta["max"]], rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(
+        [got.min(), got.max()], [theta["min"], theta["max"]], rtol=1e-8, atol=1e-12
+    )
     if "theta_by_entity" in case and case.get("effects") != "time":
         expected = np.array(list(case["theta_by_entity"].values()))
-        full = vc.theta.to_numpy() if hasattr(vc.theta, "to_numpy") else np.full(len(expected), vc.theta)
+        full = (
+            vc.theta.to_numpy()
+            if hasattr(vc.theta, "to_numpy")
+            else np.full(len(expected), vc.theta)
+        )
         np.testing.assert_allclose(full, expected, rtol=1e-8)
 
 
@@ -131,13 +148,18 @@ def test_nerlove_twoway_unbalanced_definition() -> None:
     data = dataset("grunfeld_unbal")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", pr.PanelreWarning)
-        vc = pr.random_effects(case["formula"], data, entity="firm", time="year",
-                               effects="twoway", method="nerlove").variance_components
+        vc = pr.random_effects(
+            case["formula"], data, entity="firm", time="year", effects="twoway", method="nerlove"
+        ).variance_components
     np.testing.assert_allclose(vc.sigma2_e, case["sigma2"]["idios"], rtol=1e-10)
     # independent: OLS with both sets of dummies
-    X = np.column_stack([data[["value", "capital"]].to_numpy(),
-                         pd.get_dummies(data["firm"]).to_numpy(float),
-                         pd.get_dummies(data["year"]).to_numpy(float)[:, 1:]])
+    X = np.column_stack(
+        [
+            data[["value", "capital"]].to_numpy(),
+            pd.get_dummies(data["firm"]).to_numpy(float),
+            pd.get_dummies(data["year"]).to_numpy(float)[:, 1:],
+        ]
+    )
     coef = np.linalg.lstsq(X, data["inv"].to_numpy(), rcond=None)[0]
     n_firms = data["firm"].nunique()
     alpha = coef[2 : 2 + n_firms]

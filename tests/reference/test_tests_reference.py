@@ -22,7 +22,8 @@ PLM_AUX_BUG = {"wagepan_hausman_aux", "wagepan_hausman_aux_robust"}
 
 def _cases() -> list[str]:
     return sorted(
-        cid for cid, c in reference_cases().items()
+        cid
+        for cid, c in reference_cases().items()
         if c["kind"] == "test" and c["dataset"] != "wages" and cid not in PLM_AUX_BUG
     )
 

@@ -67,8 +67,13 @@ def test_hausman_non_psd_difference_is_flagged_not_absed():
         kw = {"entity": "i", "time": "t"}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", pr.BoundaryWarning)
-            fe, re = pr.fixed_effects("y ~ x1 + x2", df, **kw), pr.random_effects("y ~ x1 + x2", df, **kw)
-        eig = np.linalg.eigvalsh(fe.cov.to_numpy() - re.cov.loc[fe.params.index, fe.params.index].to_numpy())
+            fe, re = (
+                pr.fixed_effects("y ~ x1 + x2", df, **kw),
+                pr.random_effects("y ~ x1 + x2", df, **kw),
+            )
+        eig = np.linalg.eigvalsh(
+            fe.cov.to_numpy() - re.cov.loc[fe.params.index, fe.params.index].to_numpy()
+        )
         if eig.min() < -1e-6 * abs(eig).max():
             with pytest.warns(pr.NonPositiveDefiniteWarning, match="not positive semi-definite"):
                 res = pr.hausman(fe, re)
@@ -118,8 +123,8 @@ def test_singleton_only_panel_lm_test_is_nan():
 
 
 @pytest.mark.parametrize(
-    "corr,sigma_u,expected", [(0.0, 1.0, "random_effects"), (1.0, 1.0, "fixed_effects"),
-                              (0.0, 0.0, "pooled")],
+    "corr,sigma_u,expected",
+    [(0.0, 1.0, "random_effects"), (1.0, 1.0, "fixed_effects"), (0.0, 0.0, "pooled")],
 )
 def test_select_recovers_the_data_generating_model(corr, sigma_u, expected):
     df = simulate(corr=corr, sigma_u=sigma_u, seed=1)
