@@ -15,8 +15,6 @@ from panelre.api import (
     pooled_ols,
     random_effects,
 )
-from panelre.estimators.cre import CorrelatedRandomEffects
-from panelre.estimators.hausman_taylor import HausmanTaylor
 from panelre.comparison import compare
 from panelre.estimators import (
     Between,
@@ -26,6 +24,8 @@ from panelre.estimators import (
     PooledOLS,
     RandomEffects,
 )
+from panelre.estimators.cre import CorrelatedRandomEffects
+from panelre.estimators.hausman_taylor import HausmanTaylor
 from panelre.exceptions import (
     AbsorbedVariableError,
     BoundaryWarning,

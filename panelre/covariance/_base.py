@@ -70,6 +70,27 @@ class CovarianceInputs:
         """Per-row scores ``x_i e_i``."""
         return self.X * self.resid[:, None]
 
+    # The three reductions every covariance estimator is built from. A backend that
+    # cannot hold the rows (e.g. Dask) provides these instead of ``X`` and ``resid``.
+    def resid_ss(self) -> float:
+        """Residual sum of squares ``e'e``."""
+        return float(self.resid @ self.resid)
+
+    def score_outer(self) -> np.ndarray:
+        """``Σᵢ (xᵢeᵢ)(xᵢeᵢ)'``."""
+        s = self.scores
+        return s.T @ s
+
+    def score_sums(self, spec: Any) -> np.ndarray:
+        """Score sums per cluster, shape (G, k): one clustering, or the intersection of
+        a pair ``(a, b)`` of clusterings. Period order is kept for ``"time"``."""
+        if isinstance(spec, tuple):
+            a, b = (self.cluster_codes(c) for c in spec)
+            codes = np.unique(a * (int(b.max()) + 1) + b, return_inverse=True)[1]
+        else:
+            codes = self.cluster_codes(spec)
+        return group_score_sums(self.scores, codes)
+
     def cluster_codes(self, spec: Any) -> np.ndarray:
         """Integer cluster codes per transformed row for ``"entity"``, ``"time"``, a
         column name or an array with one value per row used in estimation."""

@@ -15,12 +15,11 @@ class Unadjusted(CovarianceEstimator):
     name = "unadjusted"
 
     def meat(self, inputs: CovarianceInputs) -> np.ndarray:
-        s2 = float(inputs.resid @ inputs.resid) / inputs.df_resid
-        return s2 * (inputs.X.T @ inputs.X)
+        s2 = inputs.resid_ss() / inputs.df_resid
+        return s2 * np.linalg.inv(inputs.bread)
 
     def cov(self, inputs: CovarianceInputs) -> np.ndarray:
-        s2 = float(inputs.resid @ inputs.resid) / inputs.df_resid
-        return s2 * inputs.bread
+        return inputs.resid_ss() / inputs.df_resid * inputs.bread
 
     def describe(self) -> str:
         return "Unadjusted"

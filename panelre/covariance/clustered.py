@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from panelre.covariance._base import CovarianceEstimator, CovarianceInputs, group_score_sums
+from panelre.covariance._base import CovarianceEstimator, CovarianceInputs
 from panelre.exceptions import InvalidParameterError
 
 __all__ = ["Clustered"]
@@ -38,21 +38,18 @@ class Clustered(CovarianceEstimator):
         else:
             self.clusters = [cluster]
 
-    def _one_way(self, inputs: CovarianceInputs, codes: np.ndarray) -> np.ndarray:
-        sums = group_score_sums(inputs.scores, codes)
+    def _one_way(self, inputs: CovarianceInputs, spec: Any) -> np.ndarray:
+        sums = inputs.score_sums(spec)
         return self.correction.cluster(sums.shape[0], inputs) * (sums.T @ sums)
 
     def meat(self, inputs: CovarianceInputs) -> np.ndarray:
-        codes = [inputs.cluster_codes(c) for c in self.clusters]
-        if len(codes) == 1:
-            return self._one_way(inputs, codes[0])
-        a, b = codes
-        both = a * (int(b.max()) + 1) + b
-        both = np.unique(both, return_inverse=True)[1]
-        return self._one_way(inputs, a) + self._one_way(inputs, b) - self._one_way(inputs, both)
+        if len(self.clusters) == 1:
+            return self._one_way(inputs, self.clusters[0])
+        a, b = self.clusters
+        return self._one_way(inputs, a) + self._one_way(inputs, b) - self._one_way(inputs, (a, b))
 
     def n_clusters(self, inputs: CovarianceInputs) -> Sequence[int]:
-        return [int(inputs.cluster_codes(c).max()) + 1 for c in self.clusters]
+        return [inputs.score_sums(c).shape[0] for c in self.clusters]
 
     def describe(self) -> str:
         names = [c if isinstance(c, str) else "array" for c in self.clusters]

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from panelre.covariance._base import CovarianceEstimator, CovarianceInputs, group_score_sums
+from panelre.covariance._base import CovarianceEstimator, CovarianceInputs
 from panelre.exceptions import InvalidParameterError
 
 __all__ = ["DriscollKraay"]
@@ -40,7 +40,7 @@ class DriscollKraay(CovarianceEstimator):
             raise InvalidParameterError(
                 "Driscoll–Kraay standard errors need a time identifier: pass time='column'."
             )
-        h = group_score_sums(inputs.scores, inputs.time_codes)  # (T, k) in time order
+        h = inputs.score_sums("time")  # (T, k) in time order
         lags = self.lags(h.shape[0])
         meat = h.T @ h
         for j in range(1, min(lags, h.shape[0] - 1) + 1):  # loop over lags

@@ -15,8 +15,7 @@ class Robust(CovarianceEstimator):
     name = "robust"
 
     def meat(self, inputs: CovarianceInputs) -> np.ndarray:
-        xe = inputs.scores
-        return self.correction.robust(inputs) * (xe.T @ xe)
+        return self.correction.robust(inputs) * inputs.score_outer()
 
     def describe(self) -> str:
         return "Robust (HC1)" if self.correction.small_sample else "Robust (HC0)"
