@@ -8,13 +8,13 @@ must be wrapped in ``C()`` to be used as categorical regressors.
 from __future__ import annotations
 
 import re
-import warnings
 from dataclasses import dataclass
 
 import formulaic
 import numpy as np
 import pandas as pd
 
+from panelre._warnings import warn
 from panelre.exceptions import DataError, FormulaError, InsufficientDataError, MissingValueWarning
 from panelre.panel import PanelData
 
@@ -123,11 +123,10 @@ def build_design(formula: str, panel: PanelData) -> Design:
     na_rows = np.array(frame[cols].isna().any(axis=1)) if cols else np.zeros(len(frame), bool)
     n_missing = int(na_rows.sum())
     if n_missing:
-        warnings.warn(
+        warn(
             f"{n_missing} of {len(frame)} row(s) with missing values in {cols} were dropped "
             "(listwise deletion).",
             MissingValueWarning,
-            stacklevel=4,
         )
         if n_missing == len(frame):
             raise InsufficientDataError(

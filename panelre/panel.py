@@ -7,7 +7,6 @@ groups), so every transform costs O(rows x columns).
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Hashable
 from functools import cached_property
 from typing import Any
@@ -18,6 +17,7 @@ from scipy import sparse
 
 from panelre._typing import Effects
 from panelre._validation import check_option
+from panelre._warnings import warn
 from panelre.exceptions import (
     DataError,
     InsufficientDataError,
@@ -115,11 +115,10 @@ class PanelData:
         if time is not None:
             keep &= frame[time].notna().to_numpy()
         if not keep.all():
-            warnings.warn(
+            warn(
                 f"{int((~keep).sum())} row(s) with a missing entity or time identifier were "
                 "dropped.",
                 MissingValueWarning,
-                stacklevel=3,
             )
             frame = frame.loc[keep]
             if len(frame) == 0:

@@ -77,9 +77,7 @@ def _effect_intervals(result: Any, level: float) -> pd.DataFrame:
     """Group effects with approximate standard errors."""
     effects = result.effects
     if effects is None:
-        raise InvalidParameterError(
-            f"{result.model.title} has no estimated group effects to plot."
-        )
+        raise InvalidParameterError(f"{result.model.title} has no estimated group effects to plot.")
     p = result.design.panel
     counts = p.counts.to_numpy().astype(float)
     vc = result.variance_components
@@ -94,8 +92,14 @@ def _effect_intervals(result: Any, level: float) -> pd.DataFrame:
     if len(se) != len(effects):
         raise InvalidParameterError("Intervals are available for entity effects only.")
     z = stats.norm.ppf((1 + level) / 2)
-    return pd.DataFrame({"effect": effects.to_numpy(), "lower": effects.to_numpy() - z * se,
-                         "upper": effects.to_numpy() + z * se}, index=effects.index)
+    return pd.DataFrame(
+        {
+            "effect": effects.to_numpy(),
+            "lower": effects.to_numpy() - z * se,
+            "upper": effects.to_numpy() + z * se,
+        },
+        index=effects.index,
+    )
 
 
 def effects_plot(result: Any, *, level: float = 0.95) -> Figure:
@@ -114,8 +118,14 @@ def effects_plot(result: Any, *, level: float = 0.95) -> Figure:
     fig = new_figure(6.0, max(3.0, 0.18 * len(frame) + 1))
     ax = fig.subplots()
     y = np.arange(len(frame))
-    ax.errorbar(frame["effect"], y, xerr=[frame["effect"] - frame["lower"],
-                                          frame["upper"] - frame["effect"]], fmt="o", ms=3, capsize=0)
+    ax.errorbar(
+        frame["effect"],
+        y,
+        xerr=[frame["effect"] - frame["lower"], frame["upper"] - frame["effect"]],
+        fmt="o",
+        ms=3,
+        capsize=0,
+    )
     ax.axvline(0.0, color="grey", lw=0.8, ls="--")
     if len(frame) <= 40:
         ax.set_yticks(y, [str(i) for i in frame.index])

@@ -8,7 +8,6 @@ and applies the shared covariance module.
 
 from __future__ import annotations
 
-import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from panelre._linalg import RANK_TOL, independent_columns, inv_psd, solve_least_squares
+from panelre._warnings import warn as warn_user
 from panelre.covariance import CovarianceEstimator, make_covariance
 from panelre.exceptions import (
     AbsorbedVariableError,
@@ -99,9 +99,7 @@ def transformed_ols(
                 f"collinear with earlier regressors (relative tolerance {tol:g}): "
                 f"{', '.join(dropped_col)}"
             )
-        warnings.warn(
-            "Dropped regressors " + "; ".join(parts) + ".", DroppedVariableWarning, stacklevel=5
-        )
+        warn_user("Dropped regressors " + "; ".join(parts) + ".", DroppedVariableWarning)
     kidx = np.flatnonzero(keep)
     Xk = np.ascontiguousarray(Xt[:, kidx])
     xtx_k = xtx[np.ix_(kidx, kidx)]

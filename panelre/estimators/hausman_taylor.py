@@ -13,6 +13,7 @@ import pandas as pd
 
 from panelre._linalg import RANK_TOL, inv_psd, solve_least_squares
 from panelre._validation import check_option
+from panelre._warnings import warn
 from panelre.estimators._base import PanelModel, transformed_ols
 from panelre.estimators.random import theta_for
 from panelre.exceptions import (
@@ -157,11 +158,10 @@ class HausmanTaylor(PanelModel):
                 "some time-invariant regressors as exogenous."
             )
         if not self.endogenous:
-            warnings.warn(
+            warn(
                 "No regressor is declared endogenous: Hausman–Taylor then reduces to an "
                 "inefficient random-effects estimator.",
                 BoundaryWarning,
-                stacklevel=5,
             )
         return c
 
@@ -192,11 +192,10 @@ class HausmanTaylor(PanelModel):
         s21 = float(resid @ resid) / p.n_entities
         sigma2_u = (s21 - sigma2_e) / p.n_periods
         if sigma2_u < 0:
-            warnings.warn(
+            warn(
                 f"The Hausman–Taylor estimate of the entity-effect variance was negative "
                 f"({sigma2_u:.4g}) and is set to 0 (θ = 0).",
                 BoundaryWarning,
-                stacklevel=5,
             )
             sigma2_u = 0.0
         return sigma2_e, sigma2_u

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -10,6 +9,7 @@ import pandas as pd
 
 from panelre._typing import CONVENTIONS, EFFECT_ALIASES, EFFECTS, RE_METHOD_ALIASES, RE_METHODS
 from panelre._validation import check_option
+from panelre._warnings import warn
 from panelre.estimators._base import PanelModel, transformed_ols
 from panelre.estimators.variance_components import Components, estimate_components
 from panelre.exceptions import BoundaryWarning, InsufficientDataError, InvalidParameterError
@@ -139,12 +139,11 @@ class RandomEffects(PanelModel):
         p = d.panel
         comps = self._components()
         if comps.clipped and self.method in ("ml", "reml"):
-            warnings.warn(
+            warn(
                 f"The {self.method.upper()} estimate of the entity-effect variance is 0 (a "
                 "boundary solution): the data show no entity effect beyond noise, and the "
                 "estimates equal pooled OLS.",
                 BoundaryWarning,
-                stacklevel=4,
             )
         yt, Xt, thetas = self._transform(comps)
         ols = transformed_ols(Xt, yt, d.x_names)

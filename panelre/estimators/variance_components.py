@@ -14,13 +14,13 @@ Negative estimates are set to 0 with a :class:`~panelre.BoundaryWarning`.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 
 from panelre._linalg import inv_psd
+from panelre._warnings import warn
 from panelre.estimators._base import TransformedOLS, transformed_ols
 from panelre.exceptions import (
     AbsorbedVariableError,
@@ -326,12 +326,11 @@ def estimate_components(design: Design, effects: str, method: str, convention: s
         comps = _METHODS[method](m)
     if comps.clipped:
         names = " and ".join(f"σ²({d})" for d in comps.clipped)
-        warnings.warn(
+        warn(
             f"The estimated {names} variance was negative and is set to 0 ({method}); the "
             f"{' and '.join(comps.clipped)} effects then get no weight (θ = 0), and random "
             "effects reduce to pooled OLS in that dimension. This usually means the effects are "
             "small relative to the idiosyncratic noise.",
             BoundaryWarning,
-            stacklevel=5,
         )
     return comps

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -10,6 +9,7 @@ import pandas as pd
 
 from panelre._typing import EFFECT_ALIASES, EFFECTS
 from panelre._validation import check_option
+from panelre._warnings import warn
 from panelre.estimators._base import PanelModel, transformed_ols
 from panelre.exceptions import InsufficientDataError, SingletonWarning
 from panelre.results import Estimation
@@ -73,12 +73,11 @@ class FixedEffects(PanelModel):
                 )
         singles = int((p.group_counts(dims[0]) == 1).sum())
         if singles:
-            warnings.warn(
+            warn(
                 f"{singles} {dims[0]} group(s) have a single observation; they add nothing to "
                 "the within estimator but still count in the degrees of freedom (as R plm and "
                 "Stata).",
                 SingletonWarning,
-                stacklevel=5,
             )
 
     def _estimate(self) -> Estimation:

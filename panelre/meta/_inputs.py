@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from panelre._warnings import warn
 from panelre.exceptions import (
     DataError,
     FormulaError,
@@ -167,10 +167,9 @@ def _drop_missing(y: np.ndarray, v: np.ndarray, X: np.ndarray) -> np.ndarray:
     keep = ~np.isnan(values).any(axis=1)
     dropped = int((~keep).sum())
     if dropped:
-        warnings.warn(
+        warn(
             f"Dropped {dropped} of {keep.size} studies with missing yi, vi or moderators.",
             MissingValueWarning,
-            stacklevel=4,
         )
     return keep
 

@@ -17,6 +17,7 @@ import pandas as pd
 from scipy import stats
 
 from panelre._validation import check_option, check_probability
+from panelre._warnings import warn as warn_user
 from panelre.exceptions import BoundaryWarning, InsufficientDataError, InvalidParameterError
 from panelre.meta._inputs import INTERCEPT, StudyData, prepare_studies
 from panelre.meta._wls import weighted_fit
@@ -54,11 +55,10 @@ def _estimate_tau2(studies: StudyData, method: str, warn: bool) -> Tau2Estimate:
     est = TAU2_ESTIMATORS[method](y_centred, studies.v, studies.X)
     if warn and est.at_boundary and method != "FE":
         detail = f" (untruncated value {est.raw:.4g})" if est.raw < 0 else ""
-        warnings.warn(
+        warn_user(
             f"The {method} estimate of tau^2 is on the boundary and was set to 0{detail}; "
             "the random-effects model reduces to the fixed-effect model.",
             BoundaryWarning,
-            stacklevel=4,
         )
     return est
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Hashable
 from typing import Any
 
@@ -12,6 +11,7 @@ from scipy import stats
 
 from panelre._linalg import pinv_psd
 from panelre._validation import check_option
+from panelre._warnings import warn
 from panelre.covariance import make_covariance
 from panelre.estimators import RandomEffects
 from panelre.estimators._base import transformed_ols
@@ -151,7 +151,7 @@ def hausman(
             "pr.hausman_regression(formula, data, cov='cluster') (robust), or "
             "variant='sigmamore'."
         )
-        warnings.warn(reason, NonPositiveDefiniteWarning, stacklevel=2)
+        warn(reason, NonPositiveDefiniteWarning)
     pvalue = float(stats.chi2.sf(stat, rank)) if rank > 0 and stat >= 0 else float("nan")
     return TestResult(
         name=f"Hausman test ({fe_result.model.title} vs {re_result.model.title}, {variant})",
