@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg
 
+from panelre.exceptions import RankDeficiencyError
+
 __all__ = ["RANK_TOL", "independent_columns", "solve_least_squares", "pinv_psd", "inv_psd"]
 
 #: Relative tolerance on the squared residual norm of a column regressed on the
@@ -58,18 +60,33 @@ def solve_least_squares(X: np.ndarray, y: np.ndarray, xtx: np.ndarray | None = N
         xtx = X.T @ X
     d = np.sqrt(np.diag(xtx))
     d = np.where(d > 0, d, 1.0)
-    factor = linalg.cho_factor(xtx / np.outer(d, d), lower=False, check_finite=False)
+    factor = _cholesky(xtx / np.outer(d, d))
     beta = linalg.cho_solve(factor, (X.T @ y) / d, check_finite=False) / d
     resid = y - X @ beta
     beta = beta + linalg.cho_solve(factor, (X.T @ resid) / d, check_finite=False) / d
     return beta
 
 
+def _cholesky(a: np.ndarray) -> tuple[np.ndarray, bool]:
+    if not np.isfinite(a).all():
+        raise RankDeficiencyError(
+            "The cross-product matrix has non-finite entries (overflow from values near "
+            "1e154 or beyond?); rescale the data."
+        )
+    try:
+        return linalg.cho_factor(a, lower=False, check_finite=False)
+    except linalg.LinAlgError:
+        raise RankDeficiencyError(
+            "The (transformed or instrumented) regressors are not of full rank, so the "
+            "coefficients are not identified. Remove collinear regressors or add data."
+        ) from None
+
+
 def inv_psd(a: np.ndarray) -> np.ndarray:
     """Inverse of a symmetric positive definite matrix through a scaled Cholesky factor."""
     d = np.sqrt(np.diag(a))
     d = np.where(d > 0, d, 1.0)
-    factor = linalg.cho_factor(a / np.outer(d, d), lower=False, check_finite=False)
+    factor = _cholesky(a / np.outer(d, d))
     inv = linalg.cho_solve(factor, np.eye(a.shape[0]), check_finite=False)
     inv = inv / np.outer(d, d)
     return (inv + inv.T) / 2

@@ -21,6 +21,7 @@ from panelre._warnings import warn as warn_user
 from panelre.covariance import CovarianceEstimator, make_covariance
 from panelre.exceptions import (
     AbsorbedVariableError,
+    InsufficientDataError,
     DroppedVariableWarning,
     InvalidParameterError,
     RankDeficiencyError,
@@ -174,6 +175,11 @@ class PanelModel(ABC):
         """Estimate the model and its covariance (see :mod:`panelre.covariance`)."""
         covariance = make_covariance(cov, **cov_options)
         estimation = self._estimate()
+        if estimation.df_resid <= 0:
+            raise InsufficientDataError(
+                f"{self.title} has no residual degrees of freedom: {len(estimation.resid)} "
+                f"observations in its regression for {len(estimation.params)} coefficients."
+            )
         return self.results_class(
             model=self,
             estimation=estimation,

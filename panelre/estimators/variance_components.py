@@ -320,6 +320,13 @@ def estimate_components(design: Design, effects: str, method: str, convention: s
                 f"Random effects need more {dim} groups ({G}) than regressors including the "
                 f"intercept ({m.K + 1}) to estimate the {dim}-effect variance."
             )
+    df_within = m.n - m.n_effects - len(m.within[0].params)
+    if df_within <= 0:
+        raise InsufficientDataError(
+            f"Random effects need within-group variation to estimate σ²ₑ: {m.n} observations, "
+            f"{m.n_effects} {effects} effects and {len(m.within[0].params)} slopes leave "
+            f"{df_within} degrees of freedom (are all groups observed once, T = 1?)."
+        )
     if convention == "stata" and method == "swamy-arora":
         comps = _stata_swamy_arora(m)
     else:

@@ -11,6 +11,7 @@ from scipy import stats
 from panelre._typing import EFFECT_ALIASES, EFFECTS
 from panelre._validation import check_option
 from panelre.estimators import PooledOLS
+from panelre.exceptions import InsufficientDataError
 from panelre.formula import build_design
 from panelre.panel import as_panel
 from panelre.specification._base import TestResult
@@ -18,12 +19,17 @@ from panelre.specification._base import TestResult
 __all__ = ["breusch_pagan"]
 
 
-def _lm_component(resid: np.ndarray, codes: np.ndarray, counts: np.ndarray) -> float:
+def _lm_component(resid: np.ndarray, codes: np.ndarray, counts: np.ndarray, dim: str) -> float:
     n = resid.shape[0]
+    denom = 2.0 * (float((counts.astype(float) ** 2).sum()) - n)
+    if denom <= 0:
+        raise InsufficientDataError(
+            f"The LM test for {dim} effects needs some {dim} group observed more than once; "
+            f"every one of the {len(counts)} groups has a single observation."
+        )
     sums = np.bincount(codes, weights=resid, minlength=len(counts))
     a = float(sums @ sums) / float(resid @ resid) - 1.0
-    denom = 2.0 * (float((counts.astype(float) ** 2).sum()) - n)
-    return n / np.sqrt(denom) * a if denom > 0 else float("nan")
+    return n / np.sqrt(denom) * a
 
 
 def breusch_pagan(
@@ -65,10 +71,10 @@ def breusch_pagan(
     resid = PooledOLS(design).fit()._est.resid
     n = p.nobs
     m11 = float((p.counts.to_numpy().astype(float) ** 2).sum())
-    lm1 = _lm_component(resid, p.entity_codes, p.counts.to_numpy())
+    lm1 = _lm_component(resid, p.entity_codes, p.counts.to_numpy(), "entity")
     if effects != "entity":
         m22 = float((p.time_counts.astype(float) ** 2).sum())
-        lm2 = _lm_component(resid, p.time_codes, p.time_counts)  # type: ignore[arg-type]
+        lm2 = _lm_component(resid, p.time_codes, p.time_counts, "time")  # type: ignore[arg-type]
     null = f"no {effects} effects (variance of the {effects} effect is zero)"
     alt = f"{effects} effects are present (positive variance)"
     if effects == "twoway":

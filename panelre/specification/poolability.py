@@ -5,7 +5,7 @@ from __future__ import annotations
 from scipy import stats
 
 from panelre.estimators import PooledOLS
-from panelre.exceptions import IncompatibleResultsError
+from panelre.exceptions import IncompatibleResultsError, InsufficientDataError
 from panelre.results import PanelResults
 from panelre.specification._base import TestResult
 
@@ -38,6 +38,11 @@ def f_test_effects(fe_result: PanelResults) -> TestResult:
     ssr_w = float(fe_result._est.resid @ fe_result._est.resid)
     df1 = pooled.df_resid - fe_result.df_resid
     df2 = fe_result.df_resid
+    if df1 <= 0:
+        raise InsufficientDataError(
+            f"The F test for {fe_result.model.effects} effects needs at least two groups; "
+            "the fixed-effects model has nothing to test against pooled OLS."
+        )
     stat = (ssr_p - ssr_w) / df1 / (ssr_w / df2)
     effects = fe_result.model.effects
     return TestResult(

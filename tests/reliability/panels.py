@@ -32,11 +32,16 @@ def make_panel(
         keep[1::n_periods] = True  # ... and two, so it has within variation
         df = df[keep]
     if singletons:
-        extra = pd.DataFrame({
-            "id": n_entities + np.arange(singletons), "year": 2000,
-            "x1": rng.normal(size=singletons), "x2": rng.normal(size=singletons),
-            "z": rng.normal(size=singletons), "y": rng.normal(size=singletons),
-        })
+        extra = pd.DataFrame(
+            {
+                "id": n_entities + np.arange(singletons),
+                "year": 2000,
+                "x1": rng.normal(size=singletons),
+                "x2": rng.normal(size=singletons),
+                "z": rng.normal(size=singletons),
+                "y": rng.normal(size=singletons),
+            }
+        )
         df = pd.concat([df, extra], ignore_index=True)
     return df.reset_index(drop=True)
 

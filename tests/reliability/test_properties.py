@@ -18,8 +18,11 @@ from tests.reliability.panels import panels
 
 F = "y ~ x1 + x2 + z"
 KW = {"entity": "id", "time": "year"}
-SETTINGS = settings(max_examples=25, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 ESTIMATORS = {
     "pooled": lambda f, d, **k: pr.pooled_ols(f, d, **k),
     "between": lambda f, d, **k: pr.between(f, d, **k),
@@ -86,7 +89,9 @@ def test_adding_a_constant_to_y_changes_only_the_intercept(name, df, shift):
     close(b.params[slopes], a.params[slopes], rtol=1e-6, atol=1e-8 * max(1.0, abs(shift)))
     close(b.std_errors[slopes], a.std_errors[slopes], rtol=1e-6, atol=1e-8)
     if "Intercept" in a.params.index and name != "fd":
-        close(b.params["Intercept"], a.params["Intercept"] + shift, rtol=1e-6, atol=1e-7 * abs(shift))
+        close(
+            b.params["Intercept"], a.params["Intercept"] + shift, rtol=1e-6, atol=1e-7 * abs(shift)
+        )
 
 
 def _duplicate(df):
@@ -133,5 +138,7 @@ def test_duplicating_entities_in_random_effects_follows_the_moment_equations(df)
     vc = b.variance_components
     theta = 1 - np.sqrt(vc.sigma2_e / (p.counts.to_numpy() * vc.sigma2_u + vc.sigma2_e))
     d = a.design
-    gls = transformed_ols(p.quasi_demean(d.X, theta), p.quasi_demean(d.y, theta), d.x_names, warn=False)
+    gls = transformed_ols(
+        p.quasi_demean(d.X, theta), p.quasi_demean(d.y, theta), d.x_names, warn=False
+    )
     close(b.params.to_numpy(), gls.params, rtol=1e-8)
