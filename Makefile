@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test test-fast lint bench bench-dask docs clean
+.PHONY: venv demo test test-all lint bench bench-dask docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,11 +20,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check panelre tests
-	$(BIN)/python -m pytest -m "not slow" --doctest-modules panelre tests
+	$(BIN)/python -m pytest -m "not slow" --doctest-modules --doctest-glob="*.md" panelre tests docs
 	$(BIN)/mkdocs build --strict --quiet --site-dir $(VENV)/site
 
 test-all: $(STAMP)
-	$(BIN)/python -m pytest --doctest-modules panelre tests
+	$(BIN)/python -m pytest --doctest-modules --doctest-glob="*.md" panelre tests docs
 
 lint: $(STAMP)
 	$(BIN)/ruff check panelre tests benchmarks

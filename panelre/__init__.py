@@ -47,6 +47,7 @@ from panelre.exceptions import (
     SingletonWarning,
 )
 from panelre.meta import MetaAnalysisResults, effect_size, meta_analysis
+from panelre.mixed import MixedResults, mixed
 from panelre.panel import PanelData
 from panelre.results import PanelResults
 from panelre.specification import (
@@ -85,6 +86,8 @@ __all__ = [
     "effect_size",
     "meta_analysis",
     "MetaAnalysisResults",
+    "mixed",
+    "MixedResults",
     "hausman",
     "hausman_regression",
     "breusch_pagan",

@@ -1,6 +1,6 @@
 """The one-way random-intercept model by ML or REML, from group means and cross-products.
 
-Shared by :func:`panelre.mixed.mixed` (pure random-intercept formulas) and the panel
+Shared by ``panelre.mixed.mixed`` (pure random-intercept formulas) and the panel
 random-effects estimator (``method="ml"`` / ``"reml"``).  The model is
 
 .. math::  y_{it} = x_{it}'\\beta + u_i + e_{it},\\quad u_i \\sim N(0, \\sigma^2_u),\\quad
@@ -35,7 +35,7 @@ _GRID = np.concatenate([[-np.inf], np.linspace(-10.0, 10.0, 41)])
 
 @dataclass(frozen=True)
 class RandomInterceptFit:
-    """Estimates of the random-intercept model (see :func:`fit_random_intercept`).
+    """Estimates of the random-intercept model (see ``fit_random_intercept``).
 
     Attributes
     ----------

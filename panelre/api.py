@@ -51,7 +51,7 @@ def pooled_ols(
     cov: str = "unadjusted",
     **options: Any,
 ) -> PanelResults:
-    """Pooled OLS. See :class:`panelre.PooledOLS`.
+    """Pooled OLS. See ``panelre.PooledOLS``.
 
     Examples
     --------
@@ -72,7 +72,7 @@ def between(
     cov: str = "unadjusted",
     **options: Any,
 ) -> PanelResults:
-    """Between estimator (OLS on entity means). See :class:`panelre.Between`."""
+    """Between estimator (OLS on entity means). See ``panelre.Between``."""
     return _fit(Between, formula, data, entity, time, cov, options)
 
 
@@ -87,7 +87,7 @@ def fixed_effects(
     **options: Any,
 ) -> PanelResults:
     """Fixed effects (within): ``effects="entity" | "time" | "twoway"``.
-    See :class:`panelre.FixedEffects`."""
+    See ``panelre.FixedEffects``."""
     return _fit(FixedEffects, formula, data, entity, time, cov, {"effects": effects, **options})
 
 
@@ -100,7 +100,7 @@ def first_difference(
     cov: str = "unadjusted",
     **options: Any,
 ) -> PanelResults:
-    """First-difference estimator. See :class:`panelre.FirstDifference`."""
+    """First-difference estimator. See ``panelre.FirstDifference``."""
     return _fit(FirstDifference, formula, data, entity, time, cov, options)
 
 
@@ -116,7 +116,7 @@ def random_effects(
     cov: str = "unadjusted",
     **options: Any,
 ) -> PanelResults:
-    """Random effects (GLS). See :class:`panelre.RandomEffects`."""
+    """Random effects (GLS). See ``panelre.RandomEffects``."""
     opts = {"effects": effects, "method": method, "convention": convention, **options}
     return _fit(RandomEffects, formula, data, entity, time, cov, opts)
 
@@ -132,7 +132,7 @@ def correlated_random_effects(
     cov: str = "unadjusted",
     **options: Any,
 ) -> PanelResults:
-    """Correlated random effects (Mundlak). See :class:`panelre.CorrelatedRandomEffects`."""
+    """Correlated random effects (Mundlak). See ``panelre.CorrelatedRandomEffects``."""
     opts = {"method": method, "convention": convention, **options}
     return _fit(CorrelatedRandomEffects, formula, data, entity, time, cov, opts)
 
@@ -148,6 +148,6 @@ def hausman_taylor(
     cov: str = "unadjusted",
     **options: Any,
 ) -> PanelResults:
-    """Hausman–Taylor IV random effects. See :class:`panelre.HausmanTaylor`."""
+    """Hausman–Taylor IV random effects. See ``panelre.HausmanTaylor``."""
     opts = {"endogenous": endogenous, "instruments": instruments, **options}
     return _fit(HausmanTaylor, formula, data, entity, time, cov, opts)

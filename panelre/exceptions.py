@@ -1,8 +1,8 @@
 """Every error and warning class that panelre raises.
 
-All errors derive from :class:`PanelreError` and from the matching built-in
+All errors derive from ``PanelreError`` and from the matching built-in
 (``ValueError`` or ``RuntimeError``), so ``except ValueError`` keeps working.
-All warnings derive from :class:`PanelreWarning` (a ``UserWarning``).
+All warnings derive from ``PanelreWarning`` (a ``UserWarning``).
 """
 
 from __future__ import annotations

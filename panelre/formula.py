@@ -102,7 +102,7 @@ def _check_columns(formula: str, frame: pd.DataFrame, used: set[str]) -> None:
 
 
 def build_design(formula: str, panel: PanelData) -> Design:
-    """Evaluate ``formula`` on ``panel`` and return a :class:`Design`.
+    """Evaluate ``formula`` on ``panel`` and return a ``Design``.
 
     Examples
     --------

@@ -1,6 +1,6 @@
 """Plots of panel results (matplotlib, imported lazily: ``pip install 'panelre[plot]'``).
 
-Every function returns a :class:`matplotlib.figure.Figure` built with the object-oriented
+Every function returns a ``matplotlib.figure.Figure`` built with the object-oriented
 API (no global pyplot state), so it renders in notebooks and saves with ``savefig``.
 """
 

@@ -115,7 +115,7 @@ class Estimation:
 
 
 class PanelResults:
-    """Results of a panel estimator (immutable; :meth:`with_cov` returns a new one).
+    """Results of a panel estimator (immutable; ``with_cov`` returns a new one).
 
     Examples
     --------
@@ -125,7 +125,7 @@ class PanelResults:
     >>> fe.params.round(4).to_dict()
     {'value': 0.1101, 'capital': 0.3101}
     >>> fe.with_cov(cov="cluster").std_errors.round(4).to_dict()
-    {'value': 0.0144, 'capital': 0.0485}
+    {'value': 0.0143, 'capital': 0.0498}
     """
 
     def __init__(

@@ -1,6 +1,6 @@
 """Rendering of summaries and comparison tables as text, HTML, LaTeX and Markdown.
 
-One small value type, :class:`Summary`, is shared by every results object
+One small value type, ``Summary``, is shared by every results object
 (panel estimators, mixed models, meta-analysis): a title, a block of
 ``(label, value)`` header pairs, one or more tables (pandas DataFrames of
 already-formatted strings or numbers) and free-text notes.
@@ -74,7 +74,7 @@ def coefficient_table(
 @dataclass(frozen=True)
 class Summary:
     """A renderable summary: ``str()`` for text, ``_repr_html_`` for notebooks,
-    :meth:`as_latex` and :meth:`as_markdown` for papers.
+    ``as_latex`` and ``as_markdown`` for papers.
 
     Examples
     --------
@@ -133,7 +133,7 @@ class Summary:
             blocks.append("-" * width)
         for note in self.notes:
             blocks.append(note)
-        return "\n".join(blocks)
+        return "\n".join(line.rstrip() for line in blocks)
 
     def __repr__(self) -> str:
         return str(self)
@@ -206,11 +206,11 @@ class Summary:
         return "\n".join(out).rstrip() + "\n"
 
     def to_latex(self, path: str | Path) -> None:
-        """Write :meth:`as_latex` to ``path``."""
+        """Write ``as_latex`` to ``path``."""
         Path(path).write_text(self.as_latex(), encoding="utf-8")
 
     def to_markdown(self, path: str | Path | None = None) -> str:
-        """Return :meth:`as_markdown`, also writing it to ``path`` when given."""
+        """Return ``as_markdown``, also writing it to ``path`` when given."""
         text = self.as_markdown()
         if path is not None:
             Path(path).write_text(text, encoding="utf-8")

@@ -1,7 +1,7 @@
 """Covariance estimators as configured strategy objects: each computes only a *meat*.
 
 ``sandwich(bread, meat)`` assembles ``bread @ meat @ bread``; small-sample choices are
-a frozen :class:`DfCorrection` value.
+a frozen ``DfCorrection`` value.
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ def sandwich(bread: np.ndarray, meat: np.ndarray) -> np.ndarray:
 
 
 class CovarianceEstimator(ABC):
-    """A configured covariance estimator; subclasses implement :meth:`meat`."""
+    """A configured covariance estimator; subclasses implement ``meat``."""
 
     #: Name used in summaries and in the registry.
     name: str = ""

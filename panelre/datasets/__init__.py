@@ -88,7 +88,7 @@ def load(name: str) -> pd.DataFrame:
     Parameters
     ----------
     name : str
-        One of :func:`names` (case-insensitive).
+        One of ``names`` (case-insensitive).
 
     Returns
     -------

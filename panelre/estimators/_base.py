@@ -2,7 +2,7 @@
 
 A model binds validated data at construction and estimates nothing. ``from_formula``
 is written once, here. ``fit()`` validates the covariance options, calls the
-estimator's ``_estimate()`` hook (which returns an :class:`~panelre.results.Estimation`)
+estimator's ``_estimate()`` hook (which returns an ``Estimation``)
 and applies the shared covariance module.
 """
 
@@ -21,8 +21,8 @@ from panelre._warnings import warn as warn_user
 from panelre.covariance import CovarianceEstimator, make_covariance
 from panelre.exceptions import (
     AbsorbedVariableError,
-    InsufficientDataError,
     DroppedVariableWarning,
+    InsufficientDataError,
     InvalidParameterError,
     RankDeficiencyError,
 )
@@ -172,7 +172,7 @@ class PanelModel(ABC):
     def fit(
         self, cov: str | CovarianceEstimator = "unadjusted", **cov_options: Any
     ) -> PanelResults:
-        """Estimate the model and its covariance (see :mod:`panelre.covariance`)."""
+        """Estimate the model and its covariance (see ``panelre.covariance``)."""
         covariance = make_covariance(cov, **cov_options)
         estimation = self._estimate()
         if estimation.df_resid <= 0:

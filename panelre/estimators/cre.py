@@ -42,7 +42,7 @@ def mundlak_design(design: Design) -> tuple[Design, list[str]]:
 
 
 class CorrelatedRandomEffectsResults(PanelResults):
-    """Results of :class:`CorrelatedRandomEffects`, with the Mundlak test."""
+    """Results of ``CorrelatedRandomEffects``, with the Mundlak test."""
 
     @property
     def mean_terms(self) -> list[str]:

@@ -25,7 +25,7 @@ class FirstDifference(PanelModel):
     >>> res = pr.first_difference("inv ~ value + capital", pr.datasets.load("grunfeld"),
     ...                           entity="firm", time="year")
     >>> res.nobs, res.params.round(4).tolist()
-    (200, [-1.8188, 0.0898, 0.2917])
+    (200, [-1.8189, 0.0898, 0.2918])
     """
 
     estimator_name = "first_difference"

@@ -39,7 +39,7 @@ class Classification:
 
 
 class HausmanTaylorResults(PanelResults):
-    """Results of :class:`HausmanTaylor`, with the over-identification test."""
+    """Results of ``HausmanTaylor``, with the over-identification test."""
 
     @property
     def classification(self) -> Classification:
@@ -70,8 +70,10 @@ def _matches(column: str, wanted: str) -> bool:
 class HausmanTaylor(PanelModel):
     """Hausman–Taylor IV estimator for models with time-invariant regressors.
 
-    Parameters (``from_formula`` / :func:`panelre.hausman_taylor`)
+    Parameters
     ----------
+    design : Design
+        The data (use ``from_formula`` or ``pr.hausman_taylor``).
     endogenous : list of str
         Regressors correlated with the entity effect: design column names (e.g.
         ``"I(exp ** 2)"``) or variable names (matching every column built from them).
@@ -99,7 +101,7 @@ class HausmanTaylor(PanelModel):
     ...     "lwage ~ wks + C(south) + C(smsa) + C(married) + exp + I(exp**2) + C(bluecol)"
     ...     " + ind + C(union) + C(sex) + C(black) + ed", w, entity="id", time="time",
     ...     endogenous=["wks", "married", "union", "exp", "ed"])
-    >>> round(ht.params["ed"], 4)
+    >>> round(float(ht.params["ed"]), 4)
     0.1379
     """
 

@@ -27,8 +27,10 @@ def theta_for(sigma2_e: float, sigma2_g: float, counts: np.ndarray) -> np.ndarra
 class RandomEffects(PanelModel):
     """Random-effects GLS estimator.
 
-    Parameters (passed to ``from_formula`` / :func:`panelre.random_effects`)
+    Parameters
     ----------
+    design : Design
+        The data (use ``from_formula`` or ``pr.random_effects``).
     effects : {"entity", "time", "twoway"}
     method : {"swamy-arora", "wallace-hussain", "amemiya", "nerlove", "ml", "reml"}
         R plm's names ``"swar"`` and ``"walhus"`` are accepted.
@@ -50,7 +52,7 @@ class RandomEffects(PanelModel):
     >>> re = pr.random_effects("inv ~ value + capital", pr.datasets.load("grunfeld"),
     ...                        entity="firm", time="year")
     >>> round(re.variance_components.theta, 4), re.params.round(4).tolist()
-    (0.8612, [-57.8344, 0.1098, 0.308])
+    (0.8612, [-57.8344, 0.1098, 0.3081])
     """
 
     estimator_name = "random_effects"

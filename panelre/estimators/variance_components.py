@@ -9,7 +9,7 @@ estimated fixed effects. ``convention="stata"`` gives Stata's ``xtreg, re`` (har
 mean T̄ and an unweighted between regression). Every trace needs only k x k group
 cross-products, so no n x n or n x N matrix is ever formed.
 
-Negative estimates are set to 0 with a :class:`~panelre.BoundaryWarning`.
+Negative estimates are set to 0 with a ``BoundaryWarning``.
 """
 
 from __future__ import annotations

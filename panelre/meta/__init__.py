@@ -1,10 +1,10 @@
 """Random-effects meta-analysis and meta-regression that reproduce R's metafor.
 
-- :func:`effect_size` -- effect sizes and sampling variances (metafor's ``escalc``).
-- :func:`meta_analysis` -- the model fit (metafor's ``rma``) returning
-  :class:`MetaAnalysisResults` with ``leave_one_out()``, ``summary``, ``forest_plot()`` and
+- ``effect_size`` -- effect sizes and sampling variances (metafor's ``escalc``).
+- ``meta_analysis`` -- the model fit (metafor's ``rma``) returning
+  ``MetaAnalysisResults`` with ``leave_one_out()``, ``summary``, ``forest_plot()`` and
   ``funnel_plot()``.
-- :data:`TAU2_ESTIMATORS` -- the registry of tau^2 estimators (FE, DL, REML, ML, PM, HE,
+- ``TAU2_ESTIMATORS`` -- the registry of tau^2 estimators (FE, DL, REML, ML, PM, HE,
   SJ, EB, HS).
 
 Examples

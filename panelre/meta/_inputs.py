@@ -181,7 +181,7 @@ def prepare_studies(
     data: pd.DataFrame | None = None,
     labels: Sequence[Any] | str | None = None,
 ) -> StudyData:
-    """Resolve and validate the inputs of :func:`panelre.meta.meta_analysis`."""
+    """Resolve and validate the inputs of ``panelre.meta.meta_analysis``."""
     if data is not None and not isinstance(data, pd.DataFrame):
         raise InvalidParameterError(
             f"The 'data' parameter must be a pandas DataFrame. Got {type(data).__name__}."

@@ -2,7 +2,7 @@ r"""The random-effects (and fixed-effect) meta-analysis model fit, as R's ``meta
 
 Model: :math:`y_i = x_i'\beta + u_i + e_i`, :math:`u_i \sim N(0, \tau^2)`,
 :math:`e_i \sim N(0, v_i)` with known :math:`v_i`. Given :math:`\hat\tau^2` (from
-:mod:`panelre.meta.tau2`), :math:`\hat\beta` is weighted least squares with
+``panelre.meta.tau2``), :math:`\hat\beta` is weighted least squares with
 :math:`w_i = 1/(v_i + \hat\tau^2)` and :math:`\operatorname{Var}\hat\beta = (X'WX)^{-1}`
 (times :math:`s^2 = \sum w_i e_i^2/(k-p)` under the Hartung-Knapp-Sidik-Jonkman test).
 """
@@ -146,7 +146,7 @@ def fit_studies(
     full: bool = True,
     warn: bool = True,
 ) -> MetaAnalysisResults:
-    """Fit a validated :class:`StudyData`; ``full=False`` skips the tau^2 CI and R^2."""
+    """Fit a validated ``StudyData``; ``full=False`` skips the tau^2 CI and R^2."""
     _check_sizes(studies, method, test)
     est = _estimate_tau2(studies, method, warn)
     inf = _inference(studies, est.tau2, test, level)
@@ -178,7 +178,7 @@ def meta_analysis(
     yi, vi : str, array-like or Series
         Effect sizes and their sampling variances (> 0); column names need ``data=``.
     method : {"REML", "DL", "ML", "PM", "HE", "SJ", "EB", "HS", "FE"}, default "REML"
-        Estimator of the between-study variance tau^2 (see :mod:`panelre.meta.tau2`);
+        Estimator of the between-study variance tau^2 (see ``panelre.meta.tau2``);
         "FE" fits the fixed-(equal-)effect model ("EE" and "CE" are aliases).
     test : {"z", "hksj"}, default "z"
         Normal-theory tests, or the Hartung-Knapp-Sidik-Jonkman adjustment with t (and F)
@@ -240,7 +240,7 @@ def meta_analysis(
 
 def leave_one_out(result: MetaAnalysisResults) -> pd.DataFrame:
     """Refit without each study in turn (metafor's ``leave1out``); see
-    :meth:`MetaAnalysisResults.leave_one_out`."""
+    ``MetaAnalysisResults.leave_one_out``."""
     studies = result.studies
     if not studies.int_only:
         raise InvalidParameterError(

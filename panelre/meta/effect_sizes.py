@@ -1,6 +1,6 @@
 r"""Effect sizes and their sampling variances (metafor's ``escalc``).
 
-Each measure is one small function registered in :data:`MEASURES`; :func:`effect_size`
+Each measure is one small function registered in ``MEASURES``; ``effect_size``
 resolves the arguments (column names with ``data=`` or arrays) and dispatches.
 """
 
@@ -199,7 +199,7 @@ def effect_size(
         RD), all, all if any has a zero cell, or none.
     drop00 : bool, default False
         Set ``yi``/``vi`` to NaN for tables with no events (or no non-events) in both groups;
-        metafor's default keeps them (with ``add``). :func:`meta_analysis` drops NaN rows.
+        metafor's default keeps them (with ``add``). ``meta_analysis`` drops NaN rows.
 
     Returns
     -------

@@ -1,4 +1,4 @@
-"""Immutable results of a meta-analysis (:class:`MetaAnalysisResults`)."""
+"""Immutable results of a meta-analysis (``MetaAnalysisResults``)."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def _frozen(a: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True, repr=False)
 class MetaAnalysisResults:
-    """Results of :func:`panelre.meta.meta_analysis` (immutable).
+    """Results of ``panelre.meta.meta_analysis`` (immutable).
 
     Without moderators ``estimate``, ``se``, ``statistic`` and ``pvalue`` are floats and
     ``ci``/``pi`` are ``(lower, upper)`` tuples of floats (``pi`` is None for FE).
@@ -122,7 +122,7 @@ class MetaAnalysisResults:
         tau2_ci: tuple[float, float] | None,
         r2: float | None,
     ) -> MetaAnalysisResults:
-        """Assemble the result from the fitted pieces (used by :mod:`panelre.meta.combine`)."""
+        """Assemble the result from the fitted pieces (used by ``panelre.meta.combine``)."""
         names = list(studies.names)
         pi: tuple[float, float] | None = None
         if studies.int_only:
@@ -267,7 +267,7 @@ class MetaAnalysisResults:
 
     @property
     def summary(self) -> Summary:
-        """A metafor-like summary (text, HTML, LaTeX, Markdown via :class:`Summary`).
+        """A metafor-like summary (text, HTML, LaTeX, Markdown via ``Summary``).
 
         Examples
         --------
@@ -299,13 +299,13 @@ class MetaAnalysisResults:
 
     # -- plots ---------------------------------------------------------------------------------
     def forest_plot(self, **kwargs: Any) -> Figure:
-        """Forest plot; see :func:`panelre.meta.plots.forest_plot`."""
+        """Forest plot; see ``panelre.meta.plots.forest_plot``."""
         from panelre.meta.plots import forest_plot
 
         return forest_plot(self, **kwargs)
 
     def funnel_plot(self, **kwargs: Any) -> Figure:
-        """Funnel plot; see :func:`panelre.meta.plots.funnel_plot`."""
+        """Funnel plot; see ``panelre.meta.plots.funnel_plot``."""
         from panelre.meta.plots import funnel_plot
 
         return funnel_plot(self, **kwargs)

@@ -1,10 +1,10 @@
 r"""Estimators of the between-study variance :math:`\tau^2` (one function per estimator).
 
 Every estimator takes the (centred) effect sizes ``y``, sampling variances ``v`` and design
-``X`` (k x p) and returns a :class:`Tau2Estimate`. Estimates are never negative: a negative
+``X`` (k x p) and returns a ``Tau2Estimate``. Estimates are never negative: a negative
 solution is truncated at 0 and flagged ``at_boundary``. Definitions and standard errors follow
 R's metafor (``rma.uni``); the iterative ones are solved to machine precision with
-:func:`scipy.optimize.brentq` instead of metafor's default stopping rule (change < 1e-5).
+``scipy.optimize.brentq`` instead of metafor's default stopping rule (change < 1e-5).
 
 Notation: ``W = diag(w)``, ``P_w = W - W X (X'WX)^{-1} X'W`` (so ``y'P_w y`` is the weighted
 residual sum of squares ``Q``), ``V = diag(v)``.

@@ -1,7 +1,7 @@
 """Optimisation of the profiled criterion: bounded quasi-Newton, then Newton polishing.
 
 A pure random-intercept model is a one-dimensional problem and goes to
-:func:`panelre._random_intercept.fit_random_intercept`; everything else is minimised over θ
+``panelre._random_intercept.fit_random_intercept``; everything else is minimised over θ
 (lme4's relative Cholesky factor) by L-BFGS-B with the analytic gradient and bounds
 θ_jj ≥ 0, followed by a few Newton steps whose Hessian is a finite difference of the
 analytic gradient — so the optimum is located to near machine precision.

@@ -41,7 +41,7 @@ def mixed(
     data : pandas.DataFrame
         The data (also a polars DataFrame, or a frame whose index levels hold columns). Never
         modified. Rows with a missing value in a used column are dropped with a
-        :class:`~panelre.exceptions.MissingValueWarning`.
+        ``MissingValueWarning``.
     reml : bool, default True
         Restricted maximum likelihood (True) or maximum likelihood (False).
     groups : str or array-like, optional

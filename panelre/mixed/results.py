@@ -23,7 +23,7 @@ def _readonly(a: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class MixedResults:
-    """Results of :func:`panelre.mixed.mixed`; every attribute is read-only.
+    """Results of ``panelre.mixed.mixed``; every attribute is read-only.
 
     Standard errors come from :math:`\\hat\\sigma^2 A^{-1}` (lme4's ``vcov``); t statistics are
     referred to the standard normal distribution (as statsmodels ``MixedLM``), since the

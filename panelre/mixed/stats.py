@@ -66,7 +66,7 @@ class SufficientStats:
 def sufficient_stats(
     x: np.ndarray, z: np.ndarray, y: np.ndarray, codes: np.ndarray, n_groups: int
 ) -> SufficientStats:
-    """Collect :class:`SufficientStats` from row-level arrays.
+    """Collect ``SufficientStats`` from row-level arrays.
 
     Parameters
     ----------

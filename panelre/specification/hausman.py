@@ -78,7 +78,8 @@ def hausman(
         data, with unadjusted covariances.
     variant : {"classic", "sigmamore", "sigmaless"}
         ``sigmamore`` bases both covariances on the RE estimate of σₑ² (rescales V_FE by
-        (σ̂ₑ,RE/σ̂ₑ,FE)²), ``sigmaless`` on the FE estimate (rescales V_RE); Stata
+        (s_RE/s_FE)², with s² each model's residual mean square: the within regression's
+        and the GLS regression's), ``sigmaless`` on the FE estimate (rescales V_RE); Stata
         recommends either for FE vs RE because the difference is then positive
         semi-definite.
     convention : {"stata", "plm"}
@@ -115,9 +116,11 @@ def hausman(
     q = (fe_result.params[common] - re_result.params[common]).to_numpy()
     v_fe = fe_result.cov.loc[common, common].to_numpy()
     v_re = re_result.cov.loc[common, common].to_numpy()
+    # each model's own estimate of σₑ²: FE e'e/(n−N−K), RE the GLS regression's mean
+    # squared error (with Swamy–Arora σ̂ₑ² itself equals the FE one, which would make the
+    # rescaling a no-op)
     s2_fe = fe_result.resid_variance
-    vc = re_result.variance_components
-    s2_re = vc.sigma2_e if vc is not None else re_result.resid_variance
+    s2_re = re_result.resid_variance
     if variant == "sigmamore":
         v_fe = v_fe * (s2_re / s2_fe)
     elif variant == "sigmaless":
@@ -141,7 +144,13 @@ def hausman(
     psd = bool((eig >= -tol).all())
     pd_ = bool((eig > tol).all())
     valid, reason = True, ""
-    if not psd or stat < 0:
+    if rank == 0:
+        valid = False
+        reason = (
+            "V_FE − V_RE is zero: the two estimators coincide on the compared coefficients "
+            "(e.g. the regressors have no between-entity variation), so there is nothing to test."
+        )
+    elif not psd or stat < 0:
         valid = False
         reason = (
             "V_FE − V_RE is not positive semi-definite"
@@ -243,6 +252,14 @@ def hausman_regression(
     )
     V = make_covariance(cov, **cov_options).cov(inputs)
     idx = [ols.names.index(n) for n in names if n in ols.names]
+    if not idx:
+        return TestResult(
+            name="Regression-based Hausman test", stat=float("nan"), df=0, pvalue=float("nan"),
+            null=_NULL, alternative=_ALT, valid=False,
+            reason="The within-demeaned regressors are collinear with the quasi-demeaned ones "
+            "(no between-entity variation, e.g. the same design for every entity): fixed and "
+            "random effects give the same slopes and the test is undefined.",
+        )
     b = ols.params[idx]
     stat = float(b @ np.linalg.solve(V[np.ix_(idx, idx)], b))
     df = len(idx)

@@ -33,7 +33,7 @@ _NAMES = {
 
 @dataclass(frozen=True)
 class Selection:
-    """The outcome of :func:`select`: the recommendation, the tests and the models.
+    """The outcome of ``select``: the recommendation, the tests and the models.
 
     Attributes
     ----------
@@ -145,9 +145,30 @@ def select(
             tests["hausman_classic"] = hausman(fe, re)
     except IncompatibleResultsError:
         pass
-    models = {"Pooled": pooled, "FE": fe, "RE": re}
+    return decide(
+        tests,
+        {"Pooled": pooled, "FE": fe, "RE": re},
+        [str(w.message) for w in caught],
+        alpha,
+        time_invariant,
+        design.panel.n_entities,
+        lambda: CorrelatedRandomEffects(design, method=method).fit(cov="cluster"),
+    )
+
+
+def decide(
+    tests: dict[str, TestResult],
+    models: dict[str, PanelResults],
+    cautions: list[str],
+    alpha: float,
+    time_invariant: list[str],
+    n_entities: int,
+    fit_cre: Any,
+) -> Selection:
+    """The decision rule of ``select`` on fitted models and computed tests
+    (shared with the Dask backend); ``fit_cre()`` fits the CRE model when needed (or
+    returns None when it cannot be fitted)."""
     reasons: list[str] = []
-    cautions: list[str] = [str(w.message) for w in caught]
     half = alpha / 2
     f, lm, h = tests["f_test"], tests["breusch_pagan"], tests["hausman_robust"]
     effects_f, effects_lm = f.rejects(half), lm.rejects(half)
@@ -172,7 +193,12 @@ def select(
     if not h.valid:
         reasons.append(f"The Hausman test cannot be computed: {h.reason}")
         rec = "random_effects" if effects_lm else "fixed_effects"
-        reasons.append(f"Falling back on {_NAMES[rec]}.")
+        reasons.append(
+            f"Falling back on {_NAMES[rec]}: "
+            + ("the LM test found a random-effect variance, and where the two estimators "
+               "coincide random effects also estimates the level of the outcome."
+               if effects_lm else "only the F test found effects.")
+        )
         return Selection(rec, tests, models, reasons, cautions, alpha, time_invariant)
     reasons.append(
         f"Are the effects correlated with the regressors? The cluster-robust (Mundlak) Hausman "
@@ -188,10 +214,9 @@ def select(
                 "time-varying regressors and still estimates them (Hausman–Taylor is the "
                 "alternative if you can name exogenous instruments)."
             )
-            models = {
-                **models,
-                "CRE": CorrelatedRandomEffects(design, method=method).fit(cov="cluster"),
-            }
+            cre = fit_cre()
+            if cre is not None:
+                models = {**models, "CRE": cre}
         else:
             rec = "fixed_effects"
             reasons.append(
@@ -210,7 +235,7 @@ def select(
             "It does not reject, but only the F test found effects (the LM test finds no "
             "random-effect variance), so fixed effects is the safer choice."
         )
-    cautions += _cautions(tests, design.panel.n_entities)
+    cautions += _cautions(tests, n_entities)
     return Selection(rec, tests, models, reasons, cautions, alpha, time_invariant)
 
 

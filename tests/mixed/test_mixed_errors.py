@@ -136,7 +136,7 @@ def test_errors_share_the_root(sleepstudy):
 
 
 def test_boundary_warning_explains_zero_slope_variance():
-    from conftest import dataset
+    from mixed_cases import dataset
 
     df = dataset("simulated_singular")
     with pytest.warns(BoundaryWarning, match=r"variance of the random x slope was estimated as 0"):

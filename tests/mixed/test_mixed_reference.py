@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import dataset, extra_cases, reference_cases
+from mixed_cases import dataset, extra_cases, reference_cases
 
 from panelre.mixed import mixed
 

@@ -33,7 +33,7 @@ def fe_re(grunfeld):
 def test_hausman_variants_follow_their_formulas(fe_re):
     fe, re = fe_re
     q = (fe.params - re.params[fe.params.index]).to_numpy()
-    s2_fe, s2_re = fe.resid_variance, re.variance_components.sigma2_e
+    s2_fe, s2_re = fe.resid_variance, re.resid_variance
     v_fe, v_re = fe.cov.to_numpy(), re.cov.loc[fe.params.index, fe.params.index].to_numpy()
     more = pr.hausman(fe, re, variant="sigmamore")
     less = pr.hausman(fe, re, variant="sigmaless")
@@ -151,3 +151,11 @@ def test_selection_renders(grunfeld):
     d = sel.to_dict()
     assert d["recommended"] == "fixed_effects" and "hausman_robust" in d["tests"]
     assert "Model comparison" in str(sel)
+
+
+def test_hausman_without_between_variation_is_invalid():
+    sleep = pr.datasets.load("sleepstudy")  # every subject has Days 0..9
+    test = pr.hausman_regression("Reaction ~ Days", sleep, entity="Subject", time="Days")
+    assert not test.valid and "no between-entity variation" in test.reason
+    sel = pr.select("Reaction ~ Days", sleep, entity="Subject", time="Days")
+    assert sel.recommended == "random_effects" and "cannot be computed" in sel.report()
