@@ -52,5 +52,8 @@ def test_cli_plot_option(tmp_path):
     from panelre.cli import main
 
     target = tmp_path / "coef.png"
-    assert main(["fit", "grunfeld", F, "--entity", "firm", "--time", "year", "--plot", str(target)]) == 0
+    assert (
+        main(["fit", "grunfeld", F, "--entity", "firm", "--time", "year", "--plot", str(target)])
+        == 0
+    )
     assert target.exists()

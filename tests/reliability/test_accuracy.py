@@ -26,8 +26,8 @@ def design(seed: int, near: float) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     n_ent, t = 30, 6
     i = np.repeat(np.arange(n_ent), t)
-    a = rng.normal(size=i.size) * 1e-6          # tiny scale
-    b = rng.normal(size=i.size) * 1e6           # huge scale
+    a = rng.normal(size=i.size) * 1e-6  # tiny scale
+    b = rng.normal(size=i.size) * 1e6  # huge scale
     c = b * 1e-12 + a * 1e6 + near * rng.normal(size=i.size)  # nearly a combination of a, b
     y = 3 + 2e6 * a + 4e-6 * b + 0.5 * c + rng.normal(size=i.size) + rng.normal(size=n_ent)[i]
     return pd.DataFrame({"i": i, "t": np.tile(np.arange(t), n_ent), "a": a, "b": b, "c": c, "y": y})
