@@ -14,11 +14,30 @@ from scipy import linalg
 
 from panelre.exceptions import RankDeficiencyError
 
-__all__ = ["RANK_TOL", "independent_columns", "solve_least_squares", "pinv_psd", "inv_psd"]
+__all__ = [
+    "RANK_TOL",
+    "column_ss",
+    "independent_columns",
+    "solve_least_squares",
+    "solve_with_residuals",
+    "pinv_psd",
+    "inv_psd",
+]
 
 #: Relative tolerance on the squared residual norm of a column regressed on the
 #: columns before it; below it the column counts as a linear combination of them.
 RANK_TOL = 1e-10
+
+
+def column_ss(X: np.ndarray) -> np.ndarray:
+    """Sum of squares of each column (BLAS dot per column; no n x k temporary).
+
+    Examples
+    --------
+    >>> column_ss(np.array([[1.0, 2.0], [3.0, 4.0]])).tolist()
+    [10.0, 20.0]
+    """
+    return np.array([float(col @ col) for col in X.T])
 
 
 def independent_columns(xtx: np.ndarray, tol: float = RANK_TOL) -> np.ndarray:
@@ -56,6 +75,13 @@ def solve_least_squares(X: np.ndarray, y: np.ndarray, xtx: np.ndarray | None = N
     >>> solve_least_squares(X, 2 + 3 * X[:, 1]).round(12).tolist()
     [2.0, 3.0]
     """
+    return solve_with_residuals(X, y, xtx)[0]
+
+
+def solve_with_residuals(
+    X: np.ndarray, y: np.ndarray, xtx: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """OLS coefficients and residuals (one refinement step with the residuals)."""
     if xtx is None:
         xtx = X.T @ X
     d = np.sqrt(np.diag(xtx))
@@ -63,8 +89,9 @@ def solve_least_squares(X: np.ndarray, y: np.ndarray, xtx: np.ndarray | None = N
     factor = _cholesky(xtx / np.outer(d, d))
     beta = linalg.cho_solve(factor, (X.T @ y) / d, check_finite=False) / d
     resid = y - X @ beta
-    beta = beta + linalg.cho_solve(factor, (X.T @ resid) / d, check_finite=False) / d
-    return beta
+    step = linalg.cho_solve(factor, (X.T @ resid) / d, check_finite=False) / d
+    resid -= X @ step
+    return beta + step, resid
 
 
 def _cholesky(a: np.ndarray) -> tuple[np.ndarray, bool]:

@@ -8,7 +8,7 @@ must be wrapped in ``C()`` to be used as categorical regressors.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import formulaic
 import numpy as np
@@ -46,9 +46,35 @@ class Design:
     formula: str
     n_missing: int = 0
     rhs_spec: object = None
+    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def means(self, effect: str = "entity") -> tuple[np.ndarray, np.ndarray]:
+        """Group means ``(ȳ_g, X̄_g)`` of the response and regressors, computed once."""
+        key = ("means", effect)
+        if key not in self._cache:
+            self._cache[key] = (
+                self.panel.group_means(self.y, effect),
+                self.panel.group_means(self.X, effect),
+            )
+        return self._cache[key]
+
+    def slopes(self) -> tuple[np.ndarray, list[str], list[int]]:
+        """The regressors without the intercept: (X view when possible, names, columns)."""
+        cols = [j for j, n in enumerate(self.x_names) if n != "Intercept"]
+        if cols == list(range(1, len(self.x_names))):
+            X = self.X[:, 1:]  # a view, no copy
+        else:
+            X = self.X[:, cols]
+        return X, [self.x_names[j] for j in cols], cols
 
     def regressors_for(self, data: pd.DataFrame) -> pd.DataFrame:
         """The formula's right-hand side evaluated on new data (same coding)."""
+        if self.rhs_spec is None:  # plain columns (the fast path of build_design)
+            cols = [c for c in self.x_names if c != "Intercept"]
+            out = pd.DataFrame({c: pd.to_numeric(data[c]) for c in cols}, index=data.index)
+            if "Intercept" in self.x_names:
+                out.insert(0, "Intercept", 1.0)
+            return out
         return self.rhs_spec.get_model_matrix(data)  # type: ignore[attr-defined]
 
     @property
@@ -134,6 +160,20 @@ def build_design(formula: str, panel: PanelData) -> Design:
             )
         panel = panel.subset(~na_rows)
         frame = panel.frame
+    plain = _plain_terms(formula, frame)
+    if plain is not None:  # fast path: columns copied straight into one array
+        y_name, x_names = plain
+        y, X = _plain_matrices(frame, y_name, x_names)
+        return Design(
+            y=y,
+            X=X,
+            y_name=y_name,
+            x_names=x_names,
+            panel=panel,
+            formula=formula,
+            n_missing=n_missing,
+            rhs_spec=None,
+        )
     try:
         with np.errstate(all="ignore"):
             mm = formulaic.model_matrix(formula, frame, na_action="ignore")
@@ -164,3 +204,32 @@ def build_design(formula: str, panel: PanelData) -> Design:
         n_missing=n_missing,
         rhs_spec=rhs.model_spec,
     )
+
+
+def _plain_terms(formula: str, frame: pd.DataFrame) -> tuple[str, list[str]] | None:
+    """(response, regressor names) when every term is a plain numeric column (or the
+    intercept), else None. Such formulas skip formulaic's data path entirely."""
+    parsed = formulaic.Formula(formula)
+    lhs = [str(t) for t in parsed.lhs]
+    names = [str(t) for t in parsed.rhs]
+    if len(lhs) != 1 or "Intercept" in frame.columns:
+        return None
+    cols = [n for n in names if n != "1"]
+    for col in [*lhs, *cols]:
+        if col not in frame.columns or not _is_float_like(frame[col]):
+            return None
+    return lhs[0], (["Intercept"] if "1" in names else []) + cols
+
+
+def _is_float_like(s: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
+
+
+def _plain_matrices(
+    frame: pd.DataFrame, y_name: str, x_names: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    y = frame[y_name].to_numpy(dtype=float, copy=True)
+    X = np.empty((len(frame), len(x_names)), order="F")  # column access is contiguous
+    for j, name in enumerate(x_names):  # a loop over columns
+        X[:, j] = 1.0 if name == "Intercept" else frame[name].to_numpy(dtype=float)
+    return y, X

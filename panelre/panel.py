@@ -141,7 +141,8 @@ class PanelData:
     # ------------------------------------------------------------------ basic facts
     def _check_unique_pairs(self) -> None:
         assert self.time_codes is not None
-        key = self.entity_codes * self.n_periods + self.time_codes
+        key = self.entity_codes * self.n_periods
+        key += self.time_codes
         counts = np.bincount(key, minlength=self.n_entities * self.n_periods)
         if counts.max(initial=0) > 1:
             dup = np.flatnonzero(counts > 1)
@@ -258,6 +259,38 @@ class PanelData:
         """Repeat per-group values to the rows: ``group_values[codes]``."""
         return np.asarray(group_values)[self.codes(effect)]
 
+    def subtract_group_values(
+        self,
+        x: np.ndarray,
+        group_values: np.ndarray,
+        effect: str = "entity",
+        weight: float | np.ndarray = 1.0,
+    ) -> np.ndarray:
+        """``x − w · group_values[codes]``, one column at a time (no n x k temporaries).
+
+        ``weight`` is a scalar or one value per group (e.g. θᵢ).
+        """
+        codes = self.codes(effect)
+        w = np.asarray(weight, dtype=float)
+        row_w = None if w.ndim == 0 else w[codes]
+        scale = None if row_w is not None or float(w) == 1.0 else float(w)
+        buffer = np.empty(codes.shape[0])  # reused for every column: no fresh pages
+
+        def one(xcol: np.ndarray, gcol: np.ndarray, out: np.ndarray) -> np.ndarray:
+            np.take(gcol, codes, out=buffer, mode="clip")  # "raise" would buffer
+            if row_w is not None:
+                np.multiply(buffer, row_w, out=buffer)
+            elif scale is not None:
+                np.multiply(buffer, scale, out=buffer)
+            return np.subtract(xcol, buffer, out=out)
+
+        if x.ndim == 1:
+            return one(x, np.asarray(group_values), np.empty(x.shape[0]))
+        out = np.empty(x.shape, order="F")
+        for j in range(x.shape[1]):  # a loop over columns, not groups
+            one(x[:, j], np.ascontiguousarray(group_values[:, j]), out[:, j])
+        return out
+
     def demean(self, x: np.ndarray, effects: Effects = "entity") -> np.ndarray:
         """The within transform: ``x`` minus entity, time or two-way group means.
 
@@ -267,7 +300,7 @@ class PanelData:
         """
         effects = check_option("effects", effects, ["entity", "time", "twoway"])
         if effects != "twoway":
-            return x - self.expand(self.group_means(x, effects), effects)
+            return self.subtract_group_values(x, self.group_means(x, effects), effects)
         self._require_time("two-way effects")
         if self.is_balanced:
             xm = x.mean(axis=0)
@@ -324,11 +357,9 @@ class PanelData:
     ) -> np.ndarray:
         """GLS quasi-demeaning ``x - θᵢ x̄ᵢ`` with θ scalar or one value per group."""
         theta_arr = np.asarray(theta, dtype=float)
-        means = self.expand(self.group_means(x, effect), effect)
-        if theta_arr.ndim == 0:
-            return x - float(theta_arr) * means
-        th = self.expand(theta_arr, effect)
-        return x - (th if x.ndim == 1 else th[:, None]) * means
+        if theta_arr.ndim == 1 and np.ptp(theta_arr) == 0:
+            theta_arr = theta_arr[0]  # balanced: one θ for every group
+        return self.subtract_group_values(x, self.group_means(x, effect), effect, theta_arr)
 
     @cached_property
     def order(self) -> np.ndarray:

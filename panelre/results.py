@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -91,8 +91,8 @@ class Estimation:
     entity_codes: np.ndarray | None
     time_codes: np.ndarray | None
     frame: pd.DataFrame | None
-    fitted: pd.Series
-    resids: pd.Series
+    fitted: pd.Series | Callable[[], pd.Series]
+    resids: pd.Series | Callable[[], pd.Series]
     effects: Any = None
     dropped: list[str] = field(default_factory=list)
     variance_components: VarianceComponents | None = None
@@ -243,30 +243,40 @@ class PanelResults:
         return list(self._est.dropped)
 
     # -------------------------------------------------------------- fit
-    @property
+    @cached_property
     def resids(self) -> pd.Series:
         """Residuals ``y - fitted_values`` on the rows of the data."""
-        return self._est.resids
+        r = self._est.resids
+        return r() if callable(r) else r
 
-    @property
+    @cached_property
     def fitted_values(self) -> pd.Series:
         """Fitted values on the rows of the data (FE: x'b + αᵢ; RE: x'b)."""
-        return self._est.fitted
+        f = self._est.fitted
+        return f() if callable(f) else f
+
+    @cached_property
+    def effects(self) -> Any:
+        """Estimated group effects (FE: αᵢ; RE: BLUPs). Two-way FE: the entity effects,
+        with the time effects normalised to a weighted mean of zero (``time_effects``)."""
+        e = self._est.effects
+        return e() if callable(e) else e
 
     @property
-    def effects(self) -> Any:
-        """Estimated group effects (FE: αᵢ; RE: BLUPs)."""
-        return self._est.effects
+    def time_effects(self) -> pd.Series | None:
+        """Estimated time effects of two-way fixed effects (None otherwise)."""
+        return self.extra.get("time_effects")
 
     @property
     def variance_components(self) -> VarianceComponents | None:
         """Variance components (random-effects estimators only)."""
         return self._est.variance_components
 
-    @property
+    @cached_property
     def extra(self) -> Mapping[str, Any]:
-        """Estimator-specific extras (e.g. the Hausman–Taylor instruments)."""
-        return self._est.extra
+        """Estimator-specific extras (e.g. the Hausman–Taylor instruments, two-way time
+        effects); values that are expensive are computed on first access."""
+        return _LazyMapping(self._est.extra)
 
     @cached_property
     def rsquared(self) -> float:
@@ -412,6 +422,25 @@ class PanelResults:
             covariance=self._covariance,
             cov_matrix=self._covariance.cov(est.covariance_inputs()),
         )
+
+
+class _LazyMapping(Mapping):
+    """A read-only mapping whose zero-argument callables are evaluated (once) on access."""
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self._data = dict(data)
+
+    def __getitem__(self, key: str) -> Any:
+        value = self._data[key]
+        if callable(value) and not isinstance(value, type):
+            value = self._data[key] = value()
+        return value
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
 
 
 def _squared_corr(a: np.ndarray, b: np.ndarray) -> float:

@@ -78,8 +78,7 @@ class CovarianceInputs:
 
     def score_outer(self) -> np.ndarray:
         """``Σᵢ (xᵢeᵢ)(xᵢeᵢ)'``."""
-        s = self.scores
-        return s.T @ s
+        return (self.X.T * self.resid**2) @ self.X
 
     def score_sums(self, spec: Any) -> np.ndarray:
         """Score sums per cluster, shape (G, k): one clustering, or the intersection of
@@ -89,7 +88,13 @@ class CovarianceInputs:
             codes = np.unique(a * (int(b.max()) + 1) + b, return_inverse=True)[1]
         else:
             codes = self.cluster_codes(spec)
-        return group_score_sums(self.scores, codes)
+        n_groups = int(codes.max()) + 1 if codes.size else 0
+        out = np.empty((n_groups, self.X.shape[1]))
+        buffer = np.empty(self.resid.shape[0])
+        for j in range(self.X.shape[1]):  # column by column: no n x k score matrix
+            np.multiply(self.X[:, j], self.resid, out=buffer)
+            out[:, j] = np.bincount(codes, weights=buffer, minlength=n_groups)
+        return out
 
     def cluster_codes(self, spec: Any) -> np.ndarray:
         """Integer cluster codes per transformed row for ``"entity"``, ``"time"``, a

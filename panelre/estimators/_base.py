@@ -9,14 +9,14 @@ and applies the shared covariance module.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from panelre._linalg import RANK_TOL, independent_columns, inv_psd, solve_least_squares
+from panelre._linalg import RANK_TOL, independent_columns, inv_psd, solve_with_residuals
 from panelre._warnings import warn as warn_user
 from panelre.covariance import CovarianceEstimator, make_covariance
 from panelre.exceptions import (
@@ -102,14 +102,14 @@ def transformed_ols(
             )
         warn_user("Dropped regressors " + "; ".join(parts) + ".", DroppedVariableWarning)
     kidx = np.flatnonzero(keep)
-    Xk = np.ascontiguousarray(Xt[:, kidx])
+    Xk = Xt if keep.all() else Xt[:, kidx]
     xtx_k = xtx[np.ix_(kidx, kidx)]
-    beta = solve_least_squares(Xk, yt, xtx_k)
+    beta, resid = solve_with_residuals(Xk, yt, xtx_k)
     return TransformedOLS(
         params=beta,
         names=[names[i] for i in kidx],
         X=Xk,
-        resid=yt - Xk @ beta,
+        resid=resid,
         bread=inv_psd(xtx_k),
         keep=keep,
         dropped=dropped_abs + dropped_col,
@@ -192,5 +192,8 @@ class PanelModel(ABC):
         """Compute the estimator's algebra; return an ``Estimation``."""
 
     # helpers shared by subclasses --------------------------------------------------
-    def _series(self, values: np.ndarray, name: str) -> pd.Series:
-        return pd.Series(values, index=row_index(self.design.panel), name=name)
+    def _series(self, values: np.ndarray, name: str) -> Callable[[], pd.Series]:
+        """A per-row Series, built only when asked for (the (entity, time) index of a
+        10⁷-row panel costs more than the fit)."""
+        panel = self.design.panel
+        return lambda: pd.Series(values, index=row_index(panel), name=name)

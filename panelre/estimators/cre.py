@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from panelre._linalg import RANK_TOL
+from panelre._linalg import RANK_TOL, column_ss
 from panelre.estimators.random import RandomEffects
 from panelre.exceptions import InsufficientDataError, InvalidParameterError
 from panelre.formula import Design
@@ -23,8 +23,8 @@ def mundlak_design(design: Design) -> tuple[Design, list[str]]:
     X = design.X
     names = design.x_names
     within = p.demean(X)
-    ss_w = np.einsum("ij,ij->j", within, within)
-    ss = np.einsum("ij,ij->j", X, X)
+    ss_w = column_ss(within)
+    ss = column_ss(X)
     varying = [
         j
         for j, n in enumerate(names)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from panelre._linalg import column_ss
 from panelre.estimators._base import PanelModel, row_index, transformed_ols
 from panelre.exceptions import InsufficientDataError
 from panelre.results import Estimation
@@ -45,7 +46,7 @@ class FirstDifference(PanelModel):
                 "No entity is observed more than once, so there are no first differences (T = 1)."
             )
         dy, dX = diffs[:, 0], diffs[:, 1:]
-        raw_ss = np.einsum("ij,ij->j", X, X)
+        raw_ss = column_ss(X)
         if d.has_intercept:
             dX = np.column_stack([np.ones(len(dy)), dX])
             names = ["Intercept", *names]

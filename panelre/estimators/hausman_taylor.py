@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from panelre._linalg import RANK_TOL, inv_psd, solve_least_squares
+from panelre._linalg import RANK_TOL, column_ss, inv_psd, solve_least_squares
 from panelre._validation import check_option
 from panelre._warnings import warn
 from panelre.estimators._base import PanelModel, transformed_ols
@@ -135,8 +135,8 @@ class HausmanTaylor(PanelModel):
         d = self.design
         X = d.X
         within = d.panel.demean(X)
-        ss_w = np.einsum("ij,ij->j", within, within)
-        ss = np.einsum("ij,ij->j", X, X)
+        ss_w = column_ss(within)
+        ss = column_ss(X)
         groups: dict[tuple[bool, bool], list[str]] = {
             (a, b): [] for a in (True, False) for b in (True, False)
         }

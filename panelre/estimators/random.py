@@ -119,10 +119,15 @@ class RandomEffects(PanelModel):
             dim: theta_for(s2e, comps.sigma2[dim], p.group_counts(dim).astype(float))
             for dim in comps.sigma2
         }
-        both = np.column_stack([d.y, d.X])
         if self.effects in ("entity", "time"):
-            out = p.quasi_demean(both, thetas[self.effects], self.effects)
-        elif p.is_balanced:
+            theta = thetas[self.effects]
+            if np.ptp(theta) == 0:
+                theta = theta[0]  # balanced: a scalar θ
+            ybar, xbar = d.means(self.effects)
+            yt = p.subtract_group_values(d.y, ybar, self.effects, theta)
+            return yt, p.subtract_group_values(d.X, xbar, self.effects, theta), thetas
+        both = np.column_stack([d.y, d.X])
+        if p.is_balanced:
             th_i, th_t = float(thetas["entity"][0]), float(thetas["time"][0])
             th_total = _theta_total(s2e, comps, p)
             thetas["total"] = np.array([th_total])

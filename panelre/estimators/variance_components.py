@@ -19,7 +19,7 @@ from functools import cached_property
 
 import numpy as np
 
-from panelre._linalg import inv_psd
+from panelre._linalg import column_ss, inv_psd
 from panelre._warnings import warn
 from panelre.estimators._base import TransformedOLS, transformed_ols
 from panelre.exceptions import (
@@ -76,7 +76,10 @@ class _Moments:
         return self.p.group_counts(dim).astype(float)
 
     def zbar(self, dim: str) -> np.ndarray:
-        return self.p.group_means(self.Z, dim)
+        return self.d.means(dim)[1]
+
+    def ybar(self, dim: str) -> np.ndarray:
+        return self.d.means(dim)[0]
 
     def S(self, dim: str) -> np.ndarray:
         """Σ_g c_g² z̄_g z̄_g' (plm's crossprod(Sum(Z), Z))."""
@@ -97,10 +100,16 @@ class _Moments:
 
     @cached_property
     def within(self):  # type: ignore[no-untyped-def]
-        X = self.Z[:, self.slope_cols]
-        Xt = self.p.demean(X, self.effects)  # type: ignore[arg-type]
-        yt = self.p.demean(self.y, self.effects)  # type: ignore[arg-type]
-        raw = np.einsum("ij,ij->j", X, X)
+        X = self.d.slopes()[0]
+        if self.effects == "twoway":
+            Xt = self.p.demean(X, "twoway")
+            yt = self.p.demean(self.y, "twoway")
+        else:
+            Xt = self.p.subtract_group_values(
+                X, self.zbar(self.effects)[:, self.slope_cols], self.effects
+            )
+            yt = self.p.subtract_group_values(self.y, self.ybar(self.effects), self.effects)
+        raw = column_ss(X)
         names = [self.d.x_names[j] for j in self.slope_cols]
         try:
             ols = transformed_ols(Xt, yt, names, raw_ss=raw, absorbed_by=self.effects, warn=False)
@@ -153,7 +162,7 @@ def _swamy_arora(m: _Moments) -> Components:
         c = m.counts(dim)
         sw = np.sqrt(c)
         between = transformed_ols(
-            m.zbar(dim) * sw[:, None], m.p.group_means(m.y, dim) * sw, m.d.x_names, warn=False
+            m.zbar(dim) * sw[:, None], m.ybar(dim) * sw, m.d.x_names, warn=False
         )
         q[r] = float(between.resid @ between.resid)
         G = len(c)
@@ -284,7 +293,7 @@ def _stata_swamy_arora(m: _Moments) -> Components:
         )
     ols, _ = m.within
     sigma2_e = float(ols.resid @ ols.resid) / (m.n - m.n_effects - len(ols.params))
-    between = transformed_ols(m.zbar("entity"), m.p.group_means(m.y), m.d.x_names, warn=False)
+    between = transformed_ols(m.zbar("entity"), m.ybar("entity"), m.d.x_names, warn=False)
     c = m.counts("entity")
     G = len(c)
     t_bar = G / float((1 / c).sum())

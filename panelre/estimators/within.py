@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from panelre._linalg import column_ss
 from panelre._typing import EFFECT_ALIASES, EFFECTS
 from panelre._validation import check_option
 from panelre._warnings import warn
@@ -84,25 +86,28 @@ class FixedEffects(PanelModel):
         d = self.design
         p = d.panel
         self._check_variation()
-        keep_cols = [j for j, n in enumerate(d.x_names) if n != "Intercept"]
-        X = d.X[:, keep_cols]
-        names = [d.x_names[j] for j in keep_cols]
+        X, names, cols = d.slopes()
         if not names:
             raise InsufficientDataError(
                 "The formula has no regressors besides the intercept, which the fixed effects "
                 "absorb. Add time-varying regressors."
             )
-        Xt = p.demean(X, self.effects)
-        yt = p.demean(d.y, self.effects)
+        if self.effects == "twoway":
+            Xt, yt = p.demean(X, "twoway"), p.demean(d.y, "twoway")
+        else:
+            ybar, xbar = d.means(self.effects)
+            Xt = p.subtract_group_values(X, xbar[:, cols], self.effects)
+            yt = p.subtract_group_values(d.y, ybar, self.effects)
         ols = transformed_ols(
             Xt,
             yt,
             names,
-            raw_ss=np.einsum("ij,ij->j", X, X),
+            raw_ss=column_ss(X),
             absorbed_by=absorbed_label(self.effects),
         )
-        Xk = X[:, ols.keep]
-        total_effect = d.y - Xk @ ols.params - ols.resid  # αᵢ (+ γₜ) per row
+        full = np.zeros(len(names))
+        full[ols.keep] = ols.params
+        total_effect = d.y - X @ full - ols.resid  # αᵢ (+ γₜ) per row
         effects, extra = self._effects(total_effect)
         extra["absorbed"] = ols.absorbed
         df_resid = p.nobs - self._n_effects() - len(ols.params)
@@ -130,14 +135,18 @@ class FixedEffects(PanelModel):
             extra=extra,
         )
 
-    def _effects(self, total: np.ndarray) -> tuple[pd.Series, dict[str, Any]]:
+    def _effects(self, total: np.ndarray) -> tuple[Any, dict[str, Any]]:
         p = self.design.panel
         if self.effects == "entity":
             return pd.Series(p.group_means(total), index=p.entity_labels, name="effects"), {}
         if self.effects == "time":
             return pd.Series(p.group_means(total, "time"), index=p.time_labels, name="effects"), {}
-        alpha, gamma = p.twoway_effects(total)
-        time_effects = pd.Series(gamma, index=p.time_labels, name="time_effects")
-        return pd.Series(alpha, index=p.entity_labels, name="effects"), {
-            "time_effects": time_effects
-        }
+        split = functools.cache(lambda: p.twoway_effects(total))  # only when asked for
+
+        def entity_effects() -> pd.Series:
+            return pd.Series(split()[0], index=p.entity_labels, name="effects")
+
+        def time_effects() -> pd.Series:
+            return pd.Series(split()[1], index=p.time_labels, name="time_effects")
+
+        return entity_effects, {"time_effects": time_effects}

@@ -9,10 +9,12 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from panelre._linalg import pinv_psd
+from panelre._linalg import column_ss, pinv_psd
 from panelre._validation import check_option
 from panelre._warnings import warn
 from panelre.covariance import make_covariance
+from panelre.dask import dispatch as dask_dispatch
+from panelre.dask import is_dask
 from panelre.estimators import RandomEffects
 from panelre.estimators._base import transformed_ols
 from panelre.exceptions import IncompatibleResultsError, NonPositiveDefiniteWarning
@@ -209,13 +211,16 @@ def hausman_regression(
     >>> round(t.stat, 4), t.df
     (8.2998, 2)
     """
+    if is_dask(data):
+        return dask_dispatch("hausman_regression", formula, data, entity=entity, time=time,
+                             cov=cov, effects=effects, method=method, **cov_options)  # fmt: skip
     design = build_design(formula, as_panel(data, entity, time))
     model = RandomEffects(design, effects=effects, method=method)
     p = design.panel
     slope_cols = [j for j, n in enumerate(design.x_names) if n != "Intercept"]
     X = design.X[:, slope_cols]
     Xw = p.demean(X, model.effects)
-    ss_raw = np.einsum("ij,ij->j", X, X)
+    ss_raw = column_ss(X)
     varying = np.diag(Xw.T @ Xw) > 1e-10 * np.maximum(ss_raw, np.finfo(float).tiny)
     names = [design.x_names[j] + ".tilde" for j, v in zip(slope_cols, varying) if v]
     if not names:
@@ -254,8 +259,13 @@ def hausman_regression(
     idx = [ols.names.index(n) for n in names if n in ols.names]
     if not idx:
         return TestResult(
-            name="Regression-based Hausman test", stat=float("nan"), df=0, pvalue=float("nan"),
-            null=_NULL, alternative=_ALT, valid=False,
+            name="Regression-based Hausman test",
+            stat=float("nan"),
+            df=0,
+            pvalue=float("nan"),
+            null=_NULL,
+            alternative=_ALT,
+            valid=False,
             reason="The within-demeaned regressors are collinear with the quasi-demeaned ones "
             "(no between-entity variation, e.g. the same design for every entity): fixed and "
             "random effects give the same slopes and the test is undefined.",

@@ -10,6 +10,8 @@ from scipy import stats
 
 from panelre._typing import EFFECT_ALIASES, EFFECTS
 from panelre._validation import check_option
+from panelre.dask import dispatch as dask_dispatch
+from panelre.dask import is_dask
 from panelre.estimators import PooledOLS
 from panelre.exceptions import InsufficientDataError
 from panelre.formula import build_design
@@ -62,6 +64,9 @@ def breusch_pagan(
     >>> round(t.stat, 3), t.df
     (798.162, 1)
     """
+    if is_dask(data):
+        return dask_dispatch("breusch_pagan", formula, data, entity=entity, time=time,
+                             effects=effects, variant=variant)  # fmt: skip
     effects = check_option("effects", effects, EFFECTS, EFFECT_ALIASES)
     variant = check_option("variant", variant, ["bp", "honda", "king-wu"], {"kw": "king-wu"})
     design = build_design(formula, as_panel(data, entity, time))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from scipy import stats
 
+from panelre.dask import dispatch as dask_dispatch
+from panelre.dask import is_dask
 from panelre.estimators import PooledOLS
 from panelre.exceptions import IncompatibleResultsError, InsufficientDataError
 from panelre.results import PanelResults
@@ -28,6 +30,8 @@ def f_test_effects(fe_result: PanelResults) -> TestResult:
     >>> round(t.stat, 3), t.df
     (49.177, (9, 188))
     """
+    if is_dask(fe_result):
+        return dask_dispatch("f_test_effects", fe_result)
     if not isinstance(fe_result, PanelResults) or fe_result.estimator != "fixed_effects":
         raise IncompatibleResultsError(
             "f_test_effects() needs the result of pr.fixed_effects(...). Got "

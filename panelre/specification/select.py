@@ -9,6 +9,8 @@ from typing import Any
 
 from panelre._validation import check_probability
 from panelre.comparison import compare
+from panelre.dask import dispatch as dask_dispatch
+from panelre.dask import is_dask
 from panelre.estimators import FixedEffects, PooledOLS, RandomEffects
 from panelre.estimators.cre import CorrelatedRandomEffects
 from panelre.exceptions import IncompatibleResultsError, PanelreWarning
@@ -125,6 +127,9 @@ def select(
     >>> sel.recommended
     'fixed_effects'
     """
+    if is_dask(data):
+        return dask_dispatch("select", formula, data, entity=entity, time=time, alpha=alpha,
+                             method=method)  # fmt: skip
     alpha = check_probability("alpha", alpha)
     design = build_design(formula, as_panel(data, entity, time))
     with warnings.catch_warnings(record=True) as caught:
@@ -195,9 +200,12 @@ def decide(
         rec = "random_effects" if effects_lm else "fixed_effects"
         reasons.append(
             f"Falling back on {_NAMES[rec]}: "
-            + ("the LM test found a random-effect variance, and where the two estimators "
-               "coincide random effects also estimates the level of the outcome."
-               if effects_lm else "only the F test found effects.")
+            + (
+                "the LM test found a random-effect variance, and where the two estimators "
+                "coincide random effects also estimates the level of the outcome."
+                if effects_lm
+                else "only the F test found effects."
+            )
         )
         return Selection(rec, tests, models, reasons, cautions, alpha, time_invariant)
     reasons.append(
