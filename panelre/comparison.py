@@ -51,7 +51,11 @@ def _footer(res: Any) -> dict[str, str]:
 
 
 def compare(
-    results: Mapping[str, Any] | Sequence[Any], *, stars: bool = True, digits: int = 4
+    results: Mapping[str, Any] | Sequence[Any],
+    *,
+    stars: bool = True,
+    digits: int = 4,
+    tests: Mapping[str, Any] | None = None,
 ) -> Summary:
     """A side-by-side table: coefficients with standard errors in parentheses, and footer
     rows for N, entities, T range, R² within/between/overall, σᵤ, σₑ, ρ, θ and covariance.
@@ -61,6 +65,8 @@ def compare(
     results : mapping of name -> results, or a sequence (named Model 1, Model 2, ...)
     stars : bool
         Append significance stars (* p<0.1, ** p<0.05, *** p<0.01).
+    tests : mapping of label -> TestResult, optional
+        Key tests to report under the table (statistic, df and p-value).
 
     Returns
     -------
@@ -109,6 +115,11 @@ def compare(
         {label: [footers[label].get(k, "") for k in keys] for label in results}, index=keys
     )
     notes = ["Standard errors in parentheses."]
+    for label, test in (tests or {}).items():
+        notes.append(
+            f"{label}: statistic {format_number(test.stat)} (df {test.df}), "
+            f"p = {format_number(test.pvalue)}" + ("" if test.valid else " [not valid]")
+        )
     if stars:
         notes.append("* p<0.1, ** p<0.05, *** p<0.01")
     return Summary("Model comparison", (), [coef, foot], notes, digits)

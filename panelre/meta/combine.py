@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from panelre._progress import progress as show_progress
 from panelre._validation import check_option, check_probability
 from panelre._warnings import warn as warn_user
 from panelre.exceptions import BoundaryWarning, InsufficientDataError, InvalidParameterError
@@ -238,9 +239,10 @@ def meta_analysis(
     return fit_studies(studies, method, test, level)
 
 
-def leave_one_out(result: MetaAnalysisResults) -> pd.DataFrame:
+def leave_one_out(result: MetaAnalysisResults, progress: bool | None = None) -> pd.DataFrame:
     """Refit without each study in turn (metafor's ``leave1out``); see
-    ``MetaAnalysisResults.leave_one_out``."""
+    ``MetaAnalysisResults.leave_one_out``. ``progress`` shows a progress bar (default:
+    only in an interactive terminal)."""
     studies = result.studies
     if not studies.int_only:
         raise InvalidParameterError(
@@ -248,7 +250,9 @@ def leave_one_out(result: MetaAnalysisResults) -> pd.DataFrame:
             "moderators (as metafor's leave1out)."
         )
     rows = []
-    for i in range(studies.k):
+    for i in show_progress(
+        range(studies.k), total=studies.k, desc="leave-one-out", enabled=progress
+    ):
         keep = np.arange(studies.k) != i
         try:
             with warnings.catch_warnings():

@@ -187,7 +187,7 @@ class MetaAnalysisResults:
         """The sampling variances used."""
         return pd.Series(self.studies.v, index=self.studies.labels, name="vi")
 
-    def leave_one_out(self) -> pd.DataFrame:
+    def leave_one_out(self, progress: bool | None = None) -> pd.DataFrame:
         """Refit the model without each study in turn (metafor's ``leave1out``).
 
         Returns
@@ -209,7 +209,7 @@ class MetaAnalysisResults:
         """
         from panelre.meta.combine import leave_one_out
 
-        return leave_one_out(self)
+        return leave_one_out(self, progress=progress)
 
     # -- rendering -----------------------------------------------------------------------------
     def _coefficient_table(self) -> pd.DataFrame:
