@@ -21,7 +21,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check panelre tests
 	$(BIN)/python -m pytest -m "not slow" --doctest-modules --doctest-glob="*.md" panelre tests docs
-	$(BIN)/mkdocs build --strict --quiet --site-dir $(VENV)/site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir $(VENV)/site
 
 test-all: $(STAMP)
 	$(BIN)/python -m pytest --doctest-modules --doctest-glob="*.md" panelre tests docs
@@ -37,7 +37,7 @@ bench-dask: $(STAMP)
 	$(BIN)/python benchmarks/dask_scale.py
 
 docs: $(STAMP)
-	$(BIN)/mkdocs build --strict --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 clean:
 	rm -rf $(VENV) site .pytest_cache

@@ -16,6 +16,7 @@ from panelre.api import (
     random_effects,
 )
 from panelre.comparison import compare
+from panelre.dask import read_panel
 from panelre.estimators import (
     Between,
     FirstDifference,
@@ -65,6 +66,7 @@ __version__ = "0.1.0"
 __all__ = [
     "datasets",
     "PanelData",
+    "read_panel",
     "PanelResults",
     "PanelModel",
     "PooledOLS",

@@ -137,10 +137,14 @@ def random_intercept_criterion(
 def _collapse_by_size(counts: np.ndarray, xbar: np.ndarray, ybar: np.ndarray):
     sizes, inverse = np.unique(counts, return_inverse=True)
     k = xbar.shape[1]
-    per_group = np.column_stack([
-        np.ones_like(ybar), (xbar[:, :, None] * xbar[:, None, :]).reshape(-1, k * k),
-        xbar * ybar[:, None], ybar**2,
-    ])
+    per_group = np.column_stack(
+        [
+            np.ones_like(ybar),
+            (xbar[:, :, None] * xbar[:, None, :]).reshape(-1, k * k),
+            xbar * ybar[:, None],
+            ybar**2,
+        ]
+    )
     indicator = sparse.csr_matrix(
         (np.ones(counts.size), (inverse, np.arange(counts.size))), shape=(sizes.size, counts.size)
     )
@@ -165,9 +169,7 @@ def _validate(counts, xbar, ybar, xtx, xty, yty, reml) -> _Inputs:
         )
     n = counts.sum()
     if g < 2:
-        raise InsufficientDataError(
-            f"A random intercept needs at least 2 groups. Got {g} group."
-        )
+        raise InsufficientDataError(f"A random intercept needs at least 2 groups. Got {g} group.")
     if not n > g:
         raise InsufficientDataError(
             "The random-intercept variance and the residual variance cannot be told apart when "

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any
 
+from panelre.dask import dispatch as dask_dispatch
+from panelre.dask import is_dask
 from panelre.estimators import Between, FirstDifference, FixedEffects, PooledOLS, RandomEffects
 from panelre.estimators.cre import CorrelatedRandomEffects
 from panelre.estimators.hausman_taylor import HausmanTaylor
@@ -60,6 +62,10 @@ def pooled_ols(
     ...               entity="firm").params.round(4).tolist()
     [-42.7144, 0.1156, 0.2307]
     """
+    if is_dask(data):
+        return dask_dispatch(
+            "pooled_ols", formula, data, entity=entity, time=time, cov=cov, **options
+        )
     return _fit(PooledOLS, formula, data, entity, time, cov, options)
 
 
@@ -73,6 +79,8 @@ def between(
     **options: Any,
 ) -> PanelResults:
     """Between estimator (OLS on entity means). See ``panelre.Between``."""
+    if is_dask(data):
+        return dask_dispatch("between", formula, data, entity=entity, time=time, cov=cov, **options)
     return _fit(Between, formula, data, entity, time, cov, options)
 
 
@@ -88,6 +96,17 @@ def fixed_effects(
 ) -> PanelResults:
     """Fixed effects (within): ``effects="entity" | "time" | "twoway"``.
     See ``panelre.FixedEffects``."""
+    if is_dask(data):
+        return dask_dispatch(
+            "fixed_effects",
+            formula,
+            data,
+            effects=effects,
+            entity=entity,
+            time=time,
+            cov=cov,
+            **options,
+        )
     return _fit(FixedEffects, formula, data, entity, time, cov, {"effects": effects, **options})
 
 
@@ -101,6 +120,10 @@ def first_difference(
     **options: Any,
 ) -> PanelResults:
     """First-difference estimator. See ``panelre.FirstDifference``."""
+    if is_dask(data):
+        return dask_dispatch(
+            "first_difference", formula, data, entity=entity, time=time, cov=cov, **options
+        )
     return _fit(FirstDifference, formula, data, entity, time, cov, options)
 
 
@@ -118,6 +141,10 @@ def random_effects(
 ) -> PanelResults:
     """Random effects (GLS). See ``panelre.RandomEffects``."""
     opts = {"effects": effects, "method": method, "convention": convention, **options}
+    if is_dask(data):
+        return dask_dispatch(
+            "random_effects", formula, data, entity=entity, time=time, cov=cov, **opts
+        )
     return _fit(RandomEffects, formula, data, entity, time, cov, opts)
 
 
@@ -133,6 +160,10 @@ def correlated_random_effects(
     **options: Any,
 ) -> PanelResults:
     """Correlated random effects (Mundlak). See ``panelre.CorrelatedRandomEffects``."""
+    if is_dask(data):
+        return dask_dispatch(
+            "correlated_random_effects", formula, data, entity=entity, time=time, cov=cov, **options
+        )
     opts = {"method": method, "convention": convention, **options}
     return _fit(CorrelatedRandomEffects, formula, data, entity, time, cov, opts)
 
@@ -149,5 +180,9 @@ def hausman_taylor(
     **options: Any,
 ) -> PanelResults:
     """Hausman–Taylor IV random effects. See ``panelre.HausmanTaylor``."""
+    if is_dask(data):
+        return dask_dispatch(
+            "hausman_taylor", formula, data, entity=entity, time=time, cov=cov, **options
+        )
     opts = {"endogenous": endogenous, "instruments": instruments, **options}
     return _fit(HausmanTaylor, formula, data, entity, time, cov, opts)

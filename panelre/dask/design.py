@@ -226,7 +226,9 @@ def _global_levels(source: Any, cols: list[str], compute: Any) -> dict[str, pd.C
 
 
 def _sample(source: Any, used: list[str]) -> pd.DataFrame:
-    head = source.head(200, npartitions=1, compute=True)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Insufficient elements", UserWarning)
+        head = source.head(200, npartitions=1, compute=True)
     head = head.dropna(subset=used) if used else head
     if len(head) == 0:
         head = source.dropna(subset=used).head(200, npartitions=-1, compute=True)
@@ -249,6 +251,8 @@ def build_dask_design(
         raise FormulaError(
             f"A formula must be a string of the form 'y ~ x1 + x2'. Got {formula!r}."
         )
+    if source._meta.index.name is not None and source._meta.index.name in (entity, time):
+        source = source.reset_index()  # e.g. set_index(entity): known divisions are fine
     meta = source._meta
     for role, col in (("entity", entity), ("time", time)):
         if col is not None and col not in meta.columns:

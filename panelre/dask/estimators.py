@@ -250,7 +250,7 @@ def _gram_total(st: PanelStats, tr: Transform) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fixed_effects(
-    ctx: Context, effects: str, cov: Any, cov_options: dict[str, Any]
+    ctx: Context, cov: Any, cov_options: dict[str, Any], effects: str = "entity"
 ) -> DaskPanelResults:
     """Within estimator with entity, time or two-way effects."""
     make_covariance(cov, **cov_options)

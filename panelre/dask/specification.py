@@ -241,7 +241,7 @@ def select(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PanelreWarning)
         pooled = pooled_ols(ctx, "unadjusted", {})
-        fe = fixed_effects(ctx, "entity", "unadjusted", {})
+        fe = fixed_effects(ctx, "unadjusted", {}, effects="entity")
         re = random_effects(ctx, "unadjusted", {}, method=method)
     tests: dict[str, TestResult] = {
         "f_test": f_test_effects(fe),

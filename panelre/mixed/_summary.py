@@ -25,8 +25,9 @@ def random_effects_table(res: MixedResults) -> pd.DataFrame:
         rows.append((f"{res.group_name}: {name}", cov[j, j], np.sqrt(cov[j, j])))
         block = next(b for b in res.blocks if j in b)
         earlier = [k for k in block if k < j]
-        corr_text.append(" ".join(f"{corr[j, k]:.3f}" if np.isfinite(corr[j, k]) else "NaN"
-                                  for k in earlier))
+        corr_text.append(
+            " ".join(f"{corr[j, k]:.3f}" if np.isfinite(corr[j, k]) else "NaN" for k in earlier)
+        )
     rows.append(("Residual", res.sigma2, np.sqrt(res.sigma2)))
     corr_text.append("")
     table = pd.DataFrame(rows, columns=["Groups: Name", "Variance", "Std.Dev."])
@@ -39,8 +40,11 @@ def random_effects_table(res: MixedResults) -> pd.DataFrame:
 
 def build_summary(res: MixedResults) -> Summary:
     kind = "REML" if res.reml else "maximum likelihood"
-    crit = (("REML criterion", format_number(res.reml_criterion)) if res.reml
-            else ("Deviance", format_number(res.deviance)))
+    crit = (
+        ("REML criterion", format_number(res.reml_criterion))
+        if res.reml
+        else ("Deviance", format_number(res.deviance))
+    )
     header = [
         ("Formula", res.formula),
         ("Response", res.response),
@@ -53,12 +57,16 @@ def build_summary(res: MixedResults) -> Summary:
         ("Converged", str(res.converged)),
         ("Singular fit", str(res.singular)),
     ]
-    fixed = coefficient_table(res.params, res.std_errors, res.tstats, res.pvalues,
-                              res.conf_int(), stat_name="z")
-    notes = ["Random effects: variances and standard deviations of the group-level effects; "
-             "Corr: correlations with the terms above.",
-             "Fixed effects: z statistics and p-values from the standard normal distribution."]
+    fixed = coefficient_table(
+        res.params, res.std_errors, res.tstats, res.pvalues, res.conf_int(), stat_name="z"
+    )
+    notes = [
+        "Random effects: variances and standard deviations of the group-level effects; "
+        "Corr: correlations with the terms above.",
+        "Fixed effects: z statistics and p-values from the standard normal distribution.",
+    ]
     if res.singular:
         notes.append("Boundary (singular) fit: see the BoundaryWarning issued when fitting.")
-    return Summary(f"Linear mixed model fit by {kind}", header,
-                   [random_effects_table(res), fixed], notes)
+    return Summary(
+        f"Linear mixed model fit by {kind}", header, [random_effects_table(res), fixed], notes
+    )

@@ -150,8 +150,9 @@ def _drop_collinear(x: np.ndarray, names: tuple[str, ...]):
         resid = scaled[j, j]
         if keep and resid > 0:
             c = scaled[np.ix_(keep, [j])]
-            resid -= float(c[:, 0] @ linalg.solve(scaled[np.ix_(keep, keep)], c[:, 0],
-                                                  assume_a="pos"))
+            resid -= float(
+                c[:, 0] @ linalg.solve(scaled[np.ix_(keep, keep)], c[:, 0], assume_a="pos")
+            )
         if norms[j] > 0 and resid > 1e-11:
             keep.append(j)
     if len(keep) == x.shape[1]:
@@ -183,10 +184,20 @@ def build_design(formula: MixedFormula, data: pd.DataFrame, groups: object = Non
     codes, labels = pd.factorize(group_values[ok], sort=True)
     x, fixed_names, dropped = _drop_collinear(x, fixed_names)
     design = MixedDesign(
-        y=y, x=x, z=z, codes=codes.astype(np.intp), group_labels=pd.Index(labels),
-        fixed_names=fixed_names, random_names=random_names, blocks=blocks,
-        group_name=formula.group, response=formula.response, row_index=data.index[ok],
-        fixed_spec=fixed.rhs.model_spec, random_specs=specs, dropped_columns=dropped,
+        y=y,
+        x=x,
+        z=z,
+        codes=codes.astype(np.intp),
+        group_labels=pd.Index(labels),
+        fixed_names=fixed_names,
+        random_names=random_names,
+        blocks=blocks,
+        group_name=formula.group,
+        response=formula.response,
+        row_index=data.index[ok],
+        fixed_spec=fixed.rhs.model_spec,
+        random_specs=specs,
+        dropped_columns=dropped,
     )
     check_identifiable(design)
     return design

@@ -116,7 +116,11 @@ def _optimise_general(stats: SufficientStats, layout: ThetaLayout, reml: bool) -
     start = _start(stats, layout)
     scale = max(1.0, abs(fun(start)[0]))  # the gradient grows with the criterion (~ n)
     res = optimize.minimize(
-        fun, start, jac=True, method="L-BFGS-B", bounds=bounds,
+        fun,
+        start,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=bounds,
         options={"ftol": 1e-12, "gtol": 1e-8 * scale, "maxiter": 5000, "maxcor": 20},
     )
     theta = _newton_polish(np.maximum(res.x, fun.lower), fun)
@@ -172,7 +176,8 @@ def check_random_design(
         ss = np.einsum("gjj->gj", ztz)
         within = ss - s1**2 / counts[:, None]
         culprits = [
-            random_names[j] for j in range(q)
+            random_names[j]
+            for j in range(q)
             if j not in ones and np.all(within[:, j] <= 1e-10 * np.maximum(ss[:, j], 1e-300))
         ]
     if culprits:

@@ -159,19 +159,38 @@ def _assemble(
         mean_resid = np.full(stats.counts.shape, np.nan)
     diag = info.theta[layout.is_diagonal]
     return MixedResults(
-        formula=formula, reml=reml, fixed_names=design.fixed_names,
-        random_names=design.random_names, group_name=design.group_name,
-        group_labels=design.group_labels, blocks=design.blocks, beta=ev.beta,
-        cov_beta=sigma2 * a_inv, theta=info.theta, sigma2=sigma2,
-        cov_re_matrix=sigma2 * ev.lam @ ev.lam.T, loglike=-0.5 * ev.value,
-        reml_criterion=ev.value if reml else other, deviance=other if reml else ev.value,
-        nobs=design.nobs, n_groups=design.n_groups, blups=blups,
+        formula=formula,
+        reml=reml,
+        fixed_names=design.fixed_names,
+        random_names=design.random_names,
+        group_name=design.group_name,
+        group_labels=design.group_labels,
+        blocks=design.blocks,
+        beta=ev.beta,
+        cov_beta=sigma2 * a_inv,
+        theta=info.theta,
+        sigma2=sigma2,
+        cov_re_matrix=sigma2 * ev.lam @ ev.lam.T,
+        loglike=-0.5 * ev.value,
+        reml_criterion=ev.value if reml else other,
+        deviance=other if reml else ev.value,
+        nobs=design.nobs,
+        n_groups=design.n_groups,
+        blups=blups,
         blup_cov=sigma2 * conditional_cov_factor(info.theta, stats, layout),
-        converged=info.converged, gradient=info.gradient, n_iter=info.n_iter,
-        singular=bool(np.any(diag < _SINGULAR_TOL)), counts=stats.counts,
-        group_mean_resid=mean_resid, fitted=fitted, fitted_fixed=fitted_fixed,
-        row_index=design.row_index, response=design.response, fixed_spec=design.fixed_spec,
-        random_specs=design.random_specs, dropped_columns=design.dropped_columns,
+        converged=info.converged,
+        gradient=info.gradient,
+        n_iter=info.n_iter,
+        singular=bool(np.any(diag < _SINGULAR_TOL)),
+        counts=stats.counts,
+        group_mean_resid=mean_resid,
+        fitted=fitted,
+        fitted_fixed=fitted_fixed,
+        row_index=design.row_index,
+        response=design.response,
+        fixed_spec=design.fixed_spec,
+        random_specs=design.random_specs,
+        dropped_columns=design.dropped_columns,
         optimizer_message=info.message,
     )
 
@@ -187,12 +206,16 @@ def _describe_singular(res: MixedResults, layout: ThetaLayout) -> str:
         others = [names[k] for k in range(j) if abs(lam[j, k]) >= _SINGULAR_TOL]
         if not others:
             what = "mean level" if names[j] == "Intercept" else f"{names[j]} slope"
-            parts.append(f"the variance of the random {kind} was estimated as 0 (the groups of "
-                         f"{res.group_name!r} differ in their {what} no more than residual "
-                         "noise alone would make them differ)")
+            parts.append(
+                f"the variance of the random {kind} was estimated as 0 (the groups of "
+                f"{res.group_name!r} differ in their {what} no more than residual "
+                "noise alone would make them differ)"
+            )
         else:
-            parts.append(f"the random {kind} is perfectly correlated (correlation ±1) with "
-                         f"the random {', '.join(others)}, so it adds no separate variation")
+            parts.append(
+                f"the random {kind} is perfectly correlated (correlation ±1) with "
+                f"the random {', '.join(others)}, so it adds no separate variation"
+            )
     return "; ".join(parts)
 
 

@@ -65,8 +65,19 @@ class MixedResults:
     optimizer_message: str = ""
 
     def __post_init__(self) -> None:
-        for name in ("beta", "cov_beta", "theta", "cov_re_matrix", "blups", "blup_cov",
-                     "gradient", "counts", "group_mean_resid", "fitted", "fitted_fixed"):
+        for name in (
+            "beta",
+            "cov_beta",
+            "theta",
+            "cov_re_matrix",
+            "blups",
+            "blup_cov",
+            "gradient",
+            "counts",
+            "group_mean_resid",
+            "fitted",
+            "fitted_fixed",
+        ):
             object.__setattr__(self, name, _readonly(getattr(self, name)))
 
     # ------------------------------------------------------------------ fixed effects
@@ -83,8 +94,9 @@ class MixedResults:
 
     @property
     def std_errors(self) -> pd.Series:
-        return pd.Series(np.sqrt(np.diag(self.cov_beta)), index=list(self.fixed_names),
-                         name="std_errors")
+        return pd.Series(
+            np.sqrt(np.diag(self.cov_beta)), index=list(self.fixed_names), name="std_errors"
+        )
 
     @property
     def tstats(self) -> pd.Series:
@@ -93,8 +105,11 @@ class MixedResults:
     @property
     def pvalues(self) -> pd.Series:
         """Two-sided p-values from the standard normal distribution."""
-        return pd.Series(2 * sps.norm.sf(np.abs(self.tstats.to_numpy())),
-                         index=list(self.fixed_names), name="pvalues")
+        return pd.Series(
+            2 * sps.norm.sf(np.abs(self.tstats.to_numpy())),
+            index=list(self.fixed_names),
+            name="pvalues",
+        )
 
     def conf_int(self, level: float = 0.95) -> pd.DataFrame:
         """Normal-based (Wald) confidence intervals with columns ``lower`` and ``upper``."""
@@ -229,16 +244,19 @@ class MixedResults:
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy coefficient table."""
-        return coefficient_table(self.params, self.std_errors, self.tstats, self.pvalues,
-                                 self.conf_int(), stat_name="z")
+        return coefficient_table(
+            self.params, self.std_errors, self.tstats, self.pvalues, self.conf_int(), stat_name="z"
+        )
 
     def __str__(self) -> str:
         return str(self.summary)
 
     def __repr__(self) -> str:
         kind = "REML" if self.reml else "ML"
-        return (f"<MixedResults {self.formula!r} by {kind}: nobs={self.nobs}, "
-                f"n_groups={self.n_groups}, loglike={self.loglike:.4f}>")
+        return (
+            f"<MixedResults {self.formula!r} by {kind}: nobs={self.nobs}, "
+            f"n_groups={self.n_groups}, loglike={self.loglike:.4f}>"
+        )
 
     def _repr_html_(self) -> str:
         return self.summary._repr_html_()

@@ -19,7 +19,6 @@ dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
 
 RTOL = 1e-10
-pytestmark = pytest.mark.filterwarnings("ignore:Sending large graph:UserWarning")
 FORMULA = "y ~ x1 + x2 + C(g)"
 
 
@@ -64,9 +63,9 @@ def panel() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def ddf(panel: pd.DataFrame):
+def ddf(client, panel: pd.DataFrame):
     shuffled = panel.sample(frac=1.0, random_state=3).reset_index(drop=True)
-    return dd.from_pandas(shuffled, npartitions=8, sort=False)
+    return dd.from_pandas(shuffled, npartitions=8, sort=False).persist()  # data on the workers
 
 
 def _quiet(fn, *args, **kwargs):

@@ -62,9 +62,15 @@ def test_analytic_gradient_matches_numerical(structure, reml):
 def test_random_intercept_derivative_matches_numerical(reml):
     x, z, y, codes, g = _simulated(3, 1)
     stats = sufficient_stats(x, z, y, codes, g)
-    inputs = _validate(stats.counts, stats.ztx[:, 0, :] / stats.counts[:, None],
-                       stats.zty[:, 0] / stats.counts, stats.total[:-1, :-1],
-                       stats.total[:-1, -1], stats.total[-1, -1], reml)
+    inputs = _validate(
+        stats.counts,
+        stats.ztx[:, 0, :] / stats.counts[:, None],
+        stats.zty[:, 0] / stats.counts,
+        stats.total[:-1, :-1],
+        stats.total[:-1, -1],
+        stats.total[-1, -1],
+        reml,
+    )
     for lam in (0.0, 0.05, 0.7, 3.0):
         value, grad = random_intercept_criterion(lam, inputs)
         h = 1e-6 * max(lam, 1.0)
@@ -76,8 +82,13 @@ def test_random_intercept_derivative_matches_numerical(reml):
             down = random_intercept_criterion(lam - h, inputs)[0]
             np.testing.assert_allclose(grad, (up - down) / (2 * h), rtol=1e-5, atol=1e-6)
         # the 1-D criterion is the general criterion at θ = sqrt(λ)
-        general = evaluate(np.array([np.sqrt(lam)]), stats, ThetaLayout.from_blocks(1, ((0,),)),
-                           reml, gradient=False).value
+        general = evaluate(
+            np.array([np.sqrt(lam)]),
+            stats,
+            ThetaLayout.from_blocks(1, ((0,),)),
+            reml,
+            gradient=False,
+        ).value
         np.testing.assert_allclose(value, general, rtol=1e-12)
 
 
@@ -109,9 +120,15 @@ def test_one_dimensional_solver_agrees_with_general_optimiser(reml):
 def test_fit_random_intercept_contract():
     x, z, y, codes, g = _simulated(2, 1)
     stats = sufficient_stats(x, z, y, codes, g)
-    fit = fit_random_intercept(stats.counts, stats.ztx[:, 0, :] / stats.counts[:, None],
-                               stats.zty[:, 0] / stats.counts, x.T @ x, x.T @ y, float(y @ y),
-                               reml=True)
+    fit = fit_random_intercept(
+        stats.counts,
+        stats.ztx[:, 0, :] / stats.counts[:, None],
+        stats.zty[:, 0] / stats.counts,
+        x.T @ x,
+        x.T @ y,
+        float(y @ y),
+        reml=True,
+    )
     assert isinstance(fit, RandomInterceptFit)
     assert fit.converged and abs(fit.gradient) < 1e-6
     assert fit.beta.shape == (3,) and fit.cov_beta.shape == (3, 3)
@@ -126,8 +143,15 @@ def test_fit_random_intercept_boundary_is_converged():
     x = np.column_stack([np.ones(100), rng.normal(size=100)])
     y = 1 + x[:, 1] + rng.normal(size=100)
     stats = sufficient_stats(x, x[:, :1], y, codes, 20)
-    fit = fit_random_intercept(stats.counts, stats.ztx[:, 0, :] / 5, stats.zty[:, 0] / 5,
-                               x.T @ x, x.T @ y, float(y @ y), reml=False)
+    fit = fit_random_intercept(
+        stats.counts,
+        stats.ztx[:, 0, :] / 5,
+        stats.zty[:, 0] / 5,
+        x.T @ x,
+        x.T @ y,
+        float(y @ y),
+        reml=False,
+    )
     assert fit.sigma2_u == 0.0 and fit.converged and fit.gradient >= 0
     ols = np.linalg.lstsq(x, y, rcond=None)[0]
     np.testing.assert_allclose(fit.beta, ols, rtol=1e-10)

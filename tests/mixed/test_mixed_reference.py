@@ -67,8 +67,7 @@ def test_shared_reference(case):
     names = [_name(k) for k in case["params"]]
     assert list(res.params.index) == names
     np.testing.assert_allclose(res.params[names], list(case["params"].values()), rtol=1e-6)
-    np.testing.assert_allclose(res.std_errors[names], list(case["std_errors"].values()),
-                               rtol=1e-6)
+    np.testing.assert_allclose(res.std_errors[names], list(case["std_errors"].values()), rtol=1e-6)
     cov = _cov_from_varcorr(case["variance_components"], list(res.random_names))
     _close_scaled(res.cov_re.to_numpy(), cov, 1e-4)
     np.testing.assert_allclose(res.sigma2, case["sigma2"], rtol=1e-4)
@@ -87,8 +86,7 @@ def test_lme4_extra(case):
     np.testing.assert_allclose([res.aic, res.bic], [case["aic"], case["bic"]], rtol=1e-7)
     names = [_name(k) for k in case["params"]]
     np.testing.assert_allclose(res.params[names], list(case["params"].values()), rtol=1e-6)
-    np.testing.assert_allclose(res.std_errors[names], list(case["std_errors"].values()),
-                               rtol=1e-6)
+    np.testing.assert_allclose(res.std_errors[names], list(case["std_errors"].values()), rtol=1e-6)
     vcov = np.asarray(case["vcov"]["values"], dtype=float)
     _close_scaled(res.cov.loc[names, names].to_numpy(), vcov.reshape(len(names), -1), 1e-6)
     assert list(res.random_names) == _names(case["cov_re"]["names"])

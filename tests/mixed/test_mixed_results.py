@@ -69,8 +69,7 @@ def test_normal_based_inference(slope):
     np.testing.assert_allclose(slope.pvalues, 2 * sps.norm.sf(np.abs(slope.tstats)))
     ci = slope.conf_int(0.9)
     assert list(ci.columns) == ["lower", "upper"]
-    np.testing.assert_allclose(ci["upper"] - slope.params, 1.6448536 * slope.std_errors,
-                               rtol=1e-6)
+    np.testing.assert_allclose(ci["upper"] - slope.params, 1.6448536 * slope.std_errors, rtol=1e-6)
     with pytest.raises(InvalidParameterError, match="'level'"):
         slope.conf_int(95)
 
@@ -89,8 +88,9 @@ def test_predict(slope, sleepstudy):
     fitted = slope.predict()
     np.testing.assert_allclose(slope.predict(sleepstudy), fitted)
     fixed = slope.predict(sleepstudy, include_random=False)
-    np.testing.assert_allclose(fixed, slope.params["Intercept"] + slope.params["Days"]
-                               * sleepstudy["Days"])
+    np.testing.assert_allclose(
+        fixed, slope.params["Intercept"] + slope.params["Days"] * sleepstudy["Days"]
+    )
     np.testing.assert_allclose(slope.predict(include_random=False), fixed)
     new = pd.DataFrame({"Days": [1.0, 2.0], "Subject": [308, 999]})
     pred = slope.predict(new)
@@ -148,8 +148,10 @@ def test_plots_render_to_png(intercept, slope, tmp_path):
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    for fig, name in ((intercept.plot_shrinkage(), "shrink"),
-                      (slope.plot_random_effects(), "caterpillar")):
+    for fig, name in (
+        (intercept.plot_shrinkage(), "shrink"),
+        (slope.plot_random_effects(), "caterpillar"),
+    ):
         assert isinstance(fig, Figure)
         path = tmp_path / f"{name}.png"
         fig.savefig(path)
@@ -165,7 +167,8 @@ def test_row_order_and_relabelling_change_nothing(seed):
     rng = np.random.default_rng(seed)
     shuffled = df.iloc[rng.permutation(len(df))].copy()
     shuffled["Subject"] = shuffled["Subject"].map(
-        dict(zip(df["Subject"].unique(), rng.permutation(18) + 1000, strict=True)))
+        dict(zip(df["Subject"].unique(), rng.permutation(18) + 1000, strict=True))
+    )
     a = mixed("Reaction ~ Days + (Days | Subject)", df)
     b = mixed("Reaction ~ Days + (Days | Subject)", shuffled)
     np.testing.assert_allclose(a.reml_criterion, b.reml_criterion, rtol=1e-10)
@@ -174,8 +177,10 @@ def test_row_order_and_relabelling_change_nothing(seed):
 
 def test_scaling_y_scales_estimates(sleepstudy):
     a = mixed("Reaction ~ Days + (Days | Subject)", sleepstudy)
-    b = mixed("Reaction ~ Days + (Days | Subject)", sleepstudy.assign(Reaction=lambda d:
-                                                                        d.Reaction * 1000))
+    b = mixed(
+        "Reaction ~ Days + (Days | Subject)",
+        sleepstudy.assign(Reaction=lambda d: d.Reaction * 1000),
+    )
     np.testing.assert_allclose(b.params, 1000 * a.params, rtol=1e-7)
     np.testing.assert_allclose(b.std_errors, 1000 * a.std_errors, rtol=1e-6)
     np.testing.assert_allclose(b.cov_re, 1e6 * a.cov_re, rtol=1e-5)
