@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import linalg
 
-from panelre._linalg import RANK_TOL, independent_columns, inv_psd
-from panelre.exceptions import AbsorbedVariableError, DroppedVariableWarning, RankDeficiencyError
+from panelre._columns import select_columns
+from panelre._linalg import RANK_TOL, inv_psd
 
 __all__ = ["GramOLS", "gram_ols", "corr2", "index_r2"]
 
@@ -44,21 +43,6 @@ class GramOLS:
     absorbed: list[str]
 
 
-def _drop_message(absorbed: list[str], collinear: list[str], by: str | None, tol: float) -> str:
-    parts = []
-    if absorbed:
-        parts.append(
-            f"absorbed by the {by} effects (no variation left after the transform): "
-            f"{', '.join(absorbed)}"
-        )
-    if collinear:
-        parts.append(
-            f"collinear with earlier regressors (relative tolerance {tol:g}): "
-            + ", ".join(collinear)
-        )
-    return "Dropped regressors " + "; ".join(parts) + "."
-
-
 def _solve(xtx: np.ndarray, xty: np.ndarray) -> np.ndarray:
     d = np.sqrt(np.diag(xtx))
     d = np.where(d > 0, d, 1.0)
@@ -87,34 +71,8 @@ def gram_ols(
     names = list(names)
     x_pos = list(x_pos)
     xtx = gram[np.ix_(x_pos, x_pos)]
-    ss = np.diag(xtx).copy()
-    absorbed = np.zeros(len(names), dtype=bool)
-    if raw_ss is not None:
-        absorbed = ss <= tol * np.maximum(raw_ss, np.finfo(float).tiny)
-    keep = ~absorbed
-    idx = np.flatnonzero(keep)
-    collinear = np.zeros(len(names), dtype=bool)
-    collinear[idx[~independent_columns(xtx[np.ix_(idx, idx)], tol)]] = True
-    keep &= ~collinear
-    dropped_abs = [n for n, a in zip(names, absorbed) if a]
-    dropped_col = [n for n, c in zip(names, collinear) if c]
-    if not keep.any():
-        if dropped_abs and not dropped_col:
-            raise AbsorbedVariableError(
-                f"Every regressor ({', '.join(dropped_abs)}) is absorbed by the {absorbed_by} "
-                "effects, so nothing can be estimated. Use random effects, correlated random "
-                "effects or Hausman–Taylor for time-invariant regressors."
-            )
-        raise RankDeficiencyError(
-            f"No regressor can be estimated: {', '.join(names) or 'none given'} are all zero "
-            "or collinear."
-        )
-    if warn and (dropped_abs or dropped_col):
-        warnings.warn(
-            _drop_message(dropped_abs, dropped_col, absorbed_by, tol),
-            DroppedVariableWarning,
-            stacklevel=5,
-        )
+    sel = select_columns(xtx, names, raw_ss=raw_ss, absorbed_by=absorbed_by, tol=tol, warn=warn)
+    keep = sel.keep
     kidx = np.flatnonzero(keep)
     kept = [x_pos[i] for i in kidx]
     xtx_k = gram[np.ix_(kept, kept)]
@@ -132,8 +90,8 @@ def gram_ols(
         kept=kept,
         coef=coef,
         ssr=max(ssr, 0.0),
-        dropped=dropped_abs + dropped_col,
-        absorbed=dropped_abs,
+        dropped=sel.dropped,
+        absorbed=sel.absorbed,
     )
 
 

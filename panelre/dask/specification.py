@@ -26,6 +26,8 @@ from panelre.dask.stats import Transform, transformed_gram
 from panelre.exceptions import IncompatibleResultsError, PanelreWarning
 from panelre.specification._base import TestResult
 from panelre.specification.hausman import _ALT, _NULL, hausman
+from panelre.specification.lagrange import lm_component, lm_test_result
+from panelre.specification.poolability import f_test_from_ssr
 from panelre.specification.select import Selection, decide
 
 __all__ = ["breusch_pagan", "f_test_effects", "hausman_regression", "select"]
@@ -39,10 +41,7 @@ def _context(formula: str, data: Any, entity: Any, time: Any, progress: Any) -> 
 
 def _lm(st: Any, coef: np.ndarray, ssr: float, dim: str) -> float:
     sums = st.sums(dim) @ coef
-    counts = st.counts(dim)
-    a = float(sums @ sums) / ssr - 1.0
-    denom = 2.0 * (float((counts**2).sum()) - st.n)
-    return st.n / np.sqrt(denom) * a if denom > 0 else float("nan")
+    return lm_component(float(sums @ sums), ssr, st.counts(dim), st.n, dim)
 
 
 def breusch_pagan(
@@ -63,38 +62,9 @@ def breusch_pagan(
         st.require_time(f"LM tests for {effects} effects")
     names = list(range(1, st.gram.shape[0]))
     ols = gram_ols(st.gram, names, [str(j) for j in names])
-    n = st.n
-    lm1 = _lm(st, ols.coef, ols.ssr, "entity")
-    m11 = float((st.counts("entity") ** 2).sum())
-    if effects != "entity":
-        lm2 = _lm(st, ols.coef, ols.ssr, "time")
-        m22 = float((st.counts("time") ** 2).sum())
-    if effects == "twoway":
-        stat_by = {
-            "bp": lm1**2 + lm2**2,
-            "honda": (lm1 + lm2) / np.sqrt(2),
-            "king-wu": (np.sqrt(m11 - n) * lm1 + np.sqrt(m22 - n) * lm2)
-            / np.sqrt(m11 + m22 - 2 * n),
-        }
-    else:
-        lm = lm1 if effects == "entity" else lm2
-        stat_by = {"bp": lm**2, "honda": lm, "king-wu": lm}
-    stat = float(stat_by[variant])
-    if variant == "bp":
-        df: int | None = 2 if effects == "twoway" else 1
-        pvalue, dist = float(sps.chi2.sf(stat, df)), "chi2"
-    else:
-        df, pvalue, dist = None, float(sps.norm.sf(stat)), "normal"
-    label = {"bp": "Breusch-Pagan", "honda": "Honda", "king-wu": "King-Wu"}[variant]
-    return TestResult(
-        name=f"Lagrange multiplier test for {effects} effects ({label})",
-        stat=stat,
-        df=df,
-        pvalue=pvalue,
-        null=f"no {effects} effects (variance of the {effects} effect is zero)",
-        alternative=f"{effects} effects are present (positive variance)",
-        distribution=dist,
-    )
+    dims = ["entity", "time"] if effects == "twoway" else [effects]
+    lm = {dim: _lm(st, ols.coef, ols.ssr, dim) for dim in dims}
+    return lm_test_result(lm, {dim: st.counts(dim) for dim in dims}, st.n, effects, variant)
 
 
 def f_test_effects(fe_result: Any) -> TestResult:
@@ -107,19 +77,9 @@ def f_test_effects(fe_result: Any) -> TestResult:
     st = fe_result.design.stats
     k = st.gram.shape[0] - 1
     pooled = gram_ols(st.gram, range(1, k + 1), fe_result.design.x_names)
-    ssr_p, ssr_w = pooled.ssr, fe_result.resid_variance * fe_result.df_resid
-    df1 = (st.n - len(pooled.params)) - fe_result.df_resid
-    df2 = fe_result.df_resid
-    stat = (ssr_p - ssr_w) / df1 / (ssr_w / df2)
-    effects = fe_result.model.effects
-    return TestResult(
-        name=f"F test for {effects} effects",
-        stat=float(stat),
-        df=(int(df1), int(df2)),
-        pvalue=float(sps.f.sf(stat, df1, df2)),
-        null=f"all {effects} effects are zero (pooled OLS is adequate)",
-        alternative=f"some {effects} effects are non-zero",
-        distribution="F",
+    ssr_w = fe_result.resid_variance * fe_result.df_resid
+    return f_test_from_ssr(
+        pooled.ssr, ssr_w, st.n - len(pooled.params), fe_result.df_resid, fe_result.model.effects
     )
 
 

@@ -16,15 +16,12 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from panelre._linalg import RANK_TOL, independent_columns, inv_psd, solve_with_residuals
-from panelre._warnings import warn as warn_user
+from panelre._columns import select_columns
+from panelre._linalg import RANK_TOL, inv_psd, solve_with_residuals
 from panelre.covariance import CovarianceEstimator, make_covariance
 from panelre.exceptions import (
-    AbsorbedVariableError,
-    DroppedVariableWarning,
     InsufficientDataError,
     InvalidParameterError,
-    RankDeficiencyError,
 )
 from panelre.formula import Design, build_design
 from panelre.panel import PanelData, as_panel
@@ -65,42 +62,8 @@ def transformed_ols(
     """
     names = list(names)
     xtx = Xt.T @ Xt
-    ss = np.diag(xtx).copy()
-    absorbed = np.zeros(len(names), dtype=bool)
-    if raw_ss is not None:
-        absorbed = ss <= tol * np.maximum(raw_ss, np.finfo(float).tiny)
-    keep = ~absorbed
-    idx = np.flatnonzero(keep)
-    indep = independent_columns(xtx[np.ix_(idx, idx)], tol)
-    collinear = np.zeros(len(names), dtype=bool)
-    collinear[idx[~indep]] = True
-    keep &= ~collinear
-    dropped_abs = [n for n, a in zip(names, absorbed) if a]
-    dropped_col = [n for n, c in zip(names, collinear) if c]
-    if not keep.any():
-        if dropped_abs and not dropped_col:
-            raise AbsorbedVariableError(
-                f"Every regressor ({', '.join(dropped_abs)}) is absorbed by the {absorbed_by} "
-                "effects, so nothing can be estimated. Use random effects, correlated random "
-                "effects or Hausman–Taylor for time-invariant regressors."
-            )
-        raise RankDeficiencyError(
-            f"No regressor can be estimated: {', '.join(names) or 'none given'} are all zero "
-            "or collinear."
-        )
-    if warn and (dropped_abs or dropped_col):
-        parts = []
-        if dropped_abs:
-            parts.append(
-                f"absorbed by the {absorbed_by} effects (no variation left after the "
-                f"transform): {', '.join(dropped_abs)}"
-            )
-        if dropped_col:
-            parts.append(
-                f"collinear with earlier regressors (relative tolerance {tol:g}): "
-                f"{', '.join(dropped_col)}"
-            )
-        warn_user("Dropped regressors " + "; ".join(parts) + ".", DroppedVariableWarning)
+    sel = select_columns(xtx, names, raw_ss=raw_ss, absorbed_by=absorbed_by, tol=tol, warn=warn)
+    keep = sel.keep
     kidx = np.flatnonzero(keep)
     Xk = Xt if keep.all() else Xt[:, kidx]
     xtx_k = xtx[np.ix_(kidx, kidx)]
@@ -112,8 +75,8 @@ def transformed_ols(
         resid=resid,
         bread=inv_psd(xtx_k),
         keep=keep,
-        dropped=dropped_abs + dropped_col,
-        absorbed=dropped_abs,
+        dropped=sel.dropped,
+        absorbed=sel.absorbed,
     )
 
 

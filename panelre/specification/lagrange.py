@@ -18,20 +18,56 @@ from panelre.formula import build_design
 from panelre.panel import as_panel
 from panelre.specification._base import TestResult
 
-__all__ = ["breusch_pagan"]
+__all__ = ["breusch_pagan", "lm_component", "lm_test_result"]
 
 
-def _lm_component(resid: np.ndarray, codes: np.ndarray, counts: np.ndarray, dim: str) -> float:
-    n = resid.shape[0]
+def lm_component(
+    sum_sq_group_sums: float, ssr: float, counts: np.ndarray, n: int, dim: str
+) -> float:
+    """``n / sqrt(2(Σc² − n)) · (Σ_g(Σ e)² / e'e − 1)`` for one effect dimension."""
     denom = 2.0 * (float((counts.astype(float) ** 2).sum()) - n)
     if denom <= 0:
         raise InsufficientDataError(
             f"The LM test for {dim} effects needs some {dim} group observed more than once; "
             f"every one of the {len(counts)} groups has a single observation."
         )
-    sums = np.bincount(codes, weights=resid, minlength=len(counts))
-    a = float(sums @ sums) / float(resid @ resid) - 1.0
-    return n / np.sqrt(denom) * a
+    return n / np.sqrt(denom) * (sum_sq_group_sums / ssr - 1.0)
+
+
+def lm_test_result(
+    lm: dict[str, float], counts: dict[str, np.ndarray], n: int, effects: str, variant: str
+) -> TestResult:
+    """Combine the per-dimension LM components into the requested test."""
+    if effects == "twoway":
+        m11 = float((counts["entity"].astype(float) ** 2).sum())
+        m22 = float((counts["time"].astype(float) ** 2).sum())
+        lm1, lm2 = lm["entity"], lm["time"]
+        stat_by = {
+            "bp": lm1**2 + lm2**2,
+            "honda": (lm1 + lm2) / np.sqrt(2),
+            "king-wu": (np.sqrt(m11 - n) * lm1 + np.sqrt(m22 - n) * lm2)
+            / np.sqrt(m11 + m22 - 2 * n),
+        }
+    else:
+        one = lm[effects]
+        stat_by = {"bp": one**2, "honda": one, "king-wu": one}
+    stat = float(stat_by[variant])
+    if variant == "bp":
+        df: int | None = 2 if effects == "twoway" else 1
+        pvalue = float(stats.chi2.sf(stat, df))
+        dist = "chi2"
+    else:
+        df, pvalue, dist = None, float(stats.norm.sf(stat)), "normal"
+    label = {"bp": "Breusch-Pagan", "honda": "Honda", "king-wu": "King-Wu"}[variant]
+    return TestResult(
+        name=f"Lagrange multiplier test for {effects} effects ({label})",
+        stat=stat,
+        df=df,
+        pvalue=pvalue,
+        null=f"no {effects} effects (variance of the {effects} effect is zero)",
+        alternative=f"{effects} effects are present (positive variance)",
+        distribution=dist,
+    )
 
 
 def breusch_pagan(
@@ -74,38 +110,11 @@ def breusch_pagan(
     if effects != "entity":
         p._require_time(f"LM tests for {effects} effects")
     resid = PooledOLS(design).fit()._est.resid
-    n = p.nobs
-    m11 = float((p.counts.to_numpy().astype(float) ** 2).sum())
-    lm1 = _lm_component(resid, p.entity_codes, p.counts.to_numpy(), "entity")
-    if effects != "entity":
-        m22 = float((p.time_counts.astype(float) ** 2).sum())
-        lm2 = _lm_component(resid, p.time_codes, p.time_counts, "time")  # type: ignore[arg-type]
-    null = f"no {effects} effects (variance of the {effects} effect is zero)"
-    alt = f"{effects} effects are present (positive variance)"
-    if effects == "twoway":
-        stat_by = {
-            "bp": lm1**2 + lm2**2,
-            "honda": (lm1 + lm2) / np.sqrt(2),
-            "king-wu": (np.sqrt(m11 - n) * lm1 + np.sqrt(m22 - n) * lm2)
-            / np.sqrt(m11 + m22 - 2 * n),
-        }
-    else:
-        lm = lm1 if effects == "entity" else lm2
-        stat_by = {"bp": lm**2, "honda": lm, "king-wu": lm}
-    stat = float(stat_by[variant])
-    if variant == "bp":
-        df: int | None = 2 if effects == "twoway" else 1
-        pvalue = float(stats.chi2.sf(stat, df))
-        dist = "chi2"
-    else:
-        df, pvalue, dist = None, float(stats.norm.sf(stat)), "normal"
-    label = {"bp": "Breusch-Pagan", "honda": "Honda", "king-wu": "King-Wu"}[variant]
-    return TestResult(
-        name=f"Lagrange multiplier test for {effects} effects ({label})",
-        stat=stat,
-        df=df,
-        pvalue=pvalue,
-        null=null,
-        alternative=alt,
-        distribution=dist,
-    )
+    ssr = float(resid @ resid)
+    dims = ["entity", "time"] if effects == "twoway" else [effects]
+    counts = {dim: p.group_counts(dim) for dim in dims}
+    lm = {}
+    for dim in dims:
+        sums = np.bincount(p.codes(dim), weights=resid, minlength=len(counts[dim]))
+        lm[dim] = lm_component(float(sums @ sums), ssr, counts[dim], p.nobs, dim)
+    return lm_test_result(lm, counts, p.nobs, effects, variant)

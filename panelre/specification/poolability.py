@@ -11,7 +11,7 @@ from panelre.exceptions import IncompatibleResultsError, InsufficientDataError
 from panelre.results import PanelResults
 from panelre.specification._base import TestResult
 
-__all__ = ["f_test_effects"]
+__all__ = ["f_test_effects", "f_test_from_ssr"]
 
 
 def f_test_effects(fe_result: PanelResults) -> TestResult:
@@ -40,15 +40,20 @@ def f_test_effects(fe_result: PanelResults) -> TestResult:
     pooled = PooledOLS(fe_result.design).fit()
     ssr_p = float(pooled._est.resid @ pooled._est.resid)
     ssr_w = float(fe_result._est.resid @ fe_result._est.resid)
-    df1 = pooled.df_resid - fe_result.df_resid
-    df2 = fe_result.df_resid
+    return f_test_from_ssr(
+        ssr_p, ssr_w, pooled.df_resid, fe_result.df_resid, fe_result.model.effects
+    )
+
+
+def f_test_from_ssr(ssr_p: float, ssr_w: float, df_p: int, df_w: int, effects: str) -> TestResult:
+    """The F test from the pooled and within residual sums of squares and df."""
+    df1, df2 = df_p - df_w, df_w
     if df1 <= 0:
         raise InsufficientDataError(
-            f"The F test for {fe_result.model.effects} effects needs at least two groups; "
-            "the fixed-effects model has nothing to test against pooled OLS."
+            f"The F test for {effects} effects needs at least two groups; the fixed-effects "
+            "model has nothing to test against pooled OLS."
         )
     stat = (ssr_p - ssr_w) / df1 / (ssr_w / df2)
-    effects = fe_result.model.effects
     return TestResult(
         name=f"F test for {effects} effects",
         stat=float(stat),
