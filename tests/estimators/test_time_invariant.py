@@ -171,3 +171,15 @@ def test_simulation_ht_and_cre_recover_the_truth_where_re_fails():
         assert abs(ht.params[name] - value) < 4 * ht.std_errors[name], name
     for name in ("x1", "x2"):
         assert abs(cre.params[name] - truth[name]) < 4 * cre.std_errors[name], name
+
+
+@pytest.mark.reference
+def test_wages_classic_hausman_reproduces_plm(wages):
+    case = reference_cases()["wages_hausman_classic"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pr.PanelreWarning)
+        fe = pr.fixed_effects(WAGES_FORMULA, wages, entity="id", time="time")
+        re = pr.random_effects(WAGES_FORMULA, wages, entity="id", time="time")
+        test = pr.hausman(fe, re, convention="plm")
+    np.testing.assert_allclose(test.stat, case["stat"], rtol=1e-6)
+    assert test.df == case["df"]
