@@ -89,9 +89,15 @@ def solve_with_residuals(
     factor = _cholesky(xtx / np.outer(d, d))
     beta = linalg.cho_solve(factor, (X.T @ y) / d, check_finite=False) / d
     resid = y - X @ beta
-    step = linalg.cho_solve(factor, (X.T @ resid) / d, check_finite=False) / d
-    resid -= X @ step
-    return beta + step, resid
+    # one refinement step with the residuals; skipped when the scaled cross-product
+    # matrix is so well conditioned that it cannot change the result (saves two passes)
+    if np.linalg.cond(xtx / np.outer(d, d)) > 1e6:
+        step = linalg.cho_solve(factor, (X.T @ resid) / d, check_finite=False) / d
+        resid -= X @ step
+        beta = beta + step
+    return beta, resid
+
+
 
 
 def _cholesky(a: np.ndarray) -> tuple[np.ndarray, bool]:

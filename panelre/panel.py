@@ -143,6 +143,8 @@ class PanelData:
         assert self.time_codes is not None
         key = self.entity_codes * self.n_periods
         key += self.time_codes
+        if key.size < 2 or bool((key[1:] > key[:-1]).all()):
+            return  # sorted by (entity, time) with no repeat: the usual layout, O(n)
         counts = np.bincount(key, minlength=self.n_entities * self.n_periods)
         if counts.max(initial=0) > 1:
             dup = np.flatnonzero(counts > 1)
@@ -245,9 +247,26 @@ class PanelData:
 
     # ------------------------------------------------------------------ transforms
     def group_sums(self, x: np.ndarray, effect: str = "entity") -> np.ndarray:
-        """Sums of the columns of ``x`` within each group of ``effect``: shape (G, k)."""
-        codes = self.codes(effect)
-        return _bincount_columns(codes, x, self.n_groups(effect))
+        """Sums of the columns of ``x`` within each group of ``effect``: shape (G, k).
+
+        Rows sorted by group (the usual layout for entities) take ``np.add.reduceat`` over
+        contiguous runs; otherwise one ``np.bincount`` per column.
+        """
+        starts = self._run_starts(effect)
+        if starts is not None:
+            return np.add.reduceat(np.asarray(x, dtype=float), starts, axis=0)
+        return _bincount_columns(self.codes(effect), x, self.n_groups(effect))
+
+    def _run_starts(self, effect: str) -> np.ndarray | None:
+        """Start rows of each group when rows are sorted by ``effect`` (else None)."""
+        key = f"_starts_{effect}"
+        if key not in self.__dict__:
+            codes = self.codes(effect)
+            starts = None
+            if codes.size and bool((codes[1:] >= codes[:-1]).all()):
+                starts = sorted_run_starts(codes)
+            self.__dict__[key] = starts
+        return self.__dict__[key]
 
     def group_means(self, x: np.ndarray, effect: str = "entity") -> np.ndarray:
         """Means of the columns of ``x`` within each group: shape (G,) or (G, k)."""
@@ -411,6 +430,13 @@ class PanelData:
         ok = src >= 0
         out[ok] = x[src[ok]]
         return out
+
+
+def sorted_run_starts(codes: np.ndarray) -> np.ndarray:
+    """First row of each run of equal values in sorted ``codes``."""
+    starts = np.flatnonzero(codes[1:] != codes[:-1])
+    starts += 1
+    return np.concatenate([[0], starts])
 
 
 def _plain(value: Any) -> Any:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from panelre.exceptions import InvalidParameterError
+from panelre.panel import sorted_run_starts
 
 __all__ = [
     "CovarianceInputs",
@@ -91,9 +92,17 @@ class CovarianceInputs:
         n_groups = int(codes.max()) + 1 if codes.size else 0
         out = np.empty((n_groups, self.X.shape[1]))
         buffer = np.empty(self.resid.shape[0])
+        starts = None
+        if codes.size and bool((codes[1:] >= codes[:-1]).all()):
+            starts = sorted_run_starts(codes)
+            present = codes[starts]
         for j in range(self.X.shape[1]):  # column by column: no n x k score matrix
             np.multiply(self.X[:, j], self.resid, out=buffer)
-            out[:, j] = np.bincount(codes, weights=buffer, minlength=n_groups)
+            if starts is None:
+                out[:, j] = np.bincount(codes, weights=buffer, minlength=n_groups)
+            else:  # rows sorted by cluster: sums over contiguous runs
+                out[:, j] = 0.0
+                out[present, j] = np.add.reduceat(buffer, starts)
         return out
 
     def cluster_codes(self, spec: Any) -> np.ndarray:

@@ -107,8 +107,13 @@ class FixedEffects(PanelModel):
         )
         full = np.zeros(len(names))
         full[ols.keep] = ols.params
-        total_effect = d.y - X @ full - ols.resid  # αᵢ (+ γₜ) per row
-        effects, extra = self._effects(total_effect)
+        if self.effects == "twoway":
+            effects, extra = self._effects(d.y - X @ full - ols.resid)  # αᵢ + γₜ per row
+        else:  # one-way: the group means give the effects without another pass
+            ybar, xbar = d.means(self.effects)
+            labels = p.entity_labels if self.effects == "entity" else p.time_labels
+            effects = pd.Series(ybar - xbar[:, cols] @ full, index=labels, name="effects")
+            extra = {}
         extra["absorbed"] = ols.absorbed
         df_resid = p.nobs - self._n_effects() - len(ols.params)
         if df_resid <= 0:
