@@ -155,6 +155,11 @@ class PanelModel(ABC):
         """Compute the estimator's algebra; return an ``Estimation``."""
 
     # helpers shared by subclasses --------------------------------------------------
+    def _lazy_rows(self, compute: Callable[[], np.ndarray], name: str) -> Callable[[], pd.Series]:
+        """Like ``_series`` but the values themselves are computed only when asked for."""
+        panel = self.design.panel
+        return lambda: pd.Series(compute(), index=row_index(panel), name=name)
+
     def _series(self, values: np.ndarray, name: str) -> Callable[[], pd.Series]:
         """A per-row Series, built only when asked for (the (entity, time) index of a
         10⁷-row panel costs more than the fit)."""

@@ -154,13 +154,13 @@ class RandomEffects(PanelModel):
             )
         yt, Xt, thetas = self._transform(comps)
         ols = transformed_ols(Xt, yt, d.x_names)
-        Xk = d.X[:, ols.keep]
-        xb = Xk @ ols.params
-        composite = d.y - xb
+        full = np.zeros(len(d.x_names))
+        full[ols.keep] = ols.params
         vc = self._variance_components(comps, thetas)
         blup_dim = "time" if self.effects == "time" else "entity"
         th = thetas[blup_dim]
-        blups = (1 - (1 - th) ** 2) * p.group_means(composite, blup_dim)
+        ybar, xbar = d.means(blup_dim)  # group means of y − x'b from the cached means
+        blups = (1 - (1 - th) ** 2) * (ybar - xbar @ full)
         labels = p.entity_labels if blup_dim == "entity" else p.time_labels
         extra: dict[str, Any] = {"components": comps}
         if comps.loglike is not None:
@@ -177,8 +177,8 @@ class RandomEffects(PanelModel):
             entity_codes=p.entity_codes,
             time_codes=p.time_codes,
             frame=p.frame,
-            fitted=self._series(xb, "fitted_values"),
-            resids=self._series(composite, "resids"),
+            fitted=self._lazy_rows(lambda: d.X @ full, "fitted_values"),
+            resids=self._lazy_rows(lambda: d.y - d.X @ full, "resids"),
             effects=pd.Series(blups, index=labels, name="effects"),
             dropped=ols.dropped,
             variance_components=vc,

@@ -19,9 +19,10 @@ from functools import cached_property
 
 import numpy as np
 
+from panelre._columns import select_columns
 from panelre._linalg import column_ss, inv_psd
 from panelre._warnings import warn
-from panelre.estimators._base import TransformedOLS, transformed_ols
+from panelre.estimators._base import transformed_ols
 from panelre.exceptions import (
     AbsorbedVariableError,
     BoundaryWarning,
@@ -43,6 +44,18 @@ class Components:
     sigma2: dict[str, float]
     clipped: list[str] = field(default_factory=list)
     loglike: float | None = None
+
+
+@dataclass(frozen=True)
+class WithinFit:
+    """The within regression behind the moment estimators."""
+
+    params: np.ndarray
+    keep: np.ndarray
+    ssr: float
+    bread: np.ndarray
+    cols: list[int]
+    resid: np.ndarray | None = None  # row residuals (two-way only)
 
 
 def _trace_product(a: np.ndarray, b: np.ndarray) -> float:
@@ -99,27 +112,50 @@ class _Moments:
         return self.p.group_sums(self.p.expand(self.zbar(dim), dim), self.other(dim))
 
     @cached_property
-    def within(self):  # type: ignore[no-untyped-def]
+    def within(self) -> WithinFit:
+        """The within regression. One-way effects need no rows: its normal equations are
+        ``X'X − Σ_g c_g x̄_g x̄_g'`` from the cached group means; two-way effects demean."""
         X = self.d.slopes()[0]
-        if self.effects == "twoway":
-            Xt = self.p.demean(X, "twoway")
-            yt = self.p.demean(self.y, "twoway")
-        else:
-            Xt = self.p.subtract_group_values(
-                X, self.zbar(self.effects)[:, self.slope_cols], self.effects
-            )
-            yt = self.p.subtract_group_values(self.y, self.ybar(self.effects), self.effects)
-        raw = column_ss(X)
         names = [self.d.x_names[j] for j in self.slope_cols]
-        try:
-            ols = transformed_ols(Xt, yt, names, raw_ss=raw, absorbed_by=self.effects, warn=False)
-        except (AbsorbedVariableError, RankDeficiencyError):
-            # only time-invariant regressors: the within step has no slopes at all
-            none = np.zeros(len(names), dtype=bool)
-            ols = TransformedOLS(
-                np.zeros(0), [], Xt[:, :0], yt, np.zeros((0, 0)), none, names, names
+        raw = column_ss(X)
+        if self.effects == "twoway":
+            Xt, yt = self.p.demean(X, "twoway"), self.p.demean(self.y, "twoway")
+            try:
+                ols = transformed_ols(Xt, yt, names, raw_ss=raw, absorbed_by="twoway", warn=False)
+            except (AbsorbedVariableError, RankDeficiencyError):
+                return WithinFit(
+                    np.zeros(0),
+                    np.zeros(len(names), bool),
+                    float(yt @ yt),
+                    np.zeros((0, 0)),
+                    [],
+                    yt,
+                )
+            cols = [c for c, k in zip(self.slope_cols, ols.keep) if k]
+            return WithinFit(
+                ols.params, ols.keep, float(ols.resid @ ols.resid), ols.bread, cols, ols.resid
             )
-        return ols, X[:, ols.keep]
+        dim = self.effects
+        c = self.counts(dim)
+        ybar, xbar = self.ybar(dim), self.zbar(dim)[:, self.slope_cols]
+        wxx = X.T @ X - (xbar * c[:, None]).T @ xbar
+        wxy = X.T @ self.y - (xbar * c[:, None]).T @ ybar
+        wyy = float(self.y @ self.y) - float((c * ybar**2).sum())
+        try:
+            keep = select_columns(wxx, names, raw_ss=raw, absorbed_by=dim, warn=False).keep
+        except (AbsorbedVariableError, RankDeficiencyError):
+            return WithinFit(np.zeros(0), np.zeros(len(names), bool), wyy, np.zeros((0, 0)), [])
+        kk = np.flatnonzero(keep)
+        bread = inv_psd(wxx[np.ix_(kk, kk)])
+        b = bread @ wxy[kk]
+        ssr = max(wyy - float(b @ wxy[kk]), 0.0)
+        return WithinFit(b, keep, ssr, bread, [self.slope_cols[i] for i in kk])
+
+    def effect_means(self, fit: WithinFit, dim: str) -> np.ndarray:
+        """Group means of ``e = y − X b`` minus their overall mean (``e`` centred)."""
+        means = self.ybar(dim) - self.zbar(dim)[:, fit.cols] @ fit.params
+        overall = float(np.average(means, weights=self.counts(dim)))
+        return means - overall
 
     def group_quad(self, resid: np.ndarray, dim: str) -> float:
         """``‖B_dim e‖² = Σ_g c_g ē_g²``."""
@@ -150,11 +186,11 @@ def _solve(M: np.ndarray, q: np.ndarray, names: list[str]) -> Components:
 
 
 def _swamy_arora(m: _Moments) -> Components:
-    ols, _ = m.within
+    ols = m.within
     k = len(m.dims) + 1
     M = np.zeros((k, k))
     q = np.zeros(k)
-    q[0] = float(ols.resid @ ols.resid)
+    q[0] = ols.ssr
     M[0, 0] = m.n - m.n_effects - len(ols.params)
     balanced = m.p.is_balanced if m.p.time_codes is not None else False
     keeps = {}
@@ -233,15 +269,13 @@ def _wallace_hussain(m: _Moments) -> Components:
 
 
 def _amemiya(m: _Moments) -> Components:
-    ols, Xk = m.within
-    e = m.y - Xk @ ols.params
-    e = e - e.mean()
+    ols = m.within
     k = len(m.dims) + 1
     M = np.zeros((k, k))
     q = np.zeros(k)
-    q[0] = float(ols.resid @ ols.resid)
+    q[0] = ols.ssr
     for r, dim in enumerate(m.dims, start=1):
-        q[r] = m.group_quad(e, dim)
+        q[r] = float((m.counts(dim) * m.effect_means(ols, dim) ** 2).sum())
     if m.p.is_balanced and m.p.time_codes is not None:
         M[0, 0] = m.n - m.n_effects
         for r, dim in enumerate(m.dims, start=1):
@@ -250,10 +284,11 @@ def _amemiya(m: _Moments) -> Components:
         return _solve(M, q, m.dims)
     M[0, 0] = m.n - m.n_effects - len(ols.params)
     cpxm = ols.bread
-    xm = Xk.mean(axis=0)
+    first = m.dims[0]
+    xm = np.average(m.zbar(first)[:, ols.cols], axis=0, weights=m.counts(first))
     for r, dim in enumerate(m.dims, start=1):
         c = m.counts(dim)
-        dev = m.p.group_means(Xk, dim) - xm
+        dev = m.zbar(dim)[:, ols.cols] - xm
         cpxb = (dev * c[:, None]).T @ dev
         M[r, 0] = len(c) - 1 + _trace_product(cpxm, cpxb)
         M[r, r] = m.n - float((c**2).sum()) / m.n
@@ -265,13 +300,14 @@ def _amemiya(m: _Moments) -> Components:
 
 
 def _nerlove(m: _Moments) -> Components:
-    ols, Xk = m.within
-    sigma2_e = float(ols.resid @ ols.resid) / m.n
-    total = m.y - Xk @ ols.params - ols.resid  # the fixed effects at row level
-    total = total - total.mean()
+    ols = m.within
+    sigma2_e = ols.ssr / m.n
     if len(m.dims) == 1:
-        effects = {m.dims[0]: m.p.group_means(total, m.dims[0])}
-    else:
+        effects = {m.dims[0]: m.effect_means(ols, m.dims[0])}
+    else:  # the fixed effects at row level, split into entity and time parts
+        X = m.d.X[:, ols.cols]
+        total = m.y - X @ ols.params - ols.resid
+        total = total - total.mean()
         alpha, gamma = m.p.twoway_effects(total)
         effects = {"entity": alpha - np.average(alpha, weights=m.counts("entity")), "time": gamma}
     comps = {}
@@ -291,8 +327,8 @@ def _stata_swamy_arora(m: _Moments) -> Components:
         raise InsufficientDataError(
             "convention='stata' covers one-way entity random effects (Stata's xtreg, re)."
         )
-    ols, _ = m.within
-    sigma2_e = float(ols.resid @ ols.resid) / (m.n - m.n_effects - len(ols.params))
+    ols = m.within
+    sigma2_e = ols.ssr / (m.n - m.n_effects - len(ols.params))
     between = transformed_ols(m.zbar("entity"), m.ybar("entity"), m.d.x_names, warn=False)
     c = m.counts("entity")
     G = len(c)
@@ -329,11 +365,11 @@ def estimate_components(design: Design, effects: str, method: str, convention: s
                 f"Random effects need more {dim} groups ({G}) than regressors including the "
                 f"intercept ({m.K + 1}) to estimate the {dim}-effect variance."
             )
-    df_within = m.n - m.n_effects - len(m.within[0].params)
+    df_within = m.n - m.n_effects - len(m.within.params)
     if df_within <= 0:
         raise InsufficientDataError(
             f"Random effects need within-group variation to estimate σ²ₑ: {m.n} observations, "
-            f"{m.n_effects} {effects} effects and {len(m.within[0].params)} slopes leave "
+            f"{m.n_effects} {effects} effects and {len(m.within.params)} slopes leave "
             f"{df_within} degrees of freedom (are all groups observed once, T = 1?)."
         )
     if convention == "stata" and method == "swamy-arora":
