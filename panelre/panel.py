@@ -126,12 +126,12 @@ class PanelData:
         self.frame: pd.DataFrame = frame
         self.entity: Hashable = entity
         self.time: Hashable | None = time
-        codes, labels = pd.factorize(frame[entity], sort=True)
-        self.entity_codes: np.ndarray = codes.astype(np.int64)
+        codes, labels = factorize_sorted(frame[entity])
+        self.entity_codes: np.ndarray = codes
         self.entity_labels: pd.Index = pd.Index(labels, name=entity)
         if time is not None:
-            tcodes, tlabels = pd.factorize(frame[time], sort=True)
-            self.time_codes: np.ndarray | None = tcodes.astype(np.int64)
+            tcodes, tlabels = factorize_sorted(frame[time])
+            self.time_codes: np.ndarray | None = tcodes
             self.time_labels: pd.Index | None = pd.Index(tlabels, name=time)
             self._check_unique_pairs()
         else:
@@ -430,6 +430,32 @@ class PanelData:
         ok = src >= 0
         out[ok] = x[src[ok]]
         return out
+
+
+def factorize_sorted(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes 0..G-1 in sorted label order, and the labels.
+
+    Integer identifiers with a compact range (the usual firm ids and years) are coded
+    through a lookup table in O(n); anything else goes through ``pd.factorize``.
+
+    Examples
+    --------
+    >>> codes, labels = factorize_sorted(pd.Series([2003, 2001, 2003, 2010]))
+    >>> codes.tolist(), labels.tolist()
+    ([1, 0, 1, 2], [2001, 2003, 2010])
+    """
+    if pd.api.types.is_integer_dtype(values) and len(values):
+        v = values.to_numpy()
+        lo, hi = int(v.min()), int(v.max())
+        if hi - lo <= 4 * len(v) + 1000:
+            shifted = v - lo
+            present = np.zeros(hi - lo + 1, dtype=bool)
+            present[shifted] = True
+            lookup = np.cumsum(present) - 1
+            labels = pd.Index(np.flatnonzero(present) + lo, dtype=values.dtype)
+            return lookup[shifted].astype(np.int64), labels
+    codes, labels = pd.factorize(values, sort=True)
+    return codes.astype(np.int64), pd.Index(labels)
 
 
 def sorted_run_starts(codes: np.ndarray) -> np.ndarray:
