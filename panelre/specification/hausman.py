@@ -12,7 +12,7 @@ from scipy import stats
 from panelre._linalg import column_ss, pinv_psd
 from panelre._validation import check_option
 from panelre._warnings import warn
-from panelre.covariance import make_covariance
+from panelre.covariance import CovarianceInputs, make_covariance
 from panelre.dask import dispatch as dask_dispatch
 from panelre.dask import is_dask
 from panelre.estimators import RandomEffects
@@ -184,6 +184,20 @@ def hausman(
     )
 
 
+def _undefined(reason: str) -> TestResult:
+    """A regression-based Hausman test that cannot be computed, with the reason."""
+    return TestResult(
+        name="Regression-based Hausman test",
+        stat=float("nan"),
+        df=0,
+        pvalue=float("nan"),
+        null=_NULL,
+        alternative=_ALT,
+        valid=False,
+        reason=reason,
+    )
+
+
 def hausman_regression(
     formula: str,
     data: Any,
@@ -224,16 +238,9 @@ def hausman_regression(
     varying = np.diag(Xw.T @ Xw) > 1e-10 * np.maximum(ss_raw, np.finfo(float).tiny)
     names = [design.x_names[j] + ".tilde" for j, v in zip(slope_cols, varying) if v]
     if not names:
-        return TestResult(
-            name="Regression-based Hausman test",
-            stat=float("nan"),
-            df=0,
-            pvalue=float("nan"),
-            null=_NULL,
-            alternative=_ALT,
-            valid=False,
-            reason="The model has no time-varying regressors, so the Hausman test is undefined "
-            "(fixed and random effects estimate nothing in common).",
+        return _undefined(
+            "The model has no time-varying regressors, so the Hausman test is undefined "
+            "(fixed and random effects estimate nothing in common)."
         )
     re_est = model.fit()._est
     # As R plm, the auxiliary regression has a plain intercept (not the quasi-demeaned
@@ -243,7 +250,6 @@ def hausman_regression(
         re_X[:, re_est.names.index("Intercept")] = 1.0
     aux_X = np.column_stack([re_X, Xw[:, varying]])
     ols = transformed_ols(aux_X, re_est.y, [*re_est.names, *names], warn=False)
-    from panelre.covariance import CovarianceInputs
 
     inputs = CovarianceInputs(
         X=ols.X,
@@ -258,17 +264,10 @@ def hausman_regression(
     V = make_covariance(cov, **cov_options).cov(inputs)
     idx = [ols.names.index(n) for n in names if n in ols.names]
     if not idx:
-        return TestResult(
-            name="Regression-based Hausman test",
-            stat=float("nan"),
-            df=0,
-            pvalue=float("nan"),
-            null=_NULL,
-            alternative=_ALT,
-            valid=False,
-            reason="The within-demeaned regressors are collinear with the quasi-demeaned ones "
+        return _undefined(
+            "The within-demeaned regressors are collinear with the quasi-demeaned ones "
             "(no between-entity variation, e.g. the same design for every entity): fixed and "
-            "random effects give the same slopes and the test is undefined.",
+            "random effects give the same slopes and the test is undefined."
         )
     b = ols.params[idx]
     stat = float(b @ np.linalg.solve(V[np.ix_(idx, idx)], b))
