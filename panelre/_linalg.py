@@ -98,8 +98,6 @@ def solve_with_residuals(
     return beta, resid
 
 
-
-
 def _cholesky(a: np.ndarray) -> tuple[np.ndarray, bool]:
     if not np.isfinite(a).all():
         raise RankDeficiencyError(
