@@ -111,6 +111,8 @@ class Estimation:
             frame=self.frame,
             n_params=len(self.params),
             re_stata=self.re_stata,
+            within_X=self.extra.get("within_X"),
+            within_dim=self.extra.get("within_dim"),
         )
 
 
@@ -283,8 +285,7 @@ class PanelResults:
         """R² of the estimator's own (transformed) regression, as R plm reports it:
         the squared correlation of the transformed response and fitted values."""
         y = self._est.y
-        fit = self._est.X @ self._est.params
-        return _squared_corr(y, fit)
+        return _squared_corr(y, y - self._est.resid)
 
     @cached_property
     def _index_r2(self) -> tuple[float, float, float]:

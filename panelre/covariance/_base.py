@@ -60,6 +60,16 @@ class CovarianceInputs:
     frame: pd.DataFrame | None
     n_params: int
     re_stata: bool = False
+    within_X: np.ndarray | None = None
+    within_dim: str | None = None
+
+    # ``X`` may be a zero-argument callable (built on first use): the one-way within
+    # estimator only materialises the demeaned regressors when a covariance needs them.
+    def regressors(self) -> np.ndarray:
+        """The transformed regressors (computed on first use when given lazily)."""
+        if callable(self.X):
+            object.__setattr__(self, "X", self.X())
+        return self.X
 
     @property
     def nobs(self) -> int:
@@ -69,7 +79,7 @@ class CovarianceInputs:
     @property
     def scores(self) -> np.ndarray:
         """Per-row scores ``x_i e_i``."""
-        return self.X * self.resid[:, None]
+        return self.regressors() * self.resid[:, None]
 
     # The three reductions every covariance estimator is built from. A backend that
     # cannot hold the rows (e.g. Dask) provides these instead of ``X`` and ``resid``.
@@ -79,7 +89,8 @@ class CovarianceInputs:
 
     def score_outer(self) -> np.ndarray:
         """``Σᵢ (xᵢeᵢ)(xᵢeᵢ)'``."""
-        return (self.X.T * self.resid**2) @ self.X
+        X = self.regressors()
+        return (X.T * self.resid**2) @ X
 
     def score_sums(self, spec: Any) -> np.ndarray:
         """Score sums per cluster, shape (G, k): one clustering, or the intersection of
@@ -89,15 +100,19 @@ class CovarianceInputs:
             codes = np.unique(a * (int(b.max()) + 1) + b, return_inverse=True)[1]
         else:
             codes = self.cluster_codes(spec)
+        # within an entity (time) the demeaned regressors and the raw ones give the same
+        # score sums, since the within residuals sum to zero there: no demeaned copy needed
+        same = isinstance(spec, str) and spec == self.within_dim and self.within_X is not None
+        X = self.within_X if same else self.regressors()
         n_groups = int(codes.max()) + 1 if codes.size else 0
-        out = np.empty((n_groups, self.X.shape[1]))
+        out = np.empty((n_groups, X.shape[1]))
         buffer = np.empty(self.resid.shape[0])
         starts = None
         if codes.size and bool((codes[1:] >= codes[:-1]).all()):
             starts = sorted_run_starts(codes)
             present = codes[starts]
-        for j in range(self.X.shape[1]):  # column by column: no n x k score matrix
-            np.multiply(self.X[:, j], self.resid, out=buffer)
+        for j in range(X.shape[1]):  # column by column: no n x k score matrix
+            np.multiply(X[:, j], self.resid, out=buffer)
             if starts is None:
                 out[:, j] = np.bincount(codes, weights=buffer, minlength=n_groups)
             else:  # rows sorted by cluster: sums over contiguous runs
