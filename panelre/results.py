@@ -99,6 +99,10 @@ class Estimation:
     re_stata: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
 
+    def regressors(self) -> np.ndarray:
+        """The transformed regressors (some estimators build them only on demand)."""
+        return self.X() if callable(self.X) else self.X
+
     def covariance_inputs(self) -> CovarianceInputs:
         """Package the pieces the covariance estimators need."""
         return CovarianceInputs(
@@ -111,8 +115,7 @@ class Estimation:
             frame=self.frame,
             n_params=len(self.params),
             re_stata=self.re_stata,
-            within_X=self.extra.get("within_X"),
-            within_dim=self.extra.get("within_dim"),
+            cluster_shortcut=self.extra.get("cluster_shortcut"),
         )
 
 

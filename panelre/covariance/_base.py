@@ -60,8 +60,9 @@ class CovarianceInputs:
     frame: pd.DataFrame | None
     n_params: int
     re_stata: bool = False
-    within_X: np.ndarray | None = None
-    within_dim: str | None = None
+    #: (dimension, raw X, group means x̄_g, θ_g) of a quasi-demeaned regression: score sums
+    #: over that dimension's groups are Σ_t x e − θ_g x̄_g Σ_t e, with no transformed copy
+    cluster_shortcut: tuple[str, np.ndarray, np.ndarray, np.ndarray] | None = None
 
     # ``X`` may be a zero-argument callable (built on first use): the one-way within
     # estimator only materialises the demeaned regressors when a covariance needs them.
@@ -100,10 +101,9 @@ class CovarianceInputs:
             codes = np.unique(a * (int(b.max()) + 1) + b, return_inverse=True)[1]
         else:
             codes = self.cluster_codes(spec)
-        # within an entity (time) the demeaned regressors and the raw ones give the same
-        # score sums, since the within residuals sum to zero there: no demeaned copy needed
-        same = isinstance(spec, str) and spec == self.within_dim and self.within_X is not None
-        X = self.within_X if same else self.regressors()
+        short = self.cluster_shortcut
+        use_short = isinstance(spec, str) and short is not None and spec == short[0]
+        X = short[1] if use_short else self.regressors()  # type: ignore[index]
         n_groups = int(codes.max()) + 1 if codes.size else 0
         out = np.empty((n_groups, X.shape[1]))
         buffer = np.empty(self.resid.shape[0])
@@ -118,6 +118,10 @@ class CovarianceInputs:
             else:  # rows sorted by cluster: sums over contiguous runs
                 out[:, j] = 0.0
                 out[present, j] = np.add.reduceat(buffer, starts)
+        if use_short:
+            _, _, means, theta = short  # type: ignore[misc]
+            e_sums = np.bincount(codes, weights=self.resid, minlength=n_groups)
+            out -= means * (theta * e_sums)[:, None]
         return out
 
     def cluster_codes(self, spec: Any) -> np.ndarray:

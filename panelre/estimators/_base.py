@@ -27,7 +27,14 @@ from panelre.formula import Design, build_design
 from panelre.panel import PanelData, as_panel
 from panelre.results import PanelResults
 
-__all__ = ["PanelModel", "TransformedOLS", "transformed_ols", "row_index"]
+__all__ = [
+    "PanelModel",
+    "TransformedOLS",
+    "transformed_ols",
+    "QuasiDemeanedOLS",
+    "quasi_demeaned_ols",
+    "row_index",
+]
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,88 @@ def transformed_ols(
         keep=keep,
         dropped=sel.dropped,
         absorbed=sel.absorbed,
+    )
+
+
+@dataclass(frozen=True)
+class QuasiDemeanedOLS:
+    """OLS of ``y − θ_g ȳ_g`` on ``X − θ_g x̄_g`` (θ = 1: the within estimator)."""
+
+    params: np.ndarray
+    names: list[str]
+    keep: np.ndarray
+    resid: np.ndarray
+    bread: np.ndarray
+    dropped: list[str]
+    absorbed: list[str]
+    y: np.ndarray
+    X: Any  # zero-argument callable: the transformed regressors, built on demand
+    raw_X: np.ndarray
+    means: np.ndarray
+    theta: np.ndarray
+
+
+def quasi_demeaned_ols(
+    design: Design,
+    dim: str,
+    theta: float | np.ndarray,
+    cols: list[int],
+    *,
+    absorbed_by: str | None = None,
+) -> QuasiDemeanedOLS:
+    """OLS on quasi-demeaned data from cross-products and the design's cached group means.
+
+    ``X*'X* = X'X − Σ_g c_g(2θ_g − θ_g²) x̄_g x̄_g'`` (likewise ``X*'y*``), so the
+    transformed regressors are never formed unless a covariance needs them; the residuals
+    ``e* = (y − Xb) − θ_g(ȳ_g − x̄_g b)`` take one pass, and one refinement step with them
+    (``X*'e* = X'e* − Σ_g θ_g x̄_g Σ_t e*``) is taken when the cross-products are
+    ill-conditioned. With ``absorbed_by`` (fixed effects, θ = 1) regressors without
+    variation after the transform are dropped as absorbed.
+    """
+    p = design.panel
+    X = design.X[:, cols] if cols != list(range(1, design.X.shape[1])) else design.X[:, 1:]
+    if cols == list(range(design.X.shape[1])):
+        X = design.X
+    names = [design.x_names[j] for j in cols]
+    ybar, xbar_all = design.means(dim)
+    xbar = xbar_all[:, cols]
+    c = p.group_counts(dim).astype(float)
+    th = np.broadcast_to(np.asarray(theta, dtype=float), c.shape)
+    w = c * (2 * th - th**2)
+    xtx = X.T @ X
+    wxx = xtx - (xbar * w[:, None]).T @ xbar
+    wxy = X.T @ design.y - (xbar * w[:, None]).T @ ybar
+    raw_ss = np.diag(xtx).copy() if absorbed_by is not None else None
+    sel = select_columns(wxx, names, raw_ss=raw_ss, absorbed_by=absorbed_by)
+    kk = np.flatnonzero(sel.keep)
+    Xk = X if sel.keep.all() else X[:, kk]
+    xbar_k, wk = xbar[:, kk], wxx[np.ix_(kk, kk)]
+    bread = inv_psd(wk)
+    scalar = float(th[0]) if np.ptp(th) == 0 else th  # balanced: one θ
+
+    def residuals(b: np.ndarray) -> np.ndarray:
+        return p.subtract_group_values(design.y - Xk @ b, ybar - xbar_k @ b, dim, scalar)
+
+    b = bread @ wxy[kk]
+    resid = residuals(b)
+    scale = np.sqrt(np.diag(wk))
+    if np.linalg.cond(wk / np.outer(scale, scale)) > 1e6:
+        xte = Xk.T @ resid - xbar_k.T @ (th * p.group_sums(resid, dim))
+        b = b + bread @ xte
+        resid = residuals(b)
+    return QuasiDemeanedOLS(
+        params=b,
+        names=[names[i] for i in kk],
+        keep=sel.keep,
+        resid=resid,
+        bread=bread,
+        dropped=sel.dropped,
+        absorbed=sel.absorbed,
+        y=p.subtract_group_values(design.y, ybar, dim, scalar),
+        X=lambda: p.subtract_group_values(Xk, xbar_k, dim, scalar),
+        raw_X=Xk,
+        means=xbar_k,
+        theta=np.array(th),
     )
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 from panelre._typing import CONVENTIONS, EFFECT_ALIASES, EFFECTS, RE_METHOD_ALIASES, RE_METHODS
 from panelre._validation import check_option
 from panelre._warnings import warn
-from panelre.estimators._base import PanelModel, transformed_ols
+from panelre.estimators._base import PanelModel, quasi_demeaned_ols, transformed_ols
 from panelre.estimators.variance_components import Components, estimate_components
 from panelre.exceptions import BoundaryWarning, InsufficientDataError, InvalidParameterError
 from panelre.panel import PanelData
@@ -111,21 +111,20 @@ class RandomEffects(PanelModel):
         return Components(fit.sigma2_e, {"entity": max(fit.sigma2_u, 0.0)}, clipped, fit.loglike)
 
     # ---------------------------------------------------------------- transform
-    def _transform(self, comps: Components) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    def _thetas(self, comps: Components) -> dict[str, np.ndarray]:
+        counts = self.design.panel.group_counts
+        return {
+            dim: theta_for(comps.sigma2_e, comps.sigma2[dim], counts(dim).astype(float))
+            for dim in comps.sigma2
+        }
+
+    def _transform_twoway(
+        self, comps: Components, thetas: dict[str, np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Two-way GLS transform (balanced: θ_id, θ_t, θ_total; unbalanced: whitening)."""
         d = self.design
         p = d.panel
         s2e = comps.sigma2_e
-        thetas = {
-            dim: theta_for(s2e, comps.sigma2[dim], p.group_counts(dim).astype(float))
-            for dim in comps.sigma2
-        }
-        if self.effects in ("entity", "time"):
-            theta = thetas[self.effects]
-            if np.ptp(theta) == 0:
-                theta = theta[0]  # balanced: a scalar θ
-            ybar, xbar = d.means(self.effects)
-            yt = p.subtract_group_values(d.y, ybar, self.effects, theta)
-            return yt, p.subtract_group_values(d.X, xbar, self.effects, theta), thetas
         both = np.column_stack([d.y, d.X])
         if p.is_balanced:
             th_i, th_t = float(thetas["entity"][0]), float(thetas["time"][0])
@@ -139,7 +138,7 @@ class RandomEffects(PanelModel):
             )
         else:
             out = _whiten_twoway_unbalanced(p, both, thetas["entity"], comps.sigma2["time"] / s2e)
-        return out[:, 0], out[:, 1:], thetas
+        return out[:, 0], out[:, 1:]
 
     def _estimate(self) -> Estimation:
         d = self.design
@@ -152,8 +151,16 @@ class RandomEffects(PanelModel):
                 "estimates equal pooled OLS.",
                 BoundaryWarning,
             )
-        yt, Xt, thetas = self._transform(comps)
-        ols = transformed_ols(Xt, yt, d.x_names)
+        thetas = self._thetas(comps)
+        extra: dict[str, Any] = {"components": comps}
+        if self.effects in ("entity", "time"):  # from cross-products: no transformed copy
+            cols = list(range(len(d.x_names)))
+            ols = quasi_demeaned_ols(d, self.effects, thetas[self.effects], cols)
+            yt = ols.y
+            extra["cluster_shortcut"] = (self.effects, ols.raw_X, ols.means, ols.theta)
+        else:
+            yt, Xt = self._transform_twoway(comps, thetas)
+            ols = transformed_ols(Xt, yt, d.x_names)
         full = np.zeros(len(d.x_names))
         full[ols.keep] = ols.params
         vc = self._variance_components(comps, thetas)
@@ -162,7 +169,6 @@ class RandomEffects(PanelModel):
         ybar, xbar = d.means(blup_dim)  # group means of y − x'b from the cached means
         blups = (1 - (1 - th) ** 2) * (ybar - xbar @ full)
         labels = p.entity_labels if blup_dim == "entity" else p.time_labels
-        extra: dict[str, Any] = {"components": comps}
         if comps.loglike is not None:
             extra["loglike"] = comps.loglike
         return Estimation(

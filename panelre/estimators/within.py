@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from panelre._columns import select_columns
-from panelre._linalg import column_ss, inv_psd
+from panelre._linalg import column_ss
 from panelre._typing import EFFECT_ALIASES, EFFECTS
 from panelre._validation import check_option
 from panelre._warnings import warn
-from panelre.estimators._base import PanelModel, transformed_ols
+from panelre.estimators._base import PanelModel, quasi_demeaned_ols, transformed_ols
 from panelre.exceptions import InsufficientDataError, SingletonWarning
 from panelre.results import Estimation
 
@@ -24,20 +22,6 @@ __all__ = ["FixedEffects", "absorbed_label"]
 def absorbed_label(effects: str) -> str:
     """Words for the effects in messages."""
     return {"entity": "entity", "time": "time", "twoway": "entity and time"}[effects]
-
-
-@dataclass(frozen=True)
-class _OneWayFit:
-    params: np.ndarray
-    names: list[str]
-    keep: np.ndarray
-    resid: np.ndarray
-    bread: np.ndarray
-    dropped: list[str]
-    absorbed: list[str]
-    raw_X: np.ndarray
-    y: np.ndarray
-    X: Any  # zero-argument callable: the demeaned regressors, built on demand
 
 
 class FixedEffects(PanelModel):
@@ -114,7 +98,9 @@ class FixedEffects(PanelModel):
                 Xt, yt, names, raw_ss=column_ss(X), absorbed_by=absorbed_label(self.effects)
             )
         else:
-            ols = self._one_way(X, names, cols)
+            ols = quasi_demeaned_ols(
+                d, self.effects, 1.0, cols, absorbed_by=absorbed_label(self.effects)
+            )
             yt = ols.y
         full = np.zeros(len(names))
         full[ols.keep] = ols.params
@@ -127,7 +113,7 @@ class FixedEffects(PanelModel):
             extra = {}
         extra["absorbed"] = ols.absorbed
         if self.effects != "twoway":
-            extra["within_X"], extra["within_dim"] = ols.raw_X, self.effects
+            extra["cluster_shortcut"] = (self.effects, ols.raw_X, ols.means, ols.theta)
         df_resid = p.nobs - self._n_effects() - len(ols.params)
         if df_resid <= 0:
             raise InsufficientDataError(
@@ -151,51 +137,6 @@ class FixedEffects(PanelModel):
             effects=effects,
             dropped=ols.dropped,
             extra=extra,
-        )
-
-    def _one_way(self, X: np.ndarray, names: list[str], cols: list[int]) -> _OneWayFit:
-        """The one-way within regression from cross-products and cached group means.
-
-        ``X̃'X̃ = X'X − Σ_g c_g x̄_g x̄_g'`` (and likewise ``X̃'ỹ``), so the demeaned
-        regressors are never formed unless a covariance needs them; the residuals
-        ``ẽ = (y − Xb) − (ȳ_g − x̄_g b)`` come from one pass, and a refinement step with them
-        (``X̃'ẽ = X'ẽ``) is taken when the cross-products are ill-conditioned.
-        """
-        d, p, dim = self.design, self.design.panel, self.effects
-        ybar, xbar_all = d.means(dim)
-        xbar = xbar_all[:, cols]
-        c = p.group_counts(dim).astype(float)
-        xtx = X.T @ X
-        wxx = xtx - (xbar * c[:, None]).T @ xbar
-        wxy = X.T @ d.y - (xbar * c[:, None]).T @ ybar
-        sel = select_columns(
-            wxx, names, raw_ss=np.diag(xtx).copy(), absorbed_by=absorbed_label(dim)
-        )
-        kk = np.flatnonzero(sel.keep)
-        Xk = X if sel.keep.all() else X[:, kk]
-        xbar_k, w = xbar[:, kk], wxx[np.ix_(kk, kk)]
-        bread = inv_psd(w)
-
-        def residuals(b: np.ndarray) -> np.ndarray:
-            return p.subtract_group_values(d.y - Xk @ b, ybar - xbar_k @ b, dim)
-
-        b = bread @ wxy[kk]
-        resid = residuals(b)
-        scale = np.sqrt(np.diag(w))
-        if np.linalg.cond(w / np.outer(scale, scale)) > 1e6:
-            b = b + bread @ (Xk.T @ resid)
-            resid = residuals(b)
-        return _OneWayFit(
-            params=b,
-            names=[names[i] for i in kk],
-            keep=sel.keep,
-            resid=resid,
-            bread=bread,
-            dropped=sel.dropped,
-            absorbed=sel.absorbed,
-            raw_X=Xk,
-            y=p.subtract_group_values(d.y, ybar, dim),
-            X=lambda: p.subtract_group_values(Xk, xbar_k, dim),
         )
 
     def _effects(self, total: np.ndarray) -> tuple[Any, dict[str, Any]]:

@@ -245,7 +245,7 @@ def hausman_regression(
     re_est = model.fit()._est
     # As R plm, the auxiliary regression has a plain intercept (not the quasi-demeaned
     # 1 − θᵢ); on balanced panels the two are the same regression.
-    re_X = re_est.X.copy()
+    re_X = re_est.regressors().copy()
     if "Intercept" in re_est.names:
         re_X[:, re_est.names.index("Intercept")] = 1.0
     aux_X = np.column_stack([re_X, Xw[:, varying]])

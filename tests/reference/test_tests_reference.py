@@ -78,7 +78,7 @@ def test_plm_aux_position_bug(case_id: str) -> None:
     X = re.design.X[:, 1:]
     Xw = panel.demean(X)
     varying = np.diag(Xw.T @ Xw) > 1e-8 * np.diag(X.T @ X)
-    aux = est.X.copy()
+    aux = est.regressors().copy()
     aux[:, 0] = 1.0
     aux = np.column_stack([aux, Xw[:, varying]])
     fit = sm.OLS(est.y, aux).fit()
