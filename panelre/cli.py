@@ -122,6 +122,10 @@ def _cmd_select(args: argparse.Namespace) -> str:
     sel = pr.select(
         args.formula, read_data(args.data), entity=args.entity, time=args.time, alpha=args.alpha
     )
+    if args.plot:
+        from panelre import plots
+
+        plots.coefficient_plot(dict(sel.models)).savefig(args.plot, dpi=120, bbox_inches="tight")
     if args.format == "json":
         return json.dumps(sel.to_dict(), indent=2, default=_json_default)
     if args.format == "text":
@@ -133,6 +137,8 @@ def _cmd_mixed(args: argparse.Namespace) -> str:
     from panelre.mixed import mixed
 
     res = mixed(args.formula, read_data(args.data), reml=not args.ml)
+    if args.plot:
+        res.plot_random_effects().savefig(args.plot, dpi=120, bbox_inches="tight")
     return _render(res, args.format)
 
 
@@ -211,6 +217,7 @@ def _parser() -> argparse.ArgumentParser:
     sel.add_argument("--entity", required=True)
     sel.add_argument("--time")
     sel.add_argument("--alpha", type=float, default=0.05)
+    sel.add_argument("--plot", help="save a coefficient plot of the models to this image file")
     common(sel)
     sel.set_defaults(func=_cmd_select)
 
@@ -222,6 +229,7 @@ def _parser() -> argparse.ArgumentParser:
     mix.add_argument("data")
     mix.add_argument("formula")
     mix.add_argument("--ml", action="store_true", help="maximum likelihood instead of REML")
+    mix.add_argument("--plot", help="save a caterpillar plot of the random effects to this file")
     common(mix)
     mix.set_defaults(func=_cmd_mixed)
 

@@ -123,3 +123,16 @@ def test_meta_command(capsys):
         "cneg",
     )
     assert code == 0 and "-0.7145" in out
+
+
+def test_select_and_mixed_plots(tmp_path, capsys):
+    for argv, name in (
+        (
+            ["select", "grunfeld", "inv ~ value + capital", "--entity", "firm", "--time", "year"],
+            "s",
+        ),
+        (["mixed", "sleepstudy", "Reaction ~ Days + (Days | Subject)"], "m"),
+    ):
+        target = tmp_path / f"{name}.png"
+        assert main([*argv, "--plot", str(target)]) == 0
+        assert target.read_bytes()[:4] == b"\x89PNG"

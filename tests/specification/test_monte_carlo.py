@@ -1,4 +1,5 @@
-"""Statistical behaviour of the tests and of select() (seeded Monte Carlo, marked slow).
+"""Statistical behaviour of the tests and of select() (seeded Monte Carlo; ~45 s, so it
+runs in CI).
 
 Rates are reported in docs/choosing.md. Data: 200 entities x 5 periods,
 y = 1 + x1 − x2 + uᵢ + eᵢₜ with x1 = N(0,1) + corr·uᵢ (see simulate()).
@@ -12,8 +13,6 @@ import pytest
 
 import panelre as pr
 from tests.specification.test_specification import simulate
-
-pytestmark = pytest.mark.slow
 
 
 def _rejection_rate(corr: float, reps: int, seed: int) -> float:
