@@ -25,7 +25,7 @@ from panelre.dask.results import DaskPanelResults
 from panelre.dask.stats import Transform, transformed_gram
 from panelre.exceptions import IncompatibleResultsError, PanelreWarning
 from panelre.specification._base import TestResult
-from panelre.specification.hausman import _ALT, _NULL, hausman
+from panelre.specification.hausman import _ALT, _NULL
 from panelre.specification.lagrange import lm_component, lm_test_result
 from panelre.specification.poolability import f_test_from_ssr
 from panelre.specification.select import Selection, decide
@@ -208,12 +208,6 @@ def select(
         "breusch_pagan": breusch_pagan(formula, data, entity=entity, time=time, progress=progress),
         "hausman_robust": _hausman_regression(ctx, make_covariance("cluster"), "entity", method),
     }
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", PanelreWarning)
-            tests["hausman_classic"] = hausman(fe, re)
-    except IncompatibleResultsError:
-        pass
     return decide(
         tests,
         {"Pooled": pooled, "FE": fe, "RE": re},

@@ -144,12 +144,6 @@ def select(
         "breusch_pagan": breusch_pagan(formula, panel),
         "hausman_robust": hausman_regression(formula, panel, cov="cluster", method=method),
     }
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", PanelreWarning)
-            tests["hausman_classic"] = hausman(fe, re)
-    except IncompatibleResultsError:
-        pass
     return decide(
         tests,
         {"Pooled": pooled, "FE": fe, "RE": re},
@@ -173,6 +167,12 @@ def decide(
     """The decision rule of ``select`` on fitted models and computed tests
     (shared with the Dask backend); ``fit_cre()`` fits the CRE model when needed (or
     returns None when it cannot be fitted)."""
+    try:  # the classic test, for the record (robust-vs-classic caution)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PanelreWarning)
+            tests["hausman_classic"] = hausman(models["FE"], models["RE"])
+    except IncompatibleResultsError:
+        pass
     reasons: list[str] = []
     half = alpha / 2
     f, lm, h = tests["f_test"], tests["breusch_pagan"], tests["hausman_robust"]
