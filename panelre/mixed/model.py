@@ -124,12 +124,17 @@ def mixed(
         raise InvalidParameterError(f"The 'reml' parameter must be True or False. Got {reml!r}.")
     parsed = parse_mixed_formula(formula, groups=groups, re_formula=re_formula)
     design = build_design(parsed, as_frame(data), groups)
-    stats = sufficient_stats(design.x, design.z, design.y, design.codes, design.n_groups)
+    # With a fixed intercept, y is centred before its cross-products are formed (only the
+    # intercept moves, by the mean; it is added back in _assemble): no digits are lost when
+    # |mean(y)| is many standard deviations
+    names = list(design.fixed_names)
+    shift = float(design.y.mean()) if "Intercept" in names else 0.0
+    stats = sufficient_stats(design.x, design.z, design.y - shift, design.codes, design.n_groups)
     check_random_design(stats, design.random_names, design.group_name)
     layout = ThetaLayout.from_blocks(design.z.shape[1], design.blocks)
     info = optimise(stats, layout, bool(reml), random_intercept=design.is_random_intercept)
     display = formula if groups is None else _statsmodels_formula(formula, parsed)
-    res = _assemble(display, bool(reml), design, stats, layout, info)
+    res = _assemble(display, bool(reml), design, stats, layout, info, shift)
     _warn(res, info, layout)
     return res
 
@@ -145,14 +150,18 @@ def _assemble(
     stats: SufficientStats,
     layout: ThetaLayout,
     info: OptimumInfo,
+    shift: float = 0.0,
 ) -> MixedResults:
     ev = info.evaluation
     p = stats.p
+    beta = ev.beta.copy()
+    if shift:
+        beta[list(design.fixed_names).index("Intercept")] += shift
     sigma2 = ev.sigma2
     a_inv = linalg.cho_solve(ev.a_chol, np.eye(p))
     other = evaluate(info.theta, stats, layout, not reml, gradient=False).value
     blups = ev.blups()
-    fitted_fixed = design.x @ ev.beta
+    fitted_fixed = design.x @ beta
     fitted = fitted_fixed + (design.z * blups[design.codes]).sum(axis=1)
     mean_resid = (stats.zty[:, 0] - stats.ztx[:, 0, :] @ ev.beta) / stats.counts
     if not design.is_random_intercept:
@@ -166,7 +175,7 @@ def _assemble(
         group_name=design.group_name,
         group_labels=design.group_labels,
         blocks=design.blocks,
-        beta=ev.beta,
+        beta=beta,
         cov_beta=sigma2 * a_inv,
         theta=info.theta,
         sigma2=sigma2,

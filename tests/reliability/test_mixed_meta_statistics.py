@@ -63,13 +63,13 @@ def test_hksj_keeps_its_level_with_few_studies_where_z_does_not():
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     seed=st.integers(0, 10_000),
-    scale=st.sampled_from([-2.0, 0.1, 50.0]),
-    shift=st.sampled_from([-10.0, 0.0, 100.0]),
+    scale=st.sampled_from([-2.0, 1e-3, 50.0]),
+    shift=st.sampled_from([-10.0, 0.0, 1e3]),
 )
 def test_mixed_model_properties(seed, scale, shift):
     """Row order does not matter; y → a·y + b scales the slopes by a, the intercept to
-    a·β₀ + b, standard errors by |a| and variances by a². (The engine's sufficient
-    statistics are not centred, so |mean/sd| of y beyond ~1e5 costs digits: kept below.)"""
+    a·β₀ + b, standard errors by |a| and variances by a² — also when |mean/sd| of y is
+    ~1e6 (y is centred before its cross-products are formed)."""
     rng = np.random.default_rng(seed)
     df = _grouped(rng, groups=15, size=4)
     with warnings.catch_warnings():
