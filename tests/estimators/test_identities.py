@@ -50,10 +50,10 @@ def test_random_effects_with_zero_theta_is_pooled(grunfeld):
     df["inv"] = 1 + 0.1 * df["value"] + rng.normal(scale=50, size=len(df))
     with pytest.warns(pr.BoundaryWarning):
         re = pr.random_effects(F, df, entity="firm", time="year", method="amemiya")
-    if re.variance_components.sigma2_u == 0:
-        pooled = pr.pooled_ols(F, df, entity="firm", time="year")
-        np.testing.assert_allclose(re.params, pooled.params, rtol=1e-10)
-        assert re.variance_components.theta == 0
+    assert re.variance_components.sigma2_u == 0
+    assert re.variance_components.theta == 0
+    pooled = pr.pooled_ols(F, df, entity="firm", time="year")
+    np.testing.assert_allclose(re.params, pooled.params, rtol=1e-10)
 
 
 def test_random_effects_approaches_within_as_theta_goes_to_one(grunfeld):
