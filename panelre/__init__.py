@@ -16,7 +16,6 @@ from panelre.api import (
     random_effects,
 )
 from panelre.comparison import compare
-from panelre.dask import read_panel
 from panelre.estimators import (
     Between,
     FirstDifference,
@@ -60,6 +59,7 @@ from panelre.specification import (
     hausman_regression,
     select,
 )
+from panelre.stats import read_panel
 
 __version__ = "0.1.0"
 

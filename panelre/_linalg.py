@@ -22,6 +22,7 @@ __all__ = [
     "solve_with_residuals",
     "pinv_psd",
     "inv_psd",
+    "cholesky_scaled",
 ]
 
 #: Relative tolerance on the squared residual norm of a column regressed on the
@@ -96,6 +97,16 @@ def solve_with_residuals(
         resid -= X @ step
         beta = beta + step
     return beta, resid
+
+
+def cholesky_scaled(a: np.ndarray) -> tuple[tuple[np.ndarray, bool], np.ndarray, float]:
+    """Cholesky factor of the column-scaled ``a``, the scales ``d`` and the condition
+    number of the scaled matrix (solve with ``cho_solve(factor, rhs / d) / d``)."""
+    d = np.sqrt(np.diag(a))
+    d = np.where(d > 0, d, 1.0)
+    scaled = a / np.outer(d, d)
+    factor = _cholesky(scaled)
+    return factor, d, float(np.linalg.cond(scaled))
 
 
 def _cholesky(a: np.ndarray) -> tuple[np.ndarray, bool]:

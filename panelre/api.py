@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any
 
-from panelre.dask import dispatch as dask_dispatch
-from panelre.dask import is_dask
 from panelre.estimators import Between, FirstDifference, FixedEffects, PooledOLS, RandomEffects
 from panelre.estimators.cre import CorrelatedRandomEffects
 from panelre.estimators.hausman_taylor import HausmanTaylor
 from panelre.results import PanelResults
+from panelre.stats import Backend
 
 __all__ = [
     "pooled_ols",
@@ -38,9 +37,10 @@ def _fit(
     time: Hashable | None,
     cov: str,
     options: dict[str, Any],
+    backend: str | Backend = "auto",
 ) -> PanelResults:
     model_opts, cov_opts = _split(dict(options))
-    model = cls.from_formula(formula, data, entity=entity, time=time, **model_opts)
+    model = cls.from_formula(formula, data, entity=entity, time=time, backend=backend, **model_opts)
     return model.fit(cov=cov, **cov_opts)
 
 
@@ -51,6 +51,7 @@ def pooled_ols(
     entity: Hashable | None = None,
     time: Hashable | None = None,
     cov: str = "unadjusted",
+    backend: str | Backend = "auto",
     **options: Any,
 ) -> PanelResults:
     """Pooled OLS. See ``panelre.PooledOLS``.
@@ -62,11 +63,7 @@ def pooled_ols(
     ...               entity="firm").params.round(4).tolist()
     [-42.7144, 0.1156, 0.2307]
     """
-    if is_dask(data):
-        return dask_dispatch(
-            "pooled_ols", formula, data, entity=entity, time=time, cov=cov, **options
-        )
-    return _fit(PooledOLS, formula, data, entity, time, cov, options)
+    return _fit(PooledOLS, formula, data, entity, time, cov, options, backend)
 
 
 def between(
@@ -76,12 +73,11 @@ def between(
     entity: Hashable | None = None,
     time: Hashable | None = None,
     cov: str = "unadjusted",
+    backend: str | Backend = "auto",
     **options: Any,
 ) -> PanelResults:
     """Between estimator (OLS on entity means). See ``panelre.Between``."""
-    if is_dask(data):
-        return dask_dispatch("between", formula, data, entity=entity, time=time, cov=cov, **options)
-    return _fit(Between, formula, data, entity, time, cov, options)
+    return _fit(Between, formula, data, entity, time, cov, options, backend)
 
 
 def fixed_effects(
@@ -92,22 +88,14 @@ def fixed_effects(
     entity: Hashable | None = None,
     time: Hashable | None = None,
     cov: str = "unadjusted",
+    backend: str | Backend = "auto",
     **options: Any,
 ) -> PanelResults:
     """Fixed effects (within): ``effects="entity" | "time" | "twoway"``.
     See ``panelre.FixedEffects``."""
-    if is_dask(data):
-        return dask_dispatch(
-            "fixed_effects",
-            formula,
-            data,
-            effects=effects,
-            entity=entity,
-            time=time,
-            cov=cov,
-            **options,
-        )
-    return _fit(FixedEffects, formula, data, entity, time, cov, {"effects": effects, **options})
+    return _fit(
+        FixedEffects, formula, data, entity, time, cov, {"effects": effects, **options}, backend
+    )
 
 
 def first_difference(
@@ -117,14 +105,11 @@ def first_difference(
     entity: Hashable | None = None,
     time: Hashable | None = None,
     cov: str = "unadjusted",
+    backend: str | Backend = "auto",
     **options: Any,
 ) -> PanelResults:
     """First-difference estimator. See ``panelre.FirstDifference``."""
-    if is_dask(data):
-        return dask_dispatch(
-            "first_difference", formula, data, entity=entity, time=time, cov=cov, **options
-        )
-    return _fit(FirstDifference, formula, data, entity, time, cov, options)
+    return _fit(FirstDifference, formula, data, entity, time, cov, options, backend)
 
 
 def random_effects(
@@ -137,15 +122,12 @@ def random_effects(
     entity: Hashable | None = None,
     time: Hashable | None = None,
     cov: str = "unadjusted",
+    backend: str | Backend = "auto",
     **options: Any,
 ) -> PanelResults:
     """Random effects (GLS). See ``panelre.RandomEffects``."""
     opts = {"effects": effects, "method": method, "convention": convention, **options}
-    if is_dask(data):
-        return dask_dispatch(
-            "random_effects", formula, data, entity=entity, time=time, cov=cov, **opts
-        )
-    return _fit(RandomEffects, formula, data, entity, time, cov, opts)
+    return _fit(RandomEffects, formula, data, entity, time, cov, opts, backend)
 
 
 def correlated_random_effects(
@@ -157,15 +139,12 @@ def correlated_random_effects(
     entity: Hashable | None = None,
     time: Hashable | None = None,
     cov: str = "unadjusted",
+    backend: str | Backend = "auto",
     **options: Any,
 ) -> PanelResults:
     """Correlated random effects (Mundlak). See ``panelre.CorrelatedRandomEffects``."""
-    if is_dask(data):
-        return dask_dispatch(
-            "correlated_random_effects", formula, data, entity=entity, time=time, cov=cov, **options
-        )
     opts = {"method": method, "convention": convention, **options}
-    return _fit(CorrelatedRandomEffects, formula, data, entity, time, cov, opts)
+    return _fit(CorrelatedRandomEffects, formula, data, entity, time, cov, opts, backend)
 
 
 def hausman_taylor(
@@ -177,12 +156,9 @@ def hausman_taylor(
     entity: Hashable | None = None,
     time: Hashable | None = None,
     cov: str = "unadjusted",
+    backend: str | Backend = "auto",
     **options: Any,
 ) -> PanelResults:
     """Hausman–Taylor IV random effects. See ``panelre.HausmanTaylor``."""
-    if is_dask(data):
-        return dask_dispatch(
-            "hausman_taylor", formula, data, entity=entity, time=time, cov=cov, **options
-        )
     opts = {"endogenous": endogenous, "instruments": instruments, **options}
-    return _fit(HausmanTaylor, formula, data, entity, time, cov, opts)
+    return _fit(HausmanTaylor, formula, data, entity, time, cov, opts, backend)

@@ -78,15 +78,15 @@ def _effect_intervals(result: Any, level: float) -> pd.DataFrame:
     effects = result.effects
     if effects is None:
         raise InvalidParameterError(f"{result.model.title} has no estimated group effects to plot.")
-    p = result.design.panel
-    counts = p.counts.to_numpy().astype(float)
+    st = result.source.stats
+    counts = st.entity.counts
     vc = result.variance_components
     if vc is not None:  # BLUPs: conditional sd sqrt(σ²ᵤ(1 − shrinkage))
         se = np.sqrt(vc.sigma2_u * (1 - vc.shrinkage.to_numpy()))
     else:  # FE αᵢ = ȳᵢ − x̄ᵢ'b: Var = s²/Tᵢ + x̄ᵢ'V x̄ᵢ (as R plm's fixef)
         names = list(result.params.index)
-        cols = [result.design.x_names.index(n) for n in names]
-        xbar = p.group_means(result.design.X[:, cols])
+        cols = [1 + result.source.x_names.index(n) for n in names]
+        xbar = st.entity.means[:, cols]
         quad = np.einsum("ij,jk,ik->i", xbar, result.cov.to_numpy(), xbar)
         se = np.sqrt(result.resid_variance / counts + quad)
     if len(se) != len(effects):
@@ -148,10 +148,14 @@ def shrinkage_plot(result: Any) -> Figure:
     vc = result.variance_components
     if vc is None:
         raise InvalidParameterError("shrinkage_plot() needs a random-effects result.")
-    p = result.design.panel
-    raw = p.group_means(result.resids.to_numpy())
+    st = result.source.stats
+    names = list(result.params.index)
+    coef = np.zeros(st.width)
+    coef[0] = 1.0
+    coef[[1 + result.source.x_names.index(n) for n in names]] = -result.params.to_numpy()
+    raw = st.entity.means @ coef  # entity means of the residuals y − x'b
     blup = result.effects.to_numpy()
-    counts = p.counts.to_numpy()
+    counts = st.entity.counts
     fig = new_figure(6.0, 4.0)
     ax = fig.subplots()
     for a, b in zip(raw, blup):

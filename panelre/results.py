@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,12 +13,10 @@ from scipy import stats
 
 from panelre.covariance import CovarianceEstimator, CovarianceInputs, make_covariance
 from panelre.exceptions import DataError
+from panelre.stats import PanelSource, RowMap, ScoreReducer, map_chunks
 from panelre.tables import Summary, coefficient_table, format_number
 
-if TYPE_CHECKING:
-    from panelre.formula import Design
-
-__all__ = ["Estimation", "VarianceComponents", "PanelResults"]
+__all__ = ["Estimation", "VarianceComponents", "PanelResults", "TestResult"]
 
 
 @dataclass(frozen=True)
@@ -78,44 +76,67 @@ class VarianceComponents:
 
 @dataclass(frozen=True)
 class Estimation:
-    """What an estimator's ``_estimate()`` hands to the shared covariance step."""
+    """What an estimator's ``_estimate()`` hands to the shared covariance step and the
+    results: numbers and row maps, never the estimator's code.
+
+    Attributes
+    ----------
+    params, names : coefficients of the kept regressors
+    bread : ndarray (k, k)
+        ``(X*'X*)⁻¹`` of the (transformed) regression.
+    df_resid, df_model : int
+    scores : ScoreReducer
+        Row reductions of the regression for the covariance estimators.
+    rows : PanelSource
+        The rows on which ``fitted`` and ``resid`` are defined (the data, their first
+        differences, or the entity means).
+    fitted, resid : RowMap
+        Fitted values and residuals as one-column maps of ``rows``.
+    rsquared : float
+        R² of the estimator's own regression.
+    index_r2 : (float, float, float)
+        Stata's within, between and overall R² of ``x'b``.
+    effects, time_effects : Series or None
+        Estimated group effects (FE: αᵢ, and γₜ for two-way; RE: BLUPs).
+    dropped, absorbed : list of str
+        Dropped regressors, and those among them absorbed by the effects.
+    variance_components : VarianceComponents or None
+    loglike : float or None
+        Log-likelihood (random effects by ML/REML).
+    re_stata : bool
+        Random effects under ``convention="stata"`` (cluster factor G/(G−1)).
+    n_instruments : int or None
+        Instruments of an IV estimator.
+    """
 
     params: np.ndarray
     names: list[str]
-    X: np.ndarray
-    y: np.ndarray
-    resid: np.ndarray
     bread: np.ndarray
     df_resid: int
     df_model: int
-    entity_codes: np.ndarray | None
-    time_codes: np.ndarray | None
-    frame: pd.DataFrame | None
-    fitted: pd.Series | Callable[[], pd.Series]
-    resids: pd.Series | Callable[[], pd.Series]
-    effects: Any = None
+    scores: ScoreReducer
+    rows: PanelSource
+    fitted: RowMap
+    resid: RowMap
+    rsquared: float
+    index_r2: tuple[float, float, float]
+    effects: pd.Series | None = None
+    time_effects: pd.Series | None = None
     dropped: list[str] = field(default_factory=list)
+    absorbed: list[str] = field(default_factory=list)
     variance_components: VarianceComponents | None = None
+    loglike: float | None = None
     re_stata: bool = False
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-    def regressors(self) -> np.ndarray:
-        """The transformed regressors (some estimators build them only on demand)."""
-        return self.X() if callable(self.X) else self.X
+    n_instruments: int | None = None
 
     def covariance_inputs(self) -> CovarianceInputs:
         """Package the pieces the covariance estimators need."""
         return CovarianceInputs(
-            X=self.X,
-            resid=self.resid,
+            scores=self.scores,
             bread=self.bread,
             df_resid=self.df_resid,
-            entity_codes=self.entity_codes,
-            time_codes=self.time_codes,
-            frame=self.frame,
             n_params=len(self.params),
             re_stata=self.re_stata,
-            cluster_shortcut=self.extra.get("cluster_shortcut"),
         )
 
 
@@ -153,9 +174,14 @@ class PanelResults:
         return self._model
 
     @property
-    def design(self) -> Design:
-        """The data behind the fit."""
-        return self._model.design
+    def source(self) -> PanelSource:
+        """The data behind the fit (formula, names, statistics, backend)."""
+        return self._model.source
+
+    @property
+    def backend(self) -> str:
+        """Name of the backend that computed the statistics (``"numpy"``, ``"dask"``, …)."""
+        return self._model.source.backend.name
 
     @property
     def estimator(self) -> str:
@@ -220,12 +246,12 @@ class PanelResults:
     @property
     def nobs(self) -> int:
         """Observations used (rows of the data, not of the transformed regression)."""
-        return self.design.panel.nobs
+        return self.source.stats.n
 
     @property
     def n_entities(self) -> int:
         """Number of entities."""
-        return self.design.panel.n_entities
+        return self.source.stats.n_entities
 
     @property
     def df_model(self) -> int:
@@ -240,82 +266,73 @@ class PanelResults:
     @property
     def resid_variance(self) -> float:
         """``s² = e'e / df_resid`` of the estimator's own (transformed) regression."""
-        return float(self._est.resid @ self._est.resid) / self._est.df_resid
+        return float(self._est.scores.resid_ss()) / self._est.df_resid
 
     @property
     def dropped(self) -> list[str]:
         """Regressors removed as absorbed by the effects or collinear."""
         return list(self._est.dropped)
 
+    @property
+    def absorbed(self) -> list[str]:
+        """Regressors removed because the effects absorb them (e.g. time-invariant ones
+        under entity fixed effects)."""
+        return list(self._est.absorbed)
+
     # -------------------------------------------------------------- fit
     @cached_property
-    def resids(self) -> pd.Series:
-        """Residuals ``y - fitted_values`` on the rows of the data."""
-        r = self._est.resids
-        return r() if callable(r) else r
+    def resids(self) -> Any:
+        """Residuals on the rows of the regression (FE: net of the effects; RE: y − x'b;
+        first differences: of the differenced equation; between: per entity). A pandas
+        Series; a lazy Dask series for Dask data."""
+        return self._est.rows.values(self._est.resid, "resids")
 
     @cached_property
-    def fitted_values(self) -> pd.Series:
-        """Fitted values on the rows of the data (FE: x'b + αᵢ; RE: x'b)."""
-        f = self._est.fitted
-        return f() if callable(f) else f
+    def fitted_values(self) -> Any:
+        """Fitted values on the rows of the regression (FE: x'b + αᵢ; RE: x'b)."""
+        return self._est.rows.values(self._est.fitted, "fitted_values")
 
-    @cached_property
-    def effects(self) -> Any:
+    @property
+    def effects(self) -> pd.Series | None:
         """Estimated group effects (FE: αᵢ; RE: BLUPs). Two-way FE: the entity effects,
         with the time effects normalised to a weighted mean of zero (``time_effects``)."""
-        e = self._est.effects
-        return e() if callable(e) else e
+        return self._est.effects
 
     @property
     def time_effects(self) -> pd.Series | None:
         """Estimated time effects of two-way fixed effects (None otherwise)."""
-        return self.extra.get("time_effects")
+        return self._est.time_effects
 
     @property
     def variance_components(self) -> VarianceComponents | None:
         """Variance components (random-effects estimators only)."""
         return self._est.variance_components
 
-    @cached_property
-    def extra(self) -> Mapping[str, Any]:
-        """Estimator-specific extras (e.g. the Hausman–Taylor instruments, two-way time
-        effects); values that are expensive are computed on first access."""
-        return _LazyMapping(self._est.extra)
+    @property
+    def loglike(self) -> float | None:
+        """Log-likelihood (random effects by ML or REML; None otherwise)."""
+        return self._est.loglike
 
-    @cached_property
+    @property
     def rsquared(self) -> float:
         """R² of the estimator's own (transformed) regression, as R plm reports it:
         the squared correlation of the transformed response and fitted values."""
-        y = self._est.y
-        return _squared_corr(y, y - self._est.resid)
-
-    @cached_property
-    def _index_r2(self) -> tuple[float, float, float]:
-        d = self.design
-        names = [n for n in self._est.names if n != "Intercept" and n in d.x_names]
-        cols = [d.x_names.index(n) for n in names]
-        xb = d.X[:, cols] @ self.params[names].to_numpy() if cols else np.zeros(d.panel.nobs)
-        p, y = d.panel, d.y
-        overall = _squared_corr(y, xb)
-        within = _squared_corr(p.demean(y), p.demean(xb))
-        between = _squared_corr(p.group_means(y), p.group_means(xb))
-        return within, between, overall
+        return self._est.rsquared
 
     @property
     def rsquared_within(self) -> float:
         """Stata's within R²: corr²(x'b − mean, y − mean) within entities."""
-        return self._index_r2[0]
+        return self._est.index_r2[0]
 
     @property
     def rsquared_between(self) -> float:
         """Stata's between R²: corr² of entity means of x'b and y."""
-        return self._index_r2[1]
+        return self._est.index_r2[1]
 
     @property
     def rsquared_overall(self) -> float:
         """Stata's overall R²: corr²(x'b, y)."""
-        return self._index_r2[2]
+        return self._est.index_r2[2]
 
     # -------------------------------------------------------------- derived
     def with_cov(
@@ -339,26 +356,29 @@ class PanelResults:
             cov_matrix=estimator.cov(self._est.covariance_inputs()),
         )
 
-    def predict(self, data: Any = None) -> pd.Series:
-        """Predictions: the fitted values, or ``x'b`` on new ``data`` (a DataFrame with
-        the formula's regressors)."""
+    def predict(self, data: Any = None) -> Any:
+        """Predictions: the fitted values, or ``x'b`` on new ``data`` (a DataFrame with the
+        formula's regressors; a lazy series for a Dask frame)."""
         if data is None:
             return self.fitted_values
-        frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
-        X = self.design.regressors_for(frame)
         names = list(self._est.names)
-        missing = [n for n in names if n not in X.columns]
-        if missing:
-            raise DataError(
-                f"Cannot predict on new data: the coefficients {missing} are not columns of the "
-                "formula's regressors (e.g. Mundlak mean terms); predict() without data returns "
-                "the fitted values."
-            )
-        return pd.Series(
-            X[names].to_numpy(dtype=float) @ self.params[names].to_numpy(),
-            index=frame.index,
-            name="predicted",
-        )
+        params = self.params[names].to_numpy()
+
+        def one(frame: pd.DataFrame) -> pd.Series:
+            X = self.source.regressors_for(frame)
+            missing = [n for n in names if n not in X.columns]
+            if missing:
+                raise DataError(
+                    f"Cannot predict on new data: the coefficients {missing} are not columns "
+                    "of the formula's regressors (e.g. Mundlak mean terms); predict() without "
+                    "data returns the fitted values."
+                )
+            values = X[names].to_numpy(dtype=float) @ params
+            return pd.Series(values, index=frame.index, name="predicted")
+
+        if isinstance(data, Mapping):
+            data = pd.DataFrame(data)
+        return map_chunks(data, one, "predicted")
 
     def to_frame(self, level: float = 0.95) -> pd.DataFrame:
         """Tidy coefficient table: estimate, std. error, statistic, p-value, interval."""
@@ -377,10 +397,9 @@ class PanelResults:
     @property
     def summary(self) -> Summary:
         """Text/HTML/LaTeX/Markdown summary."""
-        p = self.design.panel
-        counts = p.counts.to_numpy()
+        counts = self.source.stats.entity.counts.astype(int)
         header = [
-            ("Dep. variable", self.design.y_name),
+            ("Dep. variable", self.source.y_name),
             ("Estimator", self._model.title),
             ("No. observations", str(self.nobs)),
             ("Entities", str(self.n_entities)),
@@ -418,44 +437,91 @@ class PanelResults:
     def _repr_html_(self) -> str:
         return self.summary._repr_html_()
 
-    def _replace_estimation(self, **changes: Any) -> PanelResults:
-        est = replace(self._est, **changes)
-        return type(self)(
-            model=self._model,
-            estimation=est,
-            covariance=self._covariance,
-            cov_matrix=self._covariance.cov(est.covariance_inputs()),
-        )
-
-
-class _LazyMapping(Mapping):
-    """A read-only mapping whose zero-argument callables are evaluated (once) on access."""
-
-    def __init__(self, data: Mapping[str, Any]) -> None:
-        self._data = dict(data)
-
-    def __getitem__(self, key: str) -> Any:
-        value = self._data[key]
-        if callable(value) and not isinstance(value, type):
-            value = self._data[key] = value()
-        return value
-
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-
-def _squared_corr(a: np.ndarray, b: np.ndarray) -> float:
-    a = a - a.mean()
-    b = b - b.mean()
-    den = float(np.sqrt((a @ a) * (b @ b)))
-    return float((a @ b) ** 2 / den**2) if den > 0 else float("nan")
-
 
 def _theta_text(theta: float | pd.Series) -> str:
     if np.isscalar(theta):
         return format_number(theta)
     t = np.asarray(theta)
     return f"{t.min():.4f}–{t.max():.4f}"
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """Outcome of a specification test.
+
+    Attributes
+    ----------
+    name : str
+        The test's name.
+    stat : float
+        Test statistic.
+    df : int, (int, int) or None
+        Degrees of freedom: an int for χ² tests, ``(df_num, df_denom)`` for F tests,
+        None for normal (z) tests.
+    pvalue : float
+    null, alternative : str
+        The hypotheses in words.
+    valid : bool
+        False when the statistic cannot be interpreted (``reason`` says why).
+    reason : str
+        Why the test is not valid (empty when it is).
+    distribution : str
+        ``"chi2"``, ``"F"`` or ``"normal"``.
+    extra : mapping
+        Test-specific details (e.g. the Hausman difference's rank).
+
+    Examples
+    --------
+    >>> r = TestResult("demo", 3.2, 1, 0.07, "H0", "H1")
+    >>> "p-value" in str(r)
+    True
+    """
+
+    __test__ = False  # not a pytest test class
+
+    name: str
+    stat: float
+    df: int | tuple[int, int] | None
+    pvalue: float
+    null: str
+    alternative: str
+    valid: bool = True
+    reason: str = ""
+    distribution: str = "chi2"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def rejects(self, alpha: float = 0.05) -> bool:
+        """True when the test is valid and rejects the null at level ``alpha``."""
+        return bool(self.valid and self.pvalue < alpha)
+
+    def __str__(self) -> str:
+        if self.distribution == "F" and isinstance(self.df, tuple):
+            stat = f"F({self.df[0]}, {self.df[1]}) = {format_number(self.stat)}"
+        elif self.distribution == "chi2":
+            stat = f"chi2({self.df}) = {format_number(self.stat)}"
+        else:
+            stat = f"z = {format_number(self.stat)}"
+        lines = [
+            self.name,
+            f"  H0: {self.null}",
+            f"  H1: {self.alternative}",
+            f"  {stat}, p-value = {format_number(self.pvalue)}",
+        ]
+        if not self.valid:
+            lines.append(f"  NOT VALID: {self.reason}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-Python representation (for JSON output)."""
+        df = list(self.df) if isinstance(self.df, tuple) else self.df
+        return {
+            "name": self.name,
+            "stat": self.stat,
+            "df": df,
+            "pvalue": self.pvalue,
+            "null": self.null,
+            "alternative": self.alternative,
+            "valid": self.valid,
+            "reason": self.reason,
+            "distribution": self.distribution,
+        }

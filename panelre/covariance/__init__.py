@@ -6,7 +6,6 @@ from panelre.covariance._base import (
     CovarianceEstimator,
     CovarianceInputs,
     DfCorrection,
-    group_score_sums,
     sandwich,
 )
 from panelre.covariance._registry import REGISTRY, make_covariance
@@ -22,7 +21,6 @@ __all__ = [
     "REGISTRY",
     "make_covariance",
     "sandwich",
-    "group_score_sums",
     "Unadjusted",
     "Robust",
     "Clustered",

@@ -12,17 +12,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from panelre.exceptions import InvalidParameterError
-from panelre.panel import sorted_run_starts
+from panelre.stats import ScoreReducer
 
 __all__ = [
     "CovarianceInputs",
     "CovarianceEstimator",
     "DfCorrection",
     "sandwich",
-    "group_score_sums",
 ]
 
 
@@ -32,126 +29,42 @@ class CovarianceInputs:
 
     Attributes
     ----------
-    X : ndarray (m, k)
-        Regressors as the estimator used them (transformed: demeaned, quasi-demeaned,
-        differenced or averaged).
-    resid : ndarray (m,)
-        Residuals of the transformed regression.
+    scores : ScoreReducer
+        The regression's row reductions (``resid_ss``, ``score_outer``, ``score_sums``),
+        computed by the backend where the rows are.
     bread : ndarray (k, k)
-        ``(X'X)^-1`` of the transformed regression.
+        ``(X'X)^-1`` of the (transformed) regression.
     df_resid : int
         Residual degrees of freedom for the unadjusted variance ``s² = e'e/df_resid``.
-    entity_codes, time_codes : ndarray (m,) or None
-        Group codes of each transformed row.
-    frame : DataFrame or None
-        Data rows behind the transformed rows (for clustering by a column name).
     n_params : int
         Number of estimated coefficients K for small-sample factors.
     re_stata : bool
         Random effects under ``convention="stata"`` (cluster factor G/(G-1) only).
     """
 
-    X: np.ndarray
-    resid: np.ndarray
+    scores: ScoreReducer
     bread: np.ndarray
     df_resid: int
-    entity_codes: np.ndarray | None
-    time_codes: np.ndarray | None
-    frame: pd.DataFrame | None
     n_params: int
     re_stata: bool = False
-    #: (dimension, raw X, group means x̄_g, θ_g) of a quasi-demeaned regression: score sums
-    #: over that dimension's groups are Σ_t x e − θ_g x̄_g Σ_t e, with no transformed copy
-    cluster_shortcut: tuple[str, np.ndarray, np.ndarray, np.ndarray] | None = None
-
-    # ``X`` may be a zero-argument callable (built on first use): the one-way within
-    # estimator only materialises the demeaned regressors when a covariance needs them.
-    def regressors(self) -> np.ndarray:
-        """The transformed regressors (computed on first use when given lazily)."""
-        if callable(self.X):
-            object.__setattr__(self, "X", self.X())
-        return self.X
 
     @property
     def nobs(self) -> int:
-        """Rows of the transformed regression."""
-        return int(self.resid.shape[0])
+        """Rows of the (transformed) regression."""
+        return int(self.scores.nobs)
 
-    @property
-    def scores(self) -> np.ndarray:
-        """Per-row scores ``x_i e_i``."""
-        return self.regressors() * self.resid[:, None]
-
-    # The three reductions every covariance estimator is built from. A backend that
-    # cannot hold the rows (e.g. Dask) provides these instead of ``X`` and ``resid``.
     def resid_ss(self) -> float:
         """Residual sum of squares ``e'e``."""
-        return float(self.resid @ self.resid)
+        return float(self.scores.resid_ss())
 
     def score_outer(self) -> np.ndarray:
         """``Σᵢ (xᵢeᵢ)(xᵢeᵢ)'``."""
-        X = self.regressors()
-        return (X.T * self.resid**2) @ X
+        return self.scores.score_outer()
 
     def score_sums(self, spec: Any) -> np.ndarray:
-        """Score sums per cluster, shape (G, k): one clustering, or the intersection of
-        a pair ``(a, b)`` of clusterings. Period order is kept for ``"time"``."""
-        if isinstance(spec, tuple):
-            a, b = (self.cluster_codes(c) for c in spec)
-            codes = np.unique(a * (int(b.max()) + 1) + b, return_inverse=True)[1]
-        else:
-            codes = self.cluster_codes(spec)
-        short = self.cluster_shortcut
-        use_short = isinstance(spec, str) and short is not None and spec == short[0]
-        X = short[1] if use_short else self.regressors()  # type: ignore[index]
-        n_groups = int(codes.max()) + 1 if codes.size else 0
-        out = np.empty((n_groups, X.shape[1]))
-        buffer = np.empty(self.resid.shape[0])
-        starts = None
-        if codes.size and bool((codes[1:] >= codes[:-1]).all()):
-            starts = sorted_run_starts(codes)
-            present = codes[starts]
-        for j in range(X.shape[1]):  # column by column: no n x k score matrix
-            np.multiply(X[:, j], self.resid, out=buffer)
-            if starts is None:
-                out[:, j] = np.bincount(codes, weights=buffer, minlength=n_groups)
-            else:  # rows sorted by cluster: sums over contiguous runs
-                out[:, j] = 0.0
-                out[present, j] = np.add.reduceat(buffer, starts)
-        if use_short:
-            _, _, means, theta = short  # type: ignore[misc]
-            e_sums = np.bincount(codes, weights=self.resid, minlength=n_groups)
-            out -= means * (theta * e_sums)[:, None]
-        return out
-
-    def cluster_codes(self, spec: Any) -> np.ndarray:
-        """Integer cluster codes per transformed row for ``"entity"``, ``"time"``, a
-        column name or an array with one value per row used in estimation."""
-        if isinstance(spec, str) and spec in ("entity", "time"):
-            codes = self.entity_codes if spec == "entity" else self.time_codes
-            if codes is None:
-                raise InvalidParameterError(
-                    f"Clustering by {spec!r} needs {spec} identifiers for this estimator's rows; "
-                    "pass time='column' when you build the panel."
-                )
-            return codes
-        if isinstance(spec, str):
-            if self.frame is None or spec not in self.frame.columns:
-                raise InvalidParameterError(
-                    f"The 'cluster' parameter must be 'entity', 'time', a column name or an "
-                    f"array. Got {spec!r}, which is not a column of the data."
-                )
-            values = self.frame[spec]
-        else:
-            values = pd.Series(np.asarray(spec))
-            if len(values) != self.nobs:
-                raise InvalidParameterError(
-                    "A 'cluster' array needs one value per observation used in estimation "
-                    f"({self.nobs}). Got {len(values)} values."
-                )
-        if values.isna().any():
-            raise InvalidParameterError("The cluster variable has missing values.")
-        return pd.factorize(values)[0].astype(np.int64)
+        """Score sums per cluster (G, k): one clustering, or the intersection of a pair
+        ``(a, b)``; periods in time order for ``"time"``."""
+        return self.scores.score_sums(spec)
 
 
 @dataclass(frozen=True)
@@ -180,15 +93,6 @@ class DfCorrection:
         if not self.small_sample:
             return 1.0
         return inputs.nobs / (inputs.nobs - inputs.n_params)
-
-
-def group_score_sums(scores: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """Sums of the score rows within each code: shape (G, k), by ``np.bincount``."""
-    n_groups = int(codes.max()) + 1 if codes.size else 0
-    out = np.empty((n_groups, scores.shape[1]))
-    for j in range(scores.shape[1]):  # loop over columns, not groups
-        out[:, j] = np.bincount(codes, weights=scores[:, j], minlength=n_groups)
-    return out
 
 
 def sandwich(bread: np.ndarray, meat: np.ndarray) -> np.ndarray:

@@ -36,11 +36,14 @@ class DriscollKraay(CovarianceEstimator):
         return int(np.floor(n_periods**0.25)) if self.bandwidth is None else self.bandwidth
 
     def meat(self, inputs: CovarianceInputs) -> np.ndarray:
-        if inputs.time_codes is None:
+        try:
+            h = inputs.score_sums("time")  # (T, k) in time order
+        except InvalidParameterError as exc:
+            if "time" not in str(exc):
+                raise
             raise InvalidParameterError(
                 "Driscoll–Kraay standard errors need a time identifier: pass time='column'."
-            )
-        h = inputs.score_sums("time")  # (T, k) in time order
+            ) from None
         lags = self.lags(h.shape[0])
         meat = h.T @ h
         for j in range(1, min(lags, h.shape[0] - 1) + 1):  # loop over lags

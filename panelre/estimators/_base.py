@@ -1,182 +1,56 @@
 """The model -> results template shared by every panel estimator.
 
-A model binds validated data at construction and estimates nothing. ``from_formula``
-is written once, here. ``fit()`` validates the covariance options, calls the
-estimator's ``_estimate()`` hook (which returns an ``Estimation``)
-and applies the shared covariance module.
+A model binds a formula to data on a backend (a ``PanelSource``) at construction and
+estimates nothing. ``from_formula`` is written once, here. ``fit()`` validates the
+covariance options, calls the estimator's ``_estimate()`` hook (which returns an
+``Estimation`` built from sufficient statistics and row maps) and applies the shared
+covariance module.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
+from collections.abc import Hashable, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
-import pandas as pd
 
-from panelre._columns import select_columns
-from panelre._linalg import RANK_TOL, inv_psd, solve_with_residuals
 from panelre.covariance import CovarianceEstimator, make_covariance
-from panelre.exceptions import (
-    InsufficientDataError,
-    InvalidParameterError,
-)
-from panelre.formula import Design, build_design
-from panelre.panel import PanelData, as_panel
-from panelre.results import PanelResults
+from panelre.exceptions import InsufficientDataError, InvalidParameterError
+from panelre.results import Estimation, PanelResults
+from panelre.stats import Backend, PanelSource, RowMap, bind, corr2, cross, require_time
 
-__all__ = [
-    "PanelModel",
-    "TransformedOLS",
-    "transformed_ols",
-    "QuasiDemeanedOLS",
-    "quasi_demeaned_ols",
-    "row_index",
-]
+__all__ = ["PanelModel", "index_r2"]
 
 
-@dataclass(frozen=True)
-class TransformedOLS:
-    """OLS on transformed data after dropping absorbed and collinear columns."""
+def index_r2(
+    source: PanelSource, names: Sequence[str], params: np.ndarray
+) -> tuple[float, float, float]:
+    """Stata's within, between and overall R²: squared correlations of ``x'b`` (intercept
+    excluded) with ``y``, from the statistics of the source's columns.
 
-    params: np.ndarray
-    names: list[str]
-    X: np.ndarray
-    resid: np.ndarray
-    bread: np.ndarray
-    keep: np.ndarray
-    dropped: list[str]
-    absorbed: list[str]
-
-
-def transformed_ols(
-    Xt: np.ndarray,
-    yt: np.ndarray,
-    names: Sequence[str],
-    *,
-    raw_ss: np.ndarray | None = None,
-    absorbed_by: str | None = None,
-    tol: float = RANK_TOL,
-    warn: bool = True,
-) -> TransformedOLS:
-    """OLS of ``yt`` on ``Xt`` with absorbed/collinear columns detected, dropped and named.
-
-    A column is *absorbed* when its transformed sum of squares is below ``tol`` times
-    its raw sum of squares ``raw_ss`` (e.g. a time-invariant regressor under entity
-    demeaning); it is *collinear* when it is a combination of earlier kept columns.
+    Examples
+    --------
+    >>> import panelre as pr
+    >>> fe = pr.fixed_effects("inv ~ value + capital", pr.datasets.load("grunfeld"),
+    ...                       entity="firm")
+    >>> round(fe.rsquared_within, 4), round(fe.rsquared_overall, 4)
+    (0.7668, 0.806)
     """
-    names = list(names)
-    xtx = Xt.T @ Xt
-    sel = select_columns(xtx, names, raw_ss=raw_ss, absorbed_by=absorbed_by, tol=tol, warn=warn)
-    keep = sel.keep
-    kidx = np.flatnonzero(keep)
-    Xk = Xt if keep.all() else Xt[:, kidx]
-    xtx_k = xtx[np.ix_(kidx, kidx)]
-    beta, resid = solve_with_residuals(Xk, yt, xtx_k)
-    return TransformedOLS(
-        params=beta,
-        names=[names[i] for i in kidx],
-        X=Xk,
-        resid=resid,
-        bread=inv_psd(xtx_k),
-        keep=keep,
-        dropped=sel.dropped,
-        absorbed=sel.absorbed,
-    )
-
-
-@dataclass(frozen=True)
-class QuasiDemeanedOLS:
-    """OLS of ``y − θ_g ȳ_g`` on ``X − θ_g x̄_g`` (θ = 1: the within estimator)."""
-
-    params: np.ndarray
-    names: list[str]
-    keep: np.ndarray
-    resid: np.ndarray
-    bread: np.ndarray
-    dropped: list[str]
-    absorbed: list[str]
-    y: np.ndarray
-    X: Any  # zero-argument callable: the transformed regressors, built on demand
-    raw_X: np.ndarray
-    means: np.ndarray
-    theta: np.ndarray
-
-
-def quasi_demeaned_ols(
-    design: Design,
-    dim: str,
-    theta: float | np.ndarray,
-    cols: list[int],
-    *,
-    absorbed_by: str | None = None,
-) -> QuasiDemeanedOLS:
-    """OLS on quasi-demeaned data from cross-products and the design's cached group means.
-
-    ``X*'X* = X'X − Σ_g c_g(2θ_g − θ_g²) x̄_g x̄_g'`` (likewise ``X*'y*``), so the
-    transformed regressors are never formed unless a covariance needs them; the residuals
-    ``e* = (y − Xb) − θ_g(ȳ_g − x̄_g b)`` take one pass, and one refinement step with them
-    (``X*'e* = X'e* − Σ_g θ_g x̄_g Σ_t e*``) is taken when the cross-products are
-    ill-conditioned. With ``absorbed_by`` (fixed effects, θ = 1) regressors without
-    variation after the transform are dropped as absorbed.
-    """
-    p = design.panel
-    X = design.X[:, cols] if cols != list(range(1, design.X.shape[1])) else design.X[:, 1:]
-    if cols == list(range(design.X.shape[1])):
-        X = design.X
-    names = [design.x_names[j] for j in cols]
-    ybar, xbar_all = design.means(dim)
-    xbar = xbar_all[:, cols]
-    c = p.group_counts(dim).astype(float)
-    th = np.broadcast_to(np.asarray(theta, dtype=float), c.shape)
-    w = c * (2 * th - th**2)
-    xtx = X.T @ X
-    wxx = xtx - (xbar * w[:, None]).T @ xbar
-    wxy = X.T @ design.y - (xbar * w[:, None]).T @ ybar
-    raw_ss = np.diag(xtx).copy() if absorbed_by is not None else None
-    sel = select_columns(wxx, names, raw_ss=raw_ss, absorbed_by=absorbed_by)
-    kk = np.flatnonzero(sel.keep)
-    Xk = X if sel.keep.all() else X[:, kk]
-    xbar_k, wk = xbar[:, kk], wxx[np.ix_(kk, kk)]
-    bread = inv_psd(wk)
-    scalar = float(th[0]) if np.ptp(th) == 0 else th  # balanced: one θ
-
-    def residuals(b: np.ndarray) -> np.ndarray:
-        return p.subtract_group_values(design.y - Xk @ b, ybar - xbar_k @ b, dim, scalar)
-
-    b = bread @ wxy[kk]
-    resid = residuals(b)
-    scale = np.sqrt(np.diag(wk))
-    if np.linalg.cond(wk / np.outer(scale, scale)) > 1e6:
-        xte = Xk.T @ resid - xbar_k.T @ (th * p.group_sums(resid, dim))
-        b = b + bread @ xte
-        resid = residuals(b)
-    return QuasiDemeanedOLS(
-        params=b,
-        names=[names[i] for i in kk],
-        keep=sel.keep,
-        resid=resid,
-        bread=bread,
-        dropped=sel.dropped,
-        absorbed=sel.absorbed,
-        y=p.subtract_group_values(design.y, ybar, dim, scalar),
-        X=lambda: p.subtract_group_values(Xk, xbar_k, dim, scalar),
-        raw_X=Xk,
-        means=xbar_k,
-        theta=np.array(th),
-    )
-
-
-def row_index(panel: PanelData) -> pd.Index:
-    """Labels for the rows of a panel: (entity, time) MultiIndex, or entity labels."""
-    if panel.time_labels is not None:
-        return pd.MultiIndex.from_arrays(
-            [panel.entity_labels[panel.entity_codes], panel.time_labels[panel.time_codes]],
-            names=[str(panel.entity), str(panel.time)],
-        )
-    return pd.Index(panel.entity_labels[panel.entity_codes], name=str(panel.entity))
+    st = source.stats
+    p = st.width
+    b = np.zeros(p)
+    for n, v in zip(names, params):
+        if n != "Intercept" and n in source.x_names:
+            b[1 + source.x_names.index(n)] = v
+    y = np.zeros(p)
+    y[0] = 1.0
+    overall = corr2(st.gram, st.total, st.n, y, b)
+    demean = RowMap(np.eye(p), entity_table=st.entity.means)
+    within = corr2(cross(st, demean, demean), np.zeros(p), st.n, y, b)
+    means = st.entity.means
+    between = corr2(means.T @ means, means.sum(axis=0), means.shape[0], y, b)
+    return within, between, overall
 
 
 class PanelModel(ABC):
@@ -192,7 +66,7 @@ class PanelModel(ABC):
     option_names: ClassVar[tuple[str, ...]] = ()
     results_class: ClassVar[type[PanelResults]] = PanelResults
 
-    def __init__(self, design: Design, **options: Any) -> None:
+    def __init__(self, source: PanelSource, **options: Any) -> None:
         unknown = sorted(set(options) - set(self.option_names))
         if unknown:
             allowed = ", ".join(self.option_names) or "none"
@@ -200,12 +74,17 @@ class PanelModel(ABC):
                 f"{type(self).__name__} got unexpected option(s) {unknown}. Allowed: {allowed}."
             )
         if self.requires_time:
-            design.panel._require_time(self.title)
-        self.design = design
+            require_time(source.time_name is not None, self.title)
+        self.source = source
         self._configure(**options)
 
     def _configure(self, **options: Any) -> None:
         """Validate and store estimator options (subclasses override)."""
+
+    @property
+    def stats(self) -> Any:
+        """The sufficient statistics of the model's data."""
+        return self.source.stats
 
     @classmethod
     def from_formula(
@@ -215,11 +94,16 @@ class PanelModel(ABC):
         *,
         entity: Hashable | None = None,
         time: Hashable | None = None,
+        backend: str | Backend = "auto",
         **options: Any,
     ) -> PanelModel:
-        """Build the model from a formula and any accepted form of panel data."""
-        panel = as_panel(data, entity, time)
-        return cls(build_design(formula, panel), **options)
+        """Build the model from a formula and any accepted form of panel data.
+
+        ``backend`` chooses where the statistics are computed: ``"auto"`` (Dask for Dask
+        frames, numpy otherwise), ``"numpy"``, ``"dask"``, ``"cupy"`` or ``"torch"``.
+        """
+        source = bind(formula, data, entity=entity, time=time, backend=backend)
+        return cls(source, **options)
 
     def fit(
         self, cov: str | CovarianceEstimator = "unadjusted", **cov_options: Any
@@ -229,7 +113,7 @@ class PanelModel(ABC):
         estimation = self._estimate()
         if estimation.df_resid <= 0:
             raise InsufficientDataError(
-                f"{self.title} has no residual degrees of freedom: {len(estimation.resid)} "
+                f"{self.title} has no residual degrees of freedom: {estimation.scores.nobs} "
                 f"observations in its regression for {len(estimation.params)} coefficients."
             )
         return self.results_class(
@@ -240,17 +124,5 @@ class PanelModel(ABC):
         )
 
     @abstractmethod
-    def _estimate(self) -> Any:
+    def _estimate(self) -> Estimation:
         """Compute the estimator's algebra; return an ``Estimation``."""
-
-    # helpers shared by subclasses --------------------------------------------------
-    def _lazy_rows(self, compute: Callable[[], np.ndarray], name: str) -> Callable[[], pd.Series]:
-        """Like ``_series`` but the values themselves are computed only when asked for."""
-        panel = self.design.panel
-        return lambda: pd.Series(compute(), index=row_index(panel), name=name)
-
-    def _series(self, values: np.ndarray, name: str) -> Callable[[], pd.Series]:
-        """A per-row Series, built only when asked for (the (entity, time) index of a
-        10⁷-row panel costs more than the fit)."""
-        panel = self.design.panel
-        return lambda: pd.Series(values, index=row_index(panel), name=name)

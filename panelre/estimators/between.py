@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
-
-from panelre.estimators._base import PanelModel, transformed_ols
+from panelre.estimators._base import PanelModel
+from panelre.estimators.pooled import pooled_estimation
 from panelre.exceptions import InsufficientDataError
 from panelre.results import Estimation
+from panelre.stats import host_source
 
 __all__ = ["Between"]
 
 
 class Between(PanelModel):
     """OLS of entity means ``ȳᵢ`` on ``x̄ᵢ`` (one row per entity, unweighted, as R plm).
+
+    The entity means come from the statistics of any backend; the regression on them
+    (N rows) runs in memory.
 
     Examples
     --------
@@ -27,30 +29,21 @@ class Between(PanelModel):
     title = "Between"
 
     def _estimate(self) -> Estimation:
-        d = self.design
-        p = d.panel
-        ybar = p.group_means(d.y)
-        xbar = p.group_means(d.X)
-        if p.n_entities <= xbar.shape[1]:
+        src = self.source
+        st = src.stats
+        means = st.entity.means
+        if st.n_entities <= means.shape[1] - 1:
             raise InsufficientDataError(
-                f"The between estimator needs more entities ({p.n_entities}) than "
-                f"regressors ({xbar.shape[1]})."
+                f"The between estimator needs more entities ({st.n_entities}) than "
+                f"regressors ({means.shape[1] - 1})."
             )
-        ols = transformed_ols(xbar, ybar, d.x_names)
-        idx = pd.Index(p.entity_labels, name=str(p.entity))
-        return Estimation(
-            params=ols.params,
-            names=ols.names,
-            X=ols.X,
-            y=ybar,
-            resid=ols.resid,
-            bread=ols.bread,
-            df_resid=p.n_entities - len(ols.params),
-            df_model=len(ols.params) - int("Intercept" in ols.names),
-            entity_codes=np.arange(p.n_entities),
-            time_codes=None,
-            frame=None,
-            fitted=pd.Series(ybar - ols.resid, index=idx, name="fitted_values"),
-            resids=pd.Series(ols.resid, index=idx, name="resids"),
-            dropped=ols.dropped,
+        rows = host_source(
+            means[:, 0],
+            means[:, 1:],
+            y_name=src.y_name,
+            x_names=src.x_names,
+            entity_labels=st.entity.labels,
+            entity_name=src.entity_name,
+            formula=src.formula,
         )
+        return pooled_estimation(rows, src)

@@ -2,42 +2,51 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
 from scipy import stats
 
-from panelre._linalg import RANK_TOL, column_ss
+from panelre._linalg import RANK_TOL
+from panelre.estimators._transforms import within_map
 from panelre.estimators.random import RandomEffects
 from panelre.exceptions import InsufficientDataError, InvalidParameterError
-from panelre.formula import Design
-from panelre.results import PanelResults
+from panelre.results import PanelResults, TestResult
+from panelre.stats import PanelSource, RowMap, cross
 
-__all__ = ["CorrelatedRandomEffects", "CorrelatedRandomEffectsResults", "mundlak_design"]
+__all__ = [
+    "CorrelatedRandomEffects",
+    "CorrelatedRandomEffectsResults",
+    "mundlak_source",
+    "time_varying",
+]
 
 
-def mundlak_design(design: Design) -> tuple[Design, list[str]]:
-    """Add the entity means ``mean(x)`` of every time-varying regressor to a design."""
-    p = design.panel
-    X = design.X
-    names = design.x_names
-    within = p.demean(X)
-    ss_w = column_ss(within)
-    ss = column_ss(X)
-    varying = [
-        j
-        for j, n in enumerate(names)
-        if n != "Intercept" and ss_w[j] > RANK_TOL * max(ss[j], 1e-300)
-    ]
+def time_varying(source: PanelSource) -> list[int]:
+    """Positions in z of the regressors that vary within entities (their within sum of
+    squares is not negligible next to their raw one)."""
+    st = source.stats
+    W = within_map(st, "entity")
+    within_ss = np.diag(cross(st, W, W))
+    raw = np.diag(st.gram)
+    return [j for j in source.slope_positions() if within_ss[j] > RANK_TOL * max(raw[j], 1e-300)]
+
+
+def mundlak_source(source: PanelSource) -> tuple[PanelSource, list[str]]:
+    """The source with the entity means ``mean(x)`` of every time-varying regressor added
+    as columns (derived from the statistics; no row is rewritten)."""
+    varying = time_varying(source)
     if not varying:
         raise InsufficientDataError(
             "Correlated random effects need at least one time-varying regressor; every regressor "
-            f"in {names} is constant within entities."
+            f"in {source.x_names} is constant within entities."
         )
-    means = p.expand(p.group_means(X[:, varying]))
-    mean_names = [f"mean({names[j]})" for j in varying]
-    augmented = replace(design, X=np.column_stack([X, means]), x_names=[*names, *mean_names])
+    st = source.stats
+    p, m = st.width, len(varying)
+    L = np.hstack([np.eye(p), np.zeros((p, m))])
+    O = np.hstack([np.zeros((st.n_entities, p)), -st.entity.means[:, varying]])
+    mean_names = [f"mean({source.x_names[j - 1]})" for j in varying]
+    augmented = source.derived(RowMap(L, entity_table=O), [*source.x_names, *mean_names])
     return augmented, mean_names
 
 
@@ -53,8 +62,6 @@ class CorrelatedRandomEffectsResults(PanelResults):
     def mundlak_test(self) -> Any:
         """Wald test that every ``mean(x)`` coefficient is zero, with this result's
         covariance: the (robust, if the covariance is) Hausman test of RE against FE."""
-        from panelre.specification._base import TestResult
-
         names = [n for n in self.mean_terms if n in self.params.index]
         b = self.params[names].to_numpy()
         V = self.cov.loc[names, names].to_numpy()
@@ -92,12 +99,12 @@ class CorrelatedRandomEffects(RandomEffects):
     title = "Correlated random effects (Mundlak)"
     results_class = CorrelatedRandomEffectsResults
 
-    def __init__(self, design: Design, **options: Any) -> None:
+    def __init__(self, source: PanelSource, **options: Any) -> None:
         if options.get("effects", "entity") not in ("entity", "individual"):
             raise InvalidParameterError(
                 "Correlated random effects use entity effects. Got "
                 f"effects={options['effects']!r}; add C(time) dummies for time effects."
             )
-        augmented, self.mean_terms = mundlak_design(design)
-        self.original_design = design
+        augmented, self.mean_terms = mundlak_source(source)
+        self.original_source = source
         super().__init__(augmented, **options)

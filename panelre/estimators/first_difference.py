@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
-from panelre._linalg import column_ss
-from panelre.estimators._base import PanelModel, row_index, transformed_ols
+from panelre.estimators._base import PanelModel
+from panelre.estimators.pooled import pooled_estimation
 from panelre.exceptions import InsufficientDataError
 from panelre.results import Estimation
 
@@ -18,7 +17,8 @@ class FirstDifference(PanelModel):
 
     As R plm, consecutive *rows* (ordered by time) are differenced even across gaps,
     and an intercept in the formula is kept as the constant of the differenced
-    equation (a linear trend in levels); ``- 1`` drops it.
+    equation (a linear trend in levels); ``- 1`` drops it. The differences are rows of
+    their own on the backend; the regression on them is pooled OLS.
 
     Examples
     --------
@@ -34,38 +34,13 @@ class FirstDifference(PanelModel):
     requires_time = True
 
     def _estimate(self) -> Estimation:
-        d = self.design
-        p = d.panel
-        slope_cols = [j for j, n in enumerate(d.x_names) if n != "Intercept"]
-        X = d.X[:, slope_cols]
-        names = [d.x_names[j] for j in slope_cols]
-        both = np.column_stack([d.y, X])
-        diffs, later = p.first_difference(both)
-        if diffs.shape[0] == 0:
+        src = self.source
+        if (src.stats.entity.counts <= 1).all():
             raise InsufficientDataError(
                 "No entity is observed more than once, so there are no first differences (T = 1)."
             )
-        dy, dX = diffs[:, 0], diffs[:, 1:]
-        raw_ss = column_ss(X)
-        if d.has_intercept:
-            dX = np.column_stack([np.ones(len(dy)), dX])
-            names = ["Intercept", *names]
-            raw_ss = np.concatenate([[float(len(dy))], raw_ss])
-        ols = transformed_ols(dX, dy, names, raw_ss=raw_ss, absorbed_by="first-difference")
-        idx = row_index(p)[later]
-        return Estimation(
-            params=ols.params,
-            names=ols.names,
-            X=ols.X,
-            y=dy,
-            resid=ols.resid,
-            bread=ols.bread,
-            df_resid=len(dy) - len(ols.params),
-            df_model=len(ols.params) - int("Intercept" in ols.names),
-            entity_codes=p.entity_codes[later],
-            time_codes=p.time_codes[later] if p.time_codes is not None else None,
-            frame=p.frame.iloc[later],
-            fitted=pd.Series(dy - ols.resid, index=idx, name="fitted_values"),
-            resids=pd.Series(ols.resid, index=idx, name="resids"),
-            dropped=ols.dropped,
-        )
+        diffs = src.first_differences()
+        raw_ss = np.diag(src.stats.gram)[1:].copy()
+        if src.has_intercept:
+            raw_ss[src.x_names.index("Intercept")] = float(diffs.stats.n)
+        return pooled_estimation(diffs, src, raw_ss=raw_ss, absorbed_by="first-difference")

@@ -10,20 +10,25 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import linalg
 
-from panelre._linalg import RANK_TOL, column_ss, inv_psd, solve_least_squares
+from panelre._linalg import cholesky_scaled, independent_columns, inv_psd
 from panelre._validation import check_option
 from panelre._warnings import warn
-from panelre.estimators._base import PanelModel, transformed_ols
+from panelre.contrast import hausman_contrast
+from panelre.estimators._base import PanelModel, index_r2
+from panelre.estimators._transforms import within_map
+from panelre.estimators.cre import time_varying
 from panelre.estimators.random import theta_for
+from panelre.estimators.within import FixedEffects
 from panelre.exceptions import (
     BoundaryWarning,
     DroppedVariableWarning,
     IdentificationError,
     InvalidParameterError,
 )
-from panelre.panel import PanelData
-from panelre.results import Estimation, PanelResults, VarianceComponents
+from panelre.results import Estimation, PanelResults, TestResult, VarianceComponents
+from panelre.stats import RowMap, column_sums, corr2, cross
 
 __all__ = ["HausmanTaylor", "HausmanTaylorResults", "Classification"]
 
@@ -44,20 +49,27 @@ class HausmanTaylorResults(PanelResults):
     @property
     def classification(self) -> Classification:
         """Which regressors are (exogenous/endogenous) x (time-varying/invariant)."""
-        return self.extra["classification"]
+        return self.model.classification
 
     @property
-    def overid_test(self) -> Any:
+    def instruments(self) -> str:
+        """The instrument set (``"baltagi"`` or ``"amemiya-macurdy"``)."""
+        return str(self.model.instruments)
+
+    @property
+    def n_instruments(self) -> int:
+        """Number of linearly independent instruments."""
+        return int(self._est.n_instruments or 0)
+
+    @property
+    def overid_test(self) -> TestResult:
         """Hausman test of Hausman–Taylor against fixed effects on the time-varying
         coefficients, as R plm ``phtest(ht, within)``: a test of the exogeneity assumptions
         (df = number of time-varying coefficients)."""
-        from panelre.estimators.within import FixedEffects
-        from panelre.specification.hausman import hausman
-
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DroppedVariableWarning)
-            fe = FixedEffects(self.design).fit()
-        return hausman(fe, self.with_cov("unadjusted"), convention="plm")
+            fe = FixedEffects(self.source).fit()
+        return hausman_contrast(fe, self.with_cov("unadjusted"), convention="plm")
 
 
 def _matches(column: str, wanted: str) -> bool:
@@ -72,7 +84,7 @@ class HausmanTaylor(PanelModel):
 
     Parameters
     ----------
-    design : Design
+    source : PanelSource
         The data (use ``from_formula`` or ``pr.hausman_taylor``).
     endogenous : list of str
         Regressors correlated with the entity effect: design column names (e.g.
@@ -108,6 +120,7 @@ class HausmanTaylor(PanelModel):
     estimator_name = "hausman_taylor"
     title = "Hausman-Taylor (IV random effects)"
     uses_normal = True
+    requires_time = True
     option_names = ("endogenous", "instruments")
     results_class = HausmanTaylorResults
 
@@ -122,7 +135,7 @@ class HausmanTaylor(PanelModel):
         )
         if isinstance(endogenous, str):
             endogenous = [endogenous]
-        names = [n for n in self.design.x_names if n != "Intercept"]
+        names = [n for n in self.source.x_names if n != "Intercept"]
         unknown = [e for e in endogenous if not any(_matches(n, e) for n in names)]
         if unknown:
             raise InvalidParameterError(
@@ -132,19 +145,14 @@ class HausmanTaylor(PanelModel):
         self.classification = self._classify()
 
     def _classify(self) -> Classification:
-        d = self.design
-        X = d.X
-        within = d.panel.demean(X)
-        ss_w = column_ss(within)
-        ss = column_ss(X)
+        src = self.source
+        varying = {src.x_names[j - 1] for j in time_varying(src)}
         groups: dict[tuple[bool, bool], list[str]] = {
             (a, b): [] for a in (True, False) for b in (True, False)
         }
-        for j, n in enumerate(d.x_names):
-            if n == "Intercept":
-                continue
-            varying = bool(ss_w[j] > RANK_TOL * max(ss[j], 1e-300))
-            groups[(varying, n in self.endogenous)].append(n)
+        for n in src.x_names:
+            if n != "Intercept":
+                groups[(n in varying, n in self.endogenous)].append(n)
         c = Classification(
             groups[(True, False)],
             groups[(True, True)],
@@ -167,32 +175,37 @@ class HausmanTaylor(PanelModel):
             )
         return c
 
-    def _cols(self, names: Sequence[str]) -> np.ndarray:
-        idx = [self.design.x_names.index(n) for n in names]
-        return self.design.X[:, idx]
+    def _positions(self, names: Sequence[str]) -> list[int]:
+        """Positions in z of the named regressors."""
+        return [1 + self.source.x_names.index(n) for n in names]
+
+    def _intercept(self) -> list[str]:
+        return ["Intercept"] * self.source.has_intercept
 
     def _components(self) -> tuple[float, float]:
-        d = self.design
-        p = d.panel
+        src = self.source
+        st = src.stats
         c = self.classification
-        varying = c.exogenous_varying + c.endogenous_varying
-        Xv = self._cols(varying)
-        fe = transformed_ols(p.demean(Xv), p.demean(d.y), varying, warn=False)
-        sigma2_e = float(fe.resid @ fe.resid) / (p.nobs - p.n_entities)
-        effects = d.y - Xv[:, fe.keep] @ fe.params - fe.resid
-        effects = effects - effects.mean()
-        invariant = (
-            ["Intercept"] * ("Intercept" in d.x_names)
-            + c.exogenous_invariant
-            + c.endogenous_invariant
+        p = st.width
+        varying = self._positions(c.exogenous_varying + c.endogenous_varying)
+        W = within_map(st, "entity")
+        gram = cross(st, W.columns([0, *varying]), W.columns([0, *varying]))
+        b = _solve(gram[1:, 1:], gram[1:, 0])
+        coef = np.concatenate([[1.0], -b])
+        sigma2_e = float(coef @ gram @ coef) / (st.n - st.n_entities)
+        # the fixed effects ȳᵢ − x̄ᵢ'b at row level, centred
+        effects = st.entity.means[:, [0, *varying]] @ coef
+        effects = effects - float(st.entity.counts @ effects) / st.n
+        effect_map = RowMap(np.zeros((p, 1)), entity_table=-effects[:, None])
+        Z = RowMap.select(
+            p, self._positions(self._intercept() + c.exogenous_invariant + c.endogenous_invariant)
         )
-        exog = (
-            ["Intercept"] * ("Intercept" in d.x_names) + c.exogenous_varying + c.exogenous_invariant
+        exog = RowMap.select(
+            p, self._positions(self._intercept() + c.exogenous_varying + c.exogenous_invariant)
         )
-        Z, W = self._cols(invariant), self._cols(exog)
-        resid = effects - Z @ _two_sls(effects, Z, W)[0]
-        s21 = float(resid @ resid) / p.n_entities
-        sigma2_u = (s21 - sigma2_e) / p.n_periods
+        fit = _two_sls(st, effect_map, Z, exog)
+        s21 = fit.ssr / st.n_entities
+        sigma2_u = (s21 - sigma2_e) / st.n_periods
         if sigma2_u < 0:
             warn(
                 f"The Hausman–Taylor estimate of the entity-effect variance was negative "
@@ -202,92 +215,99 @@ class HausmanTaylor(PanelModel):
             sigma2_u = 0.0
         return sigma2_e, sigma2_u
 
-    def _instruments(self) -> np.ndarray:
-        d = self.design
-        p = d.panel
+    def _instruments(self) -> RowMap:
+        src = self.source
+        st = src.stats
         c = self.classification
-        exog = (
-            ["Intercept"] * ("Intercept" in d.x_names) + c.exogenous_varying + c.exogenous_invariant
-        )
-        X1, X2 = self._cols(c.exogenous_varying), self._cols(c.endogenous_varying)
-        parts = [p.demean(X1), p.demean(X2), p.expand(p.group_means(self._cols(exog)))]
-        if self.instruments == "amemiya-macurdy" and X1.shape[1]:
-            parts.append(_every_period(p, p.demean(X1)))
-        return np.column_stack(parts)
+        p = st.width
+        means = st.entity.means
+        x1 = self._positions(c.exogenous_varying)
+        x2 = self._positions(c.endogenous_varying)
+        exog = self._positions(self._intercept() + c.exogenous_varying + c.exogenous_invariant)
+        parts = [
+            RowMap(RowMap.select(p, x1 + x2).L, entity_table=means[:, x1 + x2]),
+            RowMap(np.zeros((p, len(exog))), entity_table=-means[:, exog]),
+        ]
+        if self.instruments == "amemiya-macurdy" and x1:
+            within_x1 = RowMap(RowMap.select(p, x1).L, entity_table=means[:, x1])
+            wide = src.wide(within_x1).reshape(st.n_entities, -1)
+            parts.append(RowMap(np.zeros((p, wide.shape[1])), entity_table=-wide))
+        return RowMap.hstack(parts)
 
     def _estimate(self) -> Estimation:
-        d = self.design
-        p = d.panel
+        src = self.source
+        st = src.stats
+        p = st.width
         sigma2_e, sigma2_u = self._components()
-        theta = theta_for(sigma2_e, sigma2_u, p.counts.to_numpy().astype(float))
+        theta = theta_for(sigma2_e, sigma2_u, st.entity.counts)
         scale = np.sqrt(sigma2_e)
-        Xs = p.quasi_demean(d.X, theta) / scale
-        ys = p.quasi_demean(d.y, theta) / scale
-        W = self._instruments()
-        beta, Xhat = _two_sls(ys, Xs, W)
-        resid = ys - Xs @ beta
-        xb = d.X @ beta
-        composite = d.y - xb
-        blups = (1 - (1 - theta) ** 2) * p.group_means(composite)
-        shrink = sigma2_u / (sigma2_u + sigma2_e / p.counts.to_numpy())
+        gls = RowMap(np.eye(p) / scale, entity_table=theta[:, None] * st.entity.means / scale)
+        ys, Xs = gls.columns([0]), gls.columns(range(1, p))
+        fit = _two_sls(st, ys, Xs, self._instruments())
+        beta = fit.params
+        coef = np.concatenate([[1.0], -beta])
+        blups = (1 - (1 - theta) ** 2) * (st.entity.means @ coef)
+        shrink = sigma2_u / (sigma2_u + sigma2_e / st.entity.counts)
+        labels = st.entity.labels
         vc = VarianceComponents(
             sigma2_u=sigma2_u,
             sigma2_e=sigma2_e,
-            theta=float(theta[0])
-            if np.ptp(theta) == 0
-            else pd.Series(theta, index=p.entity_labels),
-            shrinkage=pd.Series(shrink, index=p.entity_labels, name="shrinkage"),
+            theta=float(theta[0]) if np.ptp(theta) == 0 else pd.Series(theta, index=labels),
+            shrinkage=pd.Series(shrink, index=labels, name="shrinkage"),
             method="hausman-taylor",
         )
+        pair = RowMap.hstack([ys, Xs.times(beta)])
+        k = len(beta)
         return Estimation(
             params=beta,
-            names=list(d.x_names),
-            X=Xhat,
-            y=ys,
-            resid=resid,
-            bread=inv_psd(Xhat.T @ Xhat),
-            df_resid=p.nobs - len(beta),
-            df_model=len(beta) - int(d.has_intercept),
-            entity_codes=p.entity_codes,
-            time_codes=p.time_codes,
-            frame=p.frame,
-            fitted=self._series(xb, "fitted_values"),
-            resids=self._series(composite, "resids"),
-            effects=pd.Series(blups, index=p.entity_labels, name="effects"),
+            names=list(src.x_names),
+            bread=fit.bread,
+            df_resid=st.n - k,
+            df_model=k - int(src.has_intercept),
+            scores=src.scores(fit.projected, fit.resid),
+            rows=src,
+            fitted=RowMap(np.eye(p)).times(np.eye(p)[0] - coef),
+            resid=RowMap(np.eye(p)).times(coef),
+            rsquared=corr2(
+                cross(st, pair, pair), column_sums(st, pair), st.n, np.eye(2)[0], np.eye(2)[1]
+            ),
+            index_r2=index_r2(src, src.x_names, beta),
+            effects=pd.Series(blups, index=labels, name="effects"),
             variance_components=vc,
-            extra={
-                "classification": self.classification,
-                "instruments": self.instruments,
-                "n_instruments": int(np.linalg.matrix_rank(W)),
-            },
+            n_instruments=fit.n_instruments,
         )
 
 
-def _project(W: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """Fitted values of ``X`` regressed on ``W`` (rank-deficient ``W`` allowed)."""
-    keep = _independent(W)
-    Wk = W[:, keep]
-    coef = np.linalg.lstsq(Wk, X, rcond=None)[0]
-    return Wk @ coef
+@dataclass(frozen=True)
+class _TwoStage:
+    """2SLS from cross-products: coefficients, the projected regressors and residuals."""
+
+    params: np.ndarray
+    bread: np.ndarray
+    projected: RowMap
+    resid: RowMap
+    ssr: float
+    n_instruments: int
 
 
-def _independent(W: np.ndarray) -> np.ndarray:
-    from panelre._linalg import independent_columns
-
-    return independent_columns(W.T @ W)
-
-
-def _two_sls(y: np.ndarray, X: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """2SLS coefficients (and the first-stage fitted regressors)."""
-    Xhat = _project(W, X)
-    return solve_least_squares(Xhat, y), Xhat
+def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a⁻¹ b`` for symmetric positive definite ``a`` (scaled Cholesky)."""
+    factor, d, _ = cholesky_scaled(a)
+    scale = d[:, None] if b.ndim == 2 else d
+    return linalg.cho_solve(factor, b / scale, check_finite=False) / scale
 
 
-def _every_period(p: PanelData, X: np.ndarray) -> np.ndarray:
-    """Amemiya–MaCurdy instruments: for each row, entity i's value of each column in every
-    period (0 where unobserved), as plm's ``starX``."""
-    p._require_time("Amemiya–MaCurdy instruments")
-    T = p.n_periods
-    wide = np.zeros((p.n_entities, T, X.shape[1]))
-    wide[p.entity_codes, p.time_codes] = X
-    return wide.reshape(p.n_entities, T * X.shape[1])[p.entity_codes]
+def _two_sls(st: Any, y: RowMap, X: RowMap, W: RowMap) -> _TwoStage:
+    """2SLS of ``y`` on ``X`` with instruments ``W`` (linearly dependent instruments are
+    dropped), all from the statistics."""
+    keep = independent_columns(cross(st, W, W))
+    Wk = W.columns(np.flatnonzero(keep))
+    wx = cross(st, Wk, X)
+    Pi = _solve(cross(st, Wk, Wk), wx)
+    Xhat = Wk.times(Pi)
+    xx = Pi.T @ wx
+    xx = (xx + xx.T) / 2
+    beta = _solve(xx, cross(st, Xhat, y)[:, 0])
+    resid = RowMap.hstack([y, X]).times(np.concatenate([[1.0], -beta]))
+    ssr = float(cross(st, resid, resid)[0, 0])
+    return _TwoStage(beta, inv_psd(xx), Xhat, resid, ssr, int(keep.sum()))

@@ -2,10 +2,43 @@
 
 from __future__ import annotations
 
-from panelre.estimators._base import PanelModel, transformed_ols
-from panelre.results import Estimation
+import numpy as np
 
-__all__ = ["PooledOLS"]
+from panelre.estimators._base import PanelModel, index_r2
+from panelre.estimators._ols import least_squares, response_and_fit
+from panelre.results import Estimation
+from panelre.stats import PanelSource, RowMap
+
+__all__ = ["PooledOLS", "pooled_estimation"]
+
+
+def pooled_estimation(
+    rows: PanelSource, levels: PanelSource, *, raw_ss: np.ndarray | None = None,
+    absorbed_by: str | None = None,
+) -> Estimation:  # fmt: skip
+    """OLS of z's first column on the others over ``rows``; ``levels`` is the data in
+    levels (for Stata's R², which differ from ``rows`` for first differences and between)."""
+    p = rows.width
+    fit = least_squares(
+        rows, RowMap.select(p, [0]), RowMap.select(p, range(1, p)), rows.x_names,
+        raw_ss=raw_ss, absorbed_by=absorbed_by,
+    )  # fmt: skip
+    k = len(fit.params)
+    return Estimation(
+        params=fit.params,
+        names=fit.names,
+        bread=fit.bread,
+        df_resid=rows.stats.n - k,
+        df_model=k - int("Intercept" in fit.names),
+        scores=rows.scores(fit.regressors, fit.resid),
+        rows=rows,
+        fitted=fit.regressors.times(fit.params),
+        resid=fit.resid,
+        rsquared=response_and_fit(rows, fit),
+        index_r2=index_r2(levels, fit.names, fit.params),
+        dropped=fit.dropped,
+        absorbed=fit.absorbed,
+    )
 
 
 class PooledOLS(PanelModel):
@@ -24,23 +57,4 @@ class PooledOLS(PanelModel):
     title = "Pooled OLS"
 
     def _estimate(self) -> Estimation:
-        d = self.design
-        ols = transformed_ols(d.X, d.y, d.x_names)
-        fitted = d.y - ols.resid
-        p = d.panel
-        return Estimation(
-            params=ols.params,
-            names=ols.names,
-            X=ols.X,
-            y=d.y,
-            resid=ols.resid,
-            bread=ols.bread,
-            df_resid=p.nobs - len(ols.params),
-            df_model=len(ols.params) - int("Intercept" in ols.names),
-            entity_codes=p.entity_codes,
-            time_codes=p.time_codes,
-            frame=p.frame,
-            fitted=self._series(fitted, "fitted_values"),
-            resids=self._series(ols.resid, "resids"),
-            dropped=ols.dropped,
-        )
+        return pooled_estimation(self.source, self.source)

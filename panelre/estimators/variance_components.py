@@ -1,4 +1,4 @@
-"""Variance components of the random-effects model by the method of moments.
+"""Variance components of the random-effects model, from sufficient statistics.
 
 Swamy–Arora, Wallace–Hussain and Amemiya are one moment system ``M σ = q`` (R plm's
 ``ercomp``): ``q`` holds quadratic forms of first-stage residuals (within, between and
@@ -6,8 +6,12 @@ entity/time-mean projections) and ``M`` their expectations' coefficients. On bal
 panels the classic simple degrees of freedom are used; on unbalanced panels the exact
 trace-based coefficients (Baltagi & Chang 1994). Nerlove uses the dispersion of the
 estimated fixed effects. ``convention="stata"`` gives Stata's ``xtreg, re`` (harmonic
-mean T̄ and an unweighted between regression). Every trace needs only k x k group
-cross-products, so no n x n or n x N matrix is ever formed.
+mean T̄ and an unweighted between regression). ML and REML maximise the likelihood of the
+random-intercept model from counts, group means and cross-products.
+
+Every quadratic form of a residual ``e = z·c`` is ``c'G c`` for a (transformed)
+cross-product matrix ``G``, every group mean of e is ``z̄_g·c`` and every trace needs
+only k x k group cross-products, so nothing here reads a row.
 
 Negative estimates are set to 0 with a ``BoundaryWarning``.
 """
@@ -19,21 +23,20 @@ from functools import cached_property
 
 import numpy as np
 
-from panelre._columns import select_columns
-from panelre._linalg import column_ss, inv_psd
+from panelre._linalg import inv_psd
+from panelre._random_intercept import fit_random_intercept
 from panelre._warnings import warn
-from panelre.estimators._base import transformed_ols
+from panelre.estimators._ols import LeastSquares, host_least_squares, least_squares
+from panelre.estimators._transforms import effect_dims, n_effects, twoway_effects, within_map
 from panelre.exceptions import (
     AbsorbedVariableError,
     BoundaryWarning,
     InsufficientDataError,
     RankDeficiencyError,
 )
-from panelre.formula import Design
+from panelre.stats import PanelSource, RowMap, cross
 
-__all__ = ["Components", "estimate_components"]
-
-_DIMS = {"entity": ["entity"], "time": ["time"], "twoway": ["entity", "time"]}
+__all__ = ["Components", "estimate_components", "likelihood_components"]
 
 
 @dataclass(frozen=True)
@@ -46,53 +49,42 @@ class Components:
     loglike: float | None = None
 
 
-@dataclass(frozen=True)
-class WithinFit:
-    """The within regression behind the moment estimators."""
-
-    params: np.ndarray
-    keep: np.ndarray
-    ssr: float
-    bread: np.ndarray
-    cols: list[int]
-    resid: np.ndarray | None = None  # row residuals (two-way only)
-
-
 def _trace_product(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.einsum("ij,ji->", a, b))
 
 
 class _Moments:
-    """Cached group statistics of one design for the moment estimators."""
+    """The group statistics of one source that the moment estimators read."""
 
-    def __init__(self, design: Design, effects: str) -> None:
-        self.d = design
-        self.p = design.panel
+    def __init__(self, source: PanelSource, effects: str) -> None:
+        self.source = source
+        self.st = source.stats
         self.effects = effects
-        self.dims = _DIMS[effects]
-        self.Z = design.X
-        self.y = design.y
-        self.n = self.p.nobs
-        self.slope_cols = [j for j, n in enumerate(design.x_names) if n != "Intercept"]
-        self.K = len(self.slope_cols)
+        self.dims = effect_dims(effects)
+        self.n = self.st.n
+        self.p = self.st.width
+        self.slopes = source.slope_positions()
+        self.K = len(self.slopes)
+        self.within_tr = within_map(self.st, effects)
+        self.wgram = cross(self.st, self.within_tr, self.within_tr)
+
+    @property
+    def balanced(self) -> bool:
+        return self.st.has_time and self.st.is_balanced
 
     @property
     def n_effects(self) -> int:
-        p = self.p
-        return {
-            "entity": p.n_entities,
-            "time": p.n_periods,
-            "twoway": p.n_entities + p.n_periods - 1,
-        }[self.effects]
+        return n_effects(self.st, self.effects)
 
     def counts(self, dim: str) -> np.ndarray:
-        return self.p.group_counts(dim).astype(float)
+        return self.st.groups(dim).counts
+
+    def means(self, dim: str) -> np.ndarray:
+        return self.st.groups(dim).means
 
     def zbar(self, dim: str) -> np.ndarray:
-        return self.d.means(dim)[1]
-
-    def ybar(self, dim: str) -> np.ndarray:
-        return self.d.means(dim)[0]
+        """Group means of the regressors."""
+        return self.means(dim)[:, 1:]
 
     def S(self, dim: str) -> np.ndarray:
         """Σ_g c_g² z̄_g z̄_g' (plm's crossprod(Sum(Z), Z))."""
@@ -104,67 +96,53 @@ class _Moments:
         zb, c = self.zbar(dim), self.counts(dim)
         return (zb * c[:, None]).T @ zb
 
-    def other(self, dim: str) -> str:
+    @staticmethod
+    def other(dim: str) -> str:
         return "time" if dim == "entity" else "entity"
 
     def expanded_mean_sums(self, dim: str) -> np.ndarray:
-        """Sums over the other dimension's groups of the dim-means of Z at row level."""
-        return self.p.group_sums(self.p.expand(self.zbar(dim), dim), self.other(dim))
+        """Sums over the other dimension's groups of the row-level dim-means of Z."""
+        pattern = self.st.pattern()
+        if dim == "entity":
+            return pattern.to_time(self.zbar("entity"))
+        return pattern.to_entity(self.zbar("time"))
 
     @cached_property
-    def within(self) -> WithinFit:
-        """The within regression. One-way effects need no rows: its normal equations are
-        ``X'X − Σ_g c_g x̄_g x̄_g'`` from the cached group means; two-way effects demean."""
-        X = self.d.slopes()[0]
-        names = [self.d.x_names[j] for j in self.slope_cols]
-        raw = column_ss(X)
-        if self.effects == "twoway":
-            Xt, yt = self.p.demean(X, "twoway"), self.p.demean(self.y, "twoway")
-            try:
-                ols = transformed_ols(Xt, yt, names, raw_ss=raw, absorbed_by="twoway", warn=False)
-            except (AbsorbedVariableError, RankDeficiencyError):
-                return WithinFit(
-                    np.zeros(0),
-                    np.zeros(len(names), bool),
-                    float(yt @ yt),
-                    np.zeros((0, 0)),
-                    [],
-                    yt,
-                )
-            cols = [c for c, k in zip(self.slope_cols, ols.keep) if k]
-            return WithinFit(
-                ols.params, ols.keep, float(ols.resid @ ols.resid), ols.bread, cols, ols.resid
-            )
-        dim = self.effects
-        c = self.counts(dim)
-        ybar, xbar = self.ybar(dim), self.zbar(dim)[:, self.slope_cols]
-        wxx = X.T @ X - (xbar * c[:, None]).T @ xbar
-        wxy = X.T @ self.y - (xbar * c[:, None]).T @ ybar
-        wyy = float(self.y @ self.y) - float((c * ybar**2).sum())
+    def within(self) -> LeastSquares | None:
+        """The within regression of y on the slopes (None when nothing is estimable)."""
+        names = [self.source.x_names[j - 1] for j in self.slopes]
         try:
-            keep = select_columns(wxx, names, raw_ss=raw, absorbed_by=dim, warn=False).keep
+            return least_squares(
+                self.source,
+                self.within_tr.columns([0]),
+                self.within_tr.columns(self.slopes),
+                names,
+                raw_ss=np.diag(self.st.gram)[self.slopes],
+                absorbed_by=self.effects,
+                warn=False,
+            )
         except (AbsorbedVariableError, RankDeficiencyError):
-            return WithinFit(np.zeros(0), np.zeros(len(names), bool), wyy, np.zeros((0, 0)), [])
-        kk = np.flatnonzero(keep)
-        bread = inv_psd(wxx[np.ix_(kk, kk)])
-        b = bread @ wxy[kk]
-        ssr = max(wyy - float(b @ wxy[kk]), 0.0)
-        return WithinFit(b, keep, ssr, bread, [self.slope_cols[i] for i in kk])
+            return None
 
-    def effect_means(self, fit: WithinFit, dim: str) -> np.ndarray:
-        """Group means of ``e = y − X b`` minus their overall mean (``e`` centred)."""
-        means = self.ybar(dim) - self.zbar(dim)[:, fit.cols] @ fit.params
-        overall = float(np.average(means, weights=self.counts(dim)))
-        return means - overall
+    def within_coef(self) -> np.ndarray:
+        """``(1, −b_within)`` over z (just y when nothing is estimable)."""
+        fit = self.within
+        if fit is None:
+            return np.eye(self.p)[0]
+        return fit.coefficients(self.p, self.slopes)
 
-    def group_quad(self, resid: np.ndarray, dim: str) -> float:
-        """``‖B_dim e‖² = Σ_g c_g ē_g²``."""
-        means = self.p.group_means(resid, dim)
+    @property
+    def k_within(self) -> int:
+        return 0 if self.within is None else len(self.within.params)
+
+    def within_ssr(self) -> float:
+        c = self.within_coef()
+        return max(float(c @ self.wgram @ c), 0.0)
+
+    def group_quad(self, c: np.ndarray, dim: str, center: float = 0.0) -> float:
+        """``Σ_g n_g (ē_g − center)²`` for ``e = z·c``."""
+        means = self.means(dim) @ c - center
         return float((self.counts(dim) * means**2).sum())
-
-    def within_quad(self, resid: np.ndarray) -> float:
-        w = self.p.demean(resid, self.effects)  # type: ignore[arg-type]
-        return float(w @ w)
 
 
 def _solve(M: np.ndarray, q: np.ndarray, names: list[str]) -> Components:
@@ -185,36 +163,40 @@ def _solve(M: np.ndarray, q: np.ndarray, names: list[str]) -> Components:
     return Components(sigma2_e, comps, clipped)
 
 
-def _swamy_arora(m: _Moments) -> Components:
-    ols = m.within
+def _simple(m: _Moments, q: np.ndarray) -> Components:
+    """The balanced-panel coefficients of the Wallace–Hussain and Amemiya systems."""
     k = len(m.dims) + 1
     M = np.zeros((k, k))
-    q = np.zeros(k)
-    q[0] = ols.ssr
-    M[0, 0] = m.n - m.n_effects - len(ols.params)
-    balanced = m.p.is_balanced if m.p.time_codes is not None else False
+    M[0, 0] = m.n - m.n_effects
+    for r, dim in enumerate(m.dims, start=1):
+        M[r, 0] = len(m.counts(dim))
+        M[r, r] = m.n
+    return _solve(M, q, m.dims)
+
+
+def _swamy_arora(m: _Moments) -> Components:
+    k = len(m.dims) + 1
+    M, q = np.zeros((k, k)), np.zeros(k)
+    q[0] = m.within_ssr()
+    M[0, 0] = m.n - m.n_effects - m.k_within
     keeps = {}
     for r, dim in enumerate(m.dims, start=1):
         c = m.counts(dim)
         sw = np.sqrt(c)
-        between = transformed_ols(
-            m.zbar(dim) * sw[:, None], m.ybar(dim) * sw, m.d.x_names, warn=False
+        between = host_least_squares(
+            m.zbar(dim) * sw[:, None], m.means(dim)[:, 0] * sw, m.source.x_names
         )
         q[r] = float(between.resid @ between.resid)
-        G = len(c)
         kb = between.keep
         keeps[dim] = kb
-        if balanced:
-            M[r, 0] = G - len(between.params)
-            M[r, r] = m.n / G * M[r, 0]
+        M[r, 0] = len(c) - len(between.params)
+        if m.balanced:
+            M[r, r] = m.n / len(c) * M[r, 0]
         else:
-            # plm: N - K - 1 with K the slopes of the full design (= the between rank
-            # unless the between regression drops collinear columns, e.g. Mundlak means)
-            M[r, 0] = G - len(between.params)
             M[r, r] = m.n - _trace_product(
                 inv_psd(m.B(dim)[np.ix_(kb, kb)]), m.S(dim)[np.ix_(kb, kb)]
             )
-    if len(m.dims) == 2 and not balanced:
+    if len(m.dims) == 2 and not m.balanced:
         for r, dim in enumerate(m.dims, start=1):
             kb = keeps[dim]
             a = m.expanded_mean_sums(dim)[:, kb]
@@ -225,27 +207,21 @@ def _swamy_arora(m: _Moments) -> Components:
 
 
 def _wallace_hussain(m: _Moments) -> Components:
-    Z = m.Z
-    ols = transformed_ols(Z, m.y, m.d.x_names, warn=False)
-    e = ols.resid
+    p = m.p
+    ols = least_squares(
+        m.source, RowMap.select(p, [0]), RowMap.select(p, range(1, p)), m.source.x_names,
+        warn=False,
+    )  # fmt: skip
+    c = ols.coefficients(p, range(1, p))
+    q = np.array([float(c @ m.wgram @ c)] + [m.group_quad(c, dim) for dim in m.dims])
+    if m.balanced:
+        return _simple(m, q)
     k = len(m.dims) + 1
     M = np.zeros((k, k))
-    q = np.zeros(k)
-    q[0] = m.within_quad(e)
-    for r, dim in enumerate(m.dims, start=1):
-        q[r] = m.group_quad(e, dim)
-    if m.p.is_balanced and m.p.time_codes is not None:
-        M[0, 0] = m.n - m.n_effects
-        for r, dim in enumerate(m.dims, start=1):
-            M[r, 0] = len(m.counts(dim))
-            M[r, r] = m.n
-        return _solve(M, q, m.dims)
-    Zk = ols.X
-    cpzm = inv_psd(Zk.T @ Zk)
     keep = ols.keep
-    Zw = m.p.demean(Zk, m.effects)  # type: ignore[arg-type]
-    cpzw = Zw.T @ Zw
-    A = cpzm @ cpzw
+    kz = [1 + j for j in np.flatnonzero(keep)]
+    cpzm = ols.bread
+    A = cpzm @ m.wgram[np.ix_(kz, kz)]
     M[0, 0] = m.n - m.n_effects - np.trace(A)
     S = {dim: m.S(dim)[np.ix_(keep, keep)] for dim in m.dims}
     Bm = {dim: m.B(dim)[np.ix_(keep, keep)] for dim in m.dims}
@@ -259,7 +235,7 @@ def _wallace_hussain(m: _Moments) -> Components:
         for r, dim in enumerate(m.dims, start=1):
             other = m.other(dim)
             a = m.expanded_mean_sums(dim)[:, keep]
-            zsum = m.p.group_sums(Zk, other)
+            zsum = m.st.groups(other).sums[:, kz]
             M[r, 3 - r] = (
                 len(m.counts(dim))
                 - 2 * _trace_product(cpzm, a.T @ zsum)
@@ -269,29 +245,25 @@ def _wallace_hussain(m: _Moments) -> Components:
 
 
 def _amemiya(m: _Moments) -> Components:
-    ols = m.within
+    c = m.within_coef()
+    e_mean = float(m.st.total @ c) / m.n
+    q = np.array([m.within_ssr()] + [m.group_quad(c, dim, e_mean) for dim in m.dims])
+    if m.balanced:
+        return _simple(m, q)
     k = len(m.dims) + 1
     M = np.zeros((k, k))
-    q = np.zeros(k)
-    q[0] = ols.ssr
+    fit = m.within
+    kz = [] if fit is None else [pos for pos, kept in zip(m.slopes, fit.keep) if kept]
+    M[0, 0] = m.n - m.n_effects - len(kz)
+    xm = m.st.total[kz] / m.n
     for r, dim in enumerate(m.dims, start=1):
-        q[r] = float((m.counts(dim) * m.effect_means(ols, dim) ** 2).sum())
-    if m.p.is_balanced and m.p.time_codes is not None:
-        M[0, 0] = m.n - m.n_effects
-        for r, dim in enumerate(m.dims, start=1):
-            M[r, 0] = len(m.counts(dim))
-            M[r, r] = m.n
-        return _solve(M, q, m.dims)
-    M[0, 0] = m.n - m.n_effects - len(ols.params)
-    cpxm = ols.bread
-    first = m.dims[0]
-    xm = np.average(m.zbar(first)[:, ols.cols], axis=0, weights=m.counts(first))
-    for r, dim in enumerate(m.dims, start=1):
-        c = m.counts(dim)
-        dev = m.zbar(dim)[:, ols.cols] - xm
-        cpxb = (dev * c[:, None]).T @ dev
-        M[r, 0] = len(c) - 1 + _trace_product(cpxm, cpxb)
-        M[r, r] = m.n - float((c**2).sum()) / m.n
+        cnt = m.counts(dim)
+        trace = 0.0
+        if fit is not None and kz:
+            dev = m.means(dim)[:, kz] - xm
+            trace = _trace_product(fit.bread, (dev * cnt[:, None]).T @ dev)
+        M[r, 0] = len(cnt) - 1 + trace
+        M[r, r] = m.n - float((cnt**2).sum()) / m.n
     if len(m.dims) == 2:
         for r, dim in enumerate(m.dims, start=1):
             c_other = m.counts(m.other(dim))
@@ -300,25 +272,29 @@ def _amemiya(m: _Moments) -> Components:
 
 
 def _nerlove(m: _Moments) -> Components:
-    ols = m.within
-    sigma2_e = ols.ssr / m.n
+    if m.within is None:
+        raise InsufficientDataError("Nerlove's method needs at least one time-varying regressor.")
+    c = m.within_coef()
+    sigma2_e = m.within_ssr() / m.n
+    level = float(m.st.total @ c) / m.n
     if len(m.dims) == 1:
-        effects = {m.dims[0]: m.effect_means(ols, m.dims[0])}
-    else:  # the fixed effects at row level, split into entity and time parts
-        X = m.d.X[:, ols.cols]
-        total = m.y - X @ ols.params - ols.resid
-        total = total - total.mean()
-        alpha, gamma = m.p.twoway_effects(total)
-        effects = {"entity": alpha - np.average(alpha, weights=m.counts("entity")), "time": gamma}
+        dim = m.dims[0]
+        effects = {dim: m.means(dim) @ c - level}
+    else:
+        alpha, gamma = twoway_effects(m.st, m.within_tr, c)
+        a = alpha.to_numpy() - level
+        effects = {
+            "entity": a - np.average(a, weights=m.counts("entity")),
+            "time": gamma.to_numpy(),
+        }
     comps = {}
-    balanced = m.p.is_balanced and m.p.time_codes is not None
     for dim, eff in effects.items():
-        c = m.counts(dim)
-        G = len(c)
-        if balanced:
+        cnt = m.counts(dim)
+        G = len(cnt)
+        if m.balanced:
             comps[dim] = float(eff @ eff) / (G - 1)
         else:
-            comps[dim] = float((eff**2 * c).sum()) / m.n * G / (G - 1)
+            comps[dim] = float((eff**2 * cnt).sum()) / m.n * G / (G - 1)
     return Components(sigma2_e, comps)
 
 
@@ -327,9 +303,8 @@ def _stata_swamy_arora(m: _Moments) -> Components:
         raise InsufficientDataError(
             "convention='stata' covers one-way entity random effects (Stata's xtreg, re)."
         )
-    ols = m.within
-    sigma2_e = ols.ssr / (m.n - m.n_effects - len(ols.params))
-    between = transformed_ols(m.zbar("entity"), m.ybar("entity"), m.d.x_names, warn=False)
+    sigma2_e = m.within_ssr() / (m.n - m.n_effects - m.k_within)
+    between = host_least_squares(m.zbar("entity"), m.means("entity")[:, 0], m.source.x_names)
     c = m.counts("entity")
     G = len(c)
     t_bar = G / float((1 / c).sum())
@@ -347,29 +322,31 @@ _METHODS = {
 }
 
 
-def estimate_components(design: Design, effects: str, method: str, convention: str) -> Components:
-    """Estimate σ²ₑ and the effect variances for ``effects`` by ``method``.
+def estimate_components(
+    source: PanelSource, effects: str, method: str, convention: str
+) -> Components:
+    """Estimate σ²ₑ and the effect variances for ``effects`` by a moment ``method``.
 
     Parameters
     ----------
-    design : Design
+    source : PanelSource
     effects : {"entity", "time", "twoway"}
     method : {"swamy-arora", "wallace-hussain", "amemiya", "nerlove"}
     convention : {"plm", "stata"}
     """
-    m = _Moments(design, effects)
+    m = _Moments(source, effects)
     for dim in m.dims:
-        G = m.p.n_groups(dim)
+        G = m.st.groups(dim).size
         if G <= m.K + 1:
             raise InsufficientDataError(
                 f"Random effects need more {dim} groups ({G}) than regressors including the "
                 f"intercept ({m.K + 1}) to estimate the {dim}-effect variance."
             )
-    df_within = m.n - m.n_effects - len(m.within.params)
+    df_within = m.n - m.n_effects - m.k_within
     if df_within <= 0:
         raise InsufficientDataError(
             f"Random effects need within-group variation to estimate σ²ₑ: {m.n} observations, "
-            f"{m.n_effects} {effects} effects and {len(m.within.params)} slopes leave "
+            f"{m.n_effects} {effects} effects and {m.k_within} slopes leave "
             f"{df_within} degrees of freedom (are all groups observed once, T = 1?)."
         )
     if convention == "stata" and method == "swamy-arora":
@@ -386,3 +363,22 @@ def estimate_components(design: Design, effects: str, method: str, convention: s
             BoundaryWarning,
         )
     return comps
+
+
+def likelihood_components(source: PanelSource, method: str) -> Components:
+    """ML/REML σ² from counts, group means and cross-products (O(N·k²) per evaluation)."""
+    st = source.stats
+    if st.n_entities < 2:
+        raise InsufficientDataError("ML/REML random effects need at least two entities.")
+    means = st.entity.means
+    fit = fit_random_intercept(
+        st.entity.counts,
+        means[:, 1:],
+        means[:, 0],
+        st.gram[1:, 1:],
+        st.gram[1:, 0],
+        float(st.gram[0, 0]),
+        reml=method == "reml",
+    )
+    clipped = ["entity"] if fit.sigma2_u <= 0 else []
+    return Components(fit.sigma2_e, {"entity": max(fit.sigma2_u, 0.0)}, clipped, fit.loglike)

@@ -2,26 +2,46 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from panelre._linalg import column_ss
 from panelre._typing import EFFECT_ALIASES, EFFECTS
 from panelre._validation import check_option
 from panelre._warnings import warn
-from panelre.estimators._base import PanelModel, quasi_demeaned_ols, transformed_ols
+from panelre.estimators._base import PanelModel, index_r2
+from panelre.estimators._ols import least_squares, response_and_fit
+from panelre.estimators._transforms import effect_dims, n_effects, twoway_effects, within_map
 from panelre.exceptions import InsufficientDataError, SingletonWarning
 from panelre.results import Estimation
+from panelre.stats import PanelStats, RowMap, require_time
 
-__all__ = ["FixedEffects", "absorbed_label"]
+__all__ = ["FixedEffects", "absorbed_label", "check_within_variation"]
 
 
 def absorbed_label(effects: str) -> str:
     """Words for the effects in messages."""
     return {"entity": "entity", "time": "time", "twoway": "entity and time"}[effects]
+
+
+def check_within_variation(stats: PanelStats, effects: str) -> None:
+    """Raise when no group has two observations; warn about singleton groups."""
+    dims = effect_dims(effects)
+    for dim in dims:
+        if (stats.groups(dim).counts <= 1).all():
+            raise InsufficientDataError(
+                f"Every {dim} group has a single observation, so nothing varies within "
+                f"{dim}s and the {dim} fixed-effects estimator is undefined (e.g. T = 1)."
+            )
+    singles = int((stats.groups(dims[0]).counts == 1).sum())
+    if singles:
+        warn(
+            f"{singles} {dims[0]} group(s) have a single observation; they add nothing to "
+            "the within estimator but still count in the degrees of freedom (as R plm and "
+            "Stata).",
+            SingletonWarning,
+        )
 
 
 class FixedEffects(PanelModel):
@@ -48,109 +68,61 @@ class FixedEffects(PanelModel):
     def _configure(self, effects: str = "entity", **_: Any) -> None:
         self.effects = check_option("effects", effects, EFFECTS, EFFECT_ALIASES)
         if self.effects != "entity":
-            self.design.panel._require_time(f"effects={self.effects!r}")
-        self.title = {
+            require_time(self.source.time_name is not None, f"effects={self.effects!r}")
+        self.title = {  # type: ignore[misc]
             "entity": "Fixed effects (within, entity)",
             "time": "Fixed effects (within, time)",
             "twoway": "Fixed effects (within, two-way)",
         }[self.effects]
 
-    def _n_effects(self) -> int:
-        p = self.design.panel
-        return {
-            "entity": p.n_entities,
-            "time": p.n_periods,
-            "twoway": p.n_entities + p.n_periods - 1,
-        }[self.effects]
-
-    def _check_variation(self) -> None:
-        p = self.design.panel
-        dims = ["entity", "time"] if self.effects == "twoway" else [self.effects]
-        for dim in dims:
-            counts = p.group_counts(dim)
-            if (counts <= 1).all():
-                raise InsufficientDataError(
-                    f"Every {dim} group has a single observation, so nothing varies within "
-                    f"{dim}s and the {dim} fixed-effects estimator is undefined (e.g. T = 1)."
-                )
-        singles = int((p.group_counts(dims[0]) == 1).sum())
-        if singles:
-            warn(
-                f"{singles} {dims[0]} group(s) have a single observation; they add nothing to "
-                "the within estimator but still count in the degrees of freedom (as R plm and "
-                "Stata).",
-                SingletonWarning,
-            )
-
     def _estimate(self) -> Estimation:
-        d = self.design
-        p = d.panel
-        self._check_variation()
-        X, names, cols = d.slopes()
-        if not names:
+        src = self.source
+        st = src.stats
+        check_within_variation(st, self.effects)
+        slopes = src.slope_positions()
+        if not slopes:
             raise InsufficientDataError(
                 "The formula has no regressors besides the intercept, which the fixed effects "
                 "absorb. Add time-varying regressors."
             )
-        if self.effects == "twoway":
-            Xt, yt = p.demean(X, "twoway"), p.demean(d.y, "twoway")
-            ols = transformed_ols(
-                Xt, yt, names, raw_ss=column_ss(X), absorbed_by=absorbed_label(self.effects)
-            )
-        else:
-            ols = quasi_demeaned_ols(
-                d, self.effects, 1.0, cols, absorbed_by=absorbed_label(self.effects)
-            )
-            yt = ols.y
-        full = np.zeros(len(names))
-        full[ols.keep] = ols.params
-        if self.effects == "twoway":
-            effects, extra = self._effects(d.y - X @ full - ols.resid)  # αᵢ + γₜ per row
-        else:  # one-way: the group means give the effects without another pass
-            ybar, xbar = d.means(self.effects)
-            labels = p.entity_labels if self.effects == "entity" else p.time_labels
-            effects = pd.Series(ybar - xbar[:, cols] @ full, index=labels, name="effects")
-            extra = {}
-        extra["absorbed"] = ols.absorbed
-        if self.effects != "twoway":
-            extra["cluster_shortcut"] = (self.effects, ols.raw_X, ols.means, ols.theta)
-        df_resid = p.nobs - self._n_effects() - len(ols.params)
+        transform = within_map(st, self.effects)
+        fit = least_squares(
+            src,
+            transform.columns([0]),
+            transform.columns(slopes),
+            [src.x_names[j - 1] for j in slopes],
+            raw_ss=np.diag(st.gram)[slopes],
+            absorbed_by=absorbed_label(self.effects),
+        )
+        k = len(fit.params)
+        df_resid = st.n - n_effects(st, self.effects) - k
         if df_resid <= 0:
             raise InsufficientDataError(
-                f"No residual degrees of freedom: {p.nobs} observations, {self._n_effects()} "
-                f"fixed effects and {len(ols.params)} slopes."
+                f"No residual degrees of freedom: {st.n} observations, "
+                f"{n_effects(st, self.effects)} fixed effects and {k} slopes."
             )
+        coef = fit.coefficients(st.width, slopes)
+        time_effects = None
+        if self.effects == "twoway":
+            effects, time_effects = twoway_effects(st, transform, coef)
+        else:
+            g = st.groups(self.effects)
+            effects = pd.Series(g.means @ coef, index=g.labels, name="effects")
+        fitted = RowMap.hstack([RowMap.select(st.width, [0]), fit.resid]).times([1.0, -1.0])
         return Estimation(
-            params=ols.params,
-            names=ols.names,
-            X=ols.X,
-            y=yt,
-            resid=ols.resid,
-            bread=ols.bread,
+            params=fit.params,
+            names=fit.names,
+            bread=fit.bread,
             df_resid=df_resid,
-            df_model=len(ols.params),
-            entity_codes=p.entity_codes,
-            time_codes=p.time_codes,
-            frame=p.frame,
-            fitted=self._series(d.y - ols.resid, "fitted_values"),
-            resids=self._series(ols.resid, "resids"),
+            df_model=k,
+            scores=src.scores(fit.regressors, fit.resid),
+            rows=src,
+            fitted=fitted,
+            resid=fit.resid,
+            rsquared=response_and_fit(src, fit),
+            index_r2=index_r2(src, fit.names, fit.params),
             effects=effects,
-            dropped=ols.dropped,
-            extra=extra,
+            time_effects=time_effects,
+            dropped=fit.dropped,
+            absorbed=fit.absorbed,
         )
-
-    def _effects(self, total: np.ndarray) -> tuple[Any, dict[str, Any]]:
-        p = self.design.panel
-        if self.effects == "entity":
-            return pd.Series(p.group_means(total), index=p.entity_labels, name="effects"), {}
-        if self.effects == "time":
-            return pd.Series(p.group_means(total, "time"), index=p.time_labels, name="effects"), {}
-        split = functools.cache(lambda: p.twoway_effects(total))  # only when asked for
-
-        def entity_effects() -> pd.Series:
-            return pd.Series(split()[0], index=p.entity_labels, name="effects")
-
-        def time_effects() -> pd.Series:
-            return pd.Series(split()[1], index=p.time_labels, name="time_effects")
-
-        return entity_effects, {"time_effects": time_effects}

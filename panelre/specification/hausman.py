@@ -9,55 +9,18 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from panelre._linalg import column_ss, pinv_psd
-from panelre._validation import check_option
-from panelre._warnings import warn
-from panelre.covariance import CovarianceInputs, make_covariance
-from panelre.dask import dispatch as dask_dispatch
-from panelre.dask import is_dask
+from panelre.contrast import HAUSMAN_ALTERNATIVE as _ALT
+from panelre.contrast import HAUSMAN_NULL as _NULL
+from panelre.contrast import hausman_contrast
+from panelre.covariance import CovarianceEstimator, CovarianceInputs, make_covariance
 from panelre.estimators import RandomEffects
-from panelre.estimators._base import transformed_ols
-from panelre.exceptions import IncompatibleResultsError, NonPositiveDefiniteWarning
-from panelre.formula import build_design
-from panelre.panel import as_panel
-from panelre.results import PanelResults
-from panelre.specification._base import TestResult
+from panelre.estimators._ols import least_squares
+from panelre.estimators._transforms import within_map
+from panelre.estimators.random import gls_map
+from panelre.results import PanelResults, TestResult
+from panelre.stats import Backend, PanelSource, RowMap, bind, cross
 
-__all__ = ["hausman", "hausman_regression"]
-
-_NULL = "the effects are uncorrelated with the regressors (random effects is consistent)"
-_ALT = "the effects are correlated with the regressors (only fixed effects is consistent)"
-
-
-def _check_comparable(consistent: PanelResults, efficient: PanelResults) -> None:
-    for res, role in ((consistent, "first"), (efficient, "second")):
-        if not isinstance(res, PanelResults):
-            raise IncompatibleResultsError(
-                f"hausman() compares two fitted panel results; the {role} argument is a "
-                f"{type(res).__name__}."
-            )
-    a, b = consistent.design, efficient.design
-    same = (
-        a.y_name == b.y_name
-        and a.panel.nobs == b.panel.nobs
-        and np.array_equal(a.y, b.y)
-        and np.array_equal(a.panel.entity_codes, b.panel.entity_codes)
-    )
-    if not same:
-        raise IncompatibleResultsError(
-            "The two results were fitted on different data (response, rows or entities differ: "
-            f"{a.y_name!r} with {a.panel.nobs} rows vs {b.y_name!r} with {b.panel.nobs} rows). "
-            "Fit both models on the same data and formula."
-        )
-    for res in (consistent, efficient):
-        if res.cov_estimator.name != "unadjusted":
-            raise IncompatibleResultsError(
-                "The classic Hausman test assumes the random-effects estimator is efficient, "
-                f"which rules out robust or clustered covariances (got {res.cov_type!r}). Fit both "
-                "models "
-                "with cov='unadjusted', or use pr.hausman_regression(..., cov='cluster') for the "
-                "cluster-robust test."
-            )
+__all__ = ["hausman", "hausman_regression", "regression_hausman"]
 
 
 def hausman(
@@ -106,82 +69,7 @@ def hausman(
     >>> round(pr.hausman(fe, re).stat, 4)
     2.3304
     """
-    variant = check_option("variant", variant, ["classic", "sigmamore", "sigmaless"])
-    convention = check_option("convention", convention, ["stata", "plm"])
-    _check_comparable(fe_result, re_result)
-    common = [n for n in re_result.params.index if n in fe_result.params.index and n != "Intercept"]
-    if not common:
-        raise IncompatibleResultsError(
-            "The two models share no coefficients besides the intercept (no time-varying "
-            "regressors), so the Hausman test is undefined."
-        )
-    q = (fe_result.params[common] - re_result.params[common]).to_numpy()
-    v_fe = fe_result.cov.loc[common, common].to_numpy()
-    v_re = re_result.cov.loc[common, common].to_numpy()
-    # each model's own estimate of σₑ²: FE e'e/(n−N−K), RE the GLS regression's mean
-    # squared error (with Swamy–Arora σ̂ₑ² itself equals the FE one, which would make the
-    # rescaling a no-op)
-    s2_fe = fe_result.resid_variance
-    s2_re = re_result.resid_variance
-    if variant == "sigmamore":
-        v_fe = v_fe * (s2_re / s2_fe)
-    elif variant == "sigmaless":
-        v_re = v_re * (s2_fe / s2_re)
-    diff = v_fe - v_re
-    pinv, rank, eig = pinv_psd(diff)
-    stat = float(q @ pinv @ q)
-    if convention == "plm":
-        stat = abs(float(q @ np.linalg.solve(diff, q)))
-        return TestResult(
-            name=f"Hausman test ({fe_result.model.title} vs {re_result.model.title}, plm)",
-            stat=stat,
-            df=len(common),
-            pvalue=float(stats.chi2.sf(stat, len(common))),
-            null=_NULL,
-            alternative=_ALT,
-            distribution="chi2",
-            extra={"rank": rank, "eigenvalues": eig, "names": common, "variant": variant},
-        )
-    tol = len(common) * 1e-9 * max(np.abs(eig).max(), np.finfo(float).tiny)
-    psd = bool((eig >= -tol).all())
-    pd_ = bool((eig > tol).all())
-    valid, reason = True, ""
-    if rank == 0:
-        valid = False
-        reason = (
-            "V_FE − V_RE is zero: the two estimators coincide on the compared coefficients "
-            "(e.g. the regressors have no between-entity variation), so there is nothing to test."
-        )
-    elif not psd or stat < 0:
-        valid = False
-        reason = (
-            "V_FE − V_RE is not positive semi-definite"
-            + (f" (smallest eigenvalue {eig.min():.3g})" if not psd else "")
-            + (f" and the statistic is negative ({stat:.4g})" if stat < 0 else "")
-            + ": the data do not support the assumption that random effects is efficient. Use "
-            "pr.hausman_regression(formula, data, cov='cluster') (robust), or "
-            "variant='sigmamore'."
-        )
-        warn(reason, NonPositiveDefiniteWarning)
-    pvalue = float(stats.chi2.sf(stat, rank)) if rank > 0 and stat >= 0 else float("nan")
-    return TestResult(
-        name=f"Hausman test ({fe_result.model.title} vs {re_result.model.title}, {variant})",
-        stat=stat,
-        df=rank,
-        pvalue=pvalue,
-        null=_NULL,
-        alternative=_ALT,
-        valid=valid,
-        reason=reason,
-        distribution="chi2",
-        extra={
-            "rank": rank,
-            "positive_definite": pd_,
-            "eigenvalues": eig,
-            "names": common,
-            "variant": variant,
-        },
-    )
+    return hausman_contrast(fe_result, re_result, variant=variant, convention=convention)
 
 
 def _undefined(reason: str) -> TestResult:
@@ -207,6 +95,7 @@ def hausman_regression(
     cov: str = "unadjusted",
     effects: str = "entity",
     method: str = "swamy-arora",
+    backend: str | Backend = "auto",
     **cov_options: Any,
 ) -> TestResult:
     """Regression-based (Mundlak/Wooldridge) Hausman test, R plm's ``phtest(method="aux")``.
@@ -225,55 +114,74 @@ def hausman_regression(
     >>> round(t.stat, 4), t.df
     (8.2998, 2)
     """
-    if is_dask(data):
-        return dask_dispatch("hausman_regression", formula, data, entity=entity, time=time,
-                             cov=cov, effects=effects, method=method, **cov_options)  # fmt: skip
-    design = build_design(formula, as_panel(data, entity, time))
-    model = RandomEffects(design, effects=effects, method=method)
-    p = design.panel
-    slope_cols = [j for j, n in enumerate(design.x_names) if n != "Intercept"]
-    X = design.X[:, slope_cols]
-    Xw = p.demean(X, model.effects)
-    ss_raw = column_ss(X)
-    varying = np.diag(Xw.T @ Xw) > 1e-10 * np.maximum(ss_raw, np.finfo(float).tiny)
-    names = [design.x_names[j] + ".tilde" for j, v in zip(slope_cols, varying) if v]
-    if not names:
+    covariance = make_covariance(cov, **cov_options)
+    source = bind(formula, data, entity=entity, time=time, backend=backend)
+    return regression_hausman(source, covariance, effects=effects, method=method)
+
+
+def regression_hausman(
+    source: PanelSource,
+    covariance: CovarianceEstimator,
+    *,
+    effects: str = "entity",
+    method: str = "swamy-arora",
+) -> TestResult:
+    """The regression-based Hausman test on a bound source (see ``hausman_regression``)."""
+    model = RandomEffects(source, effects=effects, method=method)
+    st = source.stats
+    p = st.width
+    W = within_map(st, model.effects)
+    within_ss = np.diag(cross(st, W, W))
+    raw = np.diag(st.gram)
+    varying = [
+        j
+        for j in source.slope_positions()
+        if within_ss[j] > 1e-10 * max(raw[j], np.finfo(float).tiny)
+    ]
+    if not varying:
         return _undefined(
             "The model has no time-varying regressors, so the Hausman test is undefined "
             "(fixed and random effects estimate nothing in common)."
         )
-    re_est = model.fit()._est
+    gls, _ = gls_map(st, model._components(), model.effects)
+    re_fit = least_squares(
+        source, gls.columns([0]), gls.columns(range(1, p)), source.x_names, warn=False
+    )
+    kept = [j for j, k in zip(range(1, p), re_fit.keep) if k]
     # As R plm, the auxiliary regression has a plain intercept (not the quasi-demeaned
     # 1 − θᵢ); on balanced panels the two are the same regression.
-    re_X = re_est.regressors().copy()
-    if "Intercept" in re_est.names:
-        re_X[:, re_est.names.index("Intercept")] = 1.0
-    aux_X = np.column_stack([re_X, Xw[:, varying]])
-    ols = transformed_ols(aux_X, re_est.y, [*re_est.names, *names], warn=False)
-
-    inputs = CovarianceInputs(
-        X=ols.X,
-        resid=ols.resid,
-        bread=ols.bread,
-        df_resid=p.nobs - ols.X.shape[1],
-        entity_codes=p.entity_codes,
-        time_codes=p.time_codes,
-        frame=p.frame,
-        n_params=ols.X.shape[1],
+    columns = [
+        RowMap.select(p, [j]) if source.x_names[j - 1] == "Intercept" else gls.columns([j])
+        for j in kept
+    ]
+    names = [source.x_names[j - 1] + ".tilde" for j in varying]
+    aux = least_squares(
+        source,
+        gls.columns([0]),
+        RowMap.hstack([*columns, W.columns(varying)]),
+        [*re_fit.names, *names],
+        warn=False,
     )
-    V = make_covariance(cov, **cov_options).cov(inputs)
-    idx = [ols.names.index(n) for n in names if n in ols.names]
+    k = len(aux.params)
+    inputs = CovarianceInputs(
+        scores=source.scores(aux.regressors, aux.resid),
+        bread=aux.bread,
+        df_resid=st.n - k,
+        n_params=k,
+    )
+    V = covariance.cov(inputs)
+    idx = [aux.names.index(n) for n in names if n in aux.names]
     if not idx:
         return _undefined(
             "The within-demeaned regressors are collinear with the quasi-demeaned ones "
             "(no between-entity variation, e.g. the same design for every entity): fixed and "
             "random effects give the same slopes and the test is undefined."
         )
-    b = ols.params[idx]
+    b = aux.params[idx]
     stat = float(b @ np.linalg.solve(V[np.ix_(idx, idx)], b))
     df = len(idx)
     return TestResult(
-        name=f"Regression-based Hausman test ({make_covariance(cov, **cov_options).describe()})",
+        name=f"Regression-based Hausman test ({covariance.describe()})",
         stat=stat,
         df=df,
         pvalue=float(stats.chi2.sf(stat, df)),

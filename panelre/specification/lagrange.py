@@ -10,15 +10,12 @@ from scipy import stats
 
 from panelre._typing import EFFECT_ALIASES, EFFECTS
 from panelre._validation import check_option
-from panelre.dask import dispatch as dask_dispatch
-from panelre.dask import is_dask
-from panelre.estimators import PooledOLS
+from panelre.estimators._ols import least_squares
 from panelre.exceptions import InsufficientDataError
-from panelre.formula import build_design
-from panelre.panel import as_panel
-from panelre.specification._base import TestResult
+from panelre.results import TestResult
+from panelre.stats import Backend, PanelSource, RowMap, bind, require_time
 
-__all__ = ["breusch_pagan", "lm_component", "lm_test_result"]
+__all__ = ["breusch_pagan", "lm_test", "lm_component", "lm_test_result"]
 
 
 def lm_component(
@@ -78,6 +75,7 @@ def breusch_pagan(
     time: Hashable | None = None,
     effects: str = "entity",
     variant: str = "bp",
+    backend: str | Backend = "auto",
 ) -> TestResult:
     """LM test of no random effects (σ²ᵤ = 0) from pooled OLS residuals (R plm ``plmtest``).
 
@@ -100,21 +98,28 @@ def breusch_pagan(
     >>> round(t.stat, 3), t.df
     (798.162, 1)
     """
-    if is_dask(data):
-        return dask_dispatch("breusch_pagan", formula, data, entity=entity, time=time,
-                             effects=effects, variant=variant)  # fmt: skip
+    source = bind(formula, data, entity=entity, time=time, backend=backend)
+    return lm_test(source, effects=effects, variant=variant)
+
+
+def lm_test(source: PanelSource, *, effects: str = "entity", variant: str = "bp") -> TestResult:
+    """The LM test on a bound source (see ``breusch_pagan``): pooled OLS residual sums per
+    group come from the statistics, ``Σ_g (Σ e)² = Σ_g (S_g·c)²``."""
     effects = check_option("effects", effects, EFFECTS, EFFECT_ALIASES)
     variant = check_option("variant", variant, ["bp", "honda", "king-wu"], {"kw": "king-wu"})
-    design = build_design(formula, as_panel(data, entity, time))
-    p = design.panel
     if effects != "entity":
-        p._require_time(f"LM tests for {effects} effects")
-    resid = PooledOLS(design).fit()._est.resid
-    ssr = float(resid @ resid)
+        require_time(source.time_name is not None, f"LM tests for {effects} effects")
+    st = source.stats
+    p = st.width
+    fit = least_squares(
+        source, RowMap.select(p, [0]), RowMap.select(p, range(1, p)), source.x_names, warn=False
+    )
+    coef = fit.coefficients(p, range(1, p))
+    ssr = float(coef @ st.gram @ coef)
     dims = ["entity", "time"] if effects == "twoway" else [effects]
-    counts = {dim: p.group_counts(dim) for dim in dims}
+    counts = {dim: st.groups(dim).counts for dim in dims}
     lm = {}
     for dim in dims:
-        sums = np.bincount(p.codes(dim), weights=resid, minlength=len(counts[dim]))
-        lm[dim] = lm_component(float(sums @ sums), ssr, counts[dim], p.nobs, dim)
-    return lm_test_result(lm, counts, p.nobs, effects, variant)
+        sums = st.groups(dim).sums @ coef
+        lm[dim] = lm_component(float(sums @ sums), ssr, counts[dim], st.n, dim)
+    return lm_test_result(lm, counts, st.n, effects, variant)

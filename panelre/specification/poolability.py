@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from scipy import stats
 
-from panelre.dask import dispatch as dask_dispatch
-from panelre.dask import is_dask
 from panelre.estimators import PooledOLS
 from panelre.exceptions import IncompatibleResultsError, InsufficientDataError
-from panelre.results import PanelResults
-from panelre.specification._base import TestResult
+from panelre.results import PanelResults, TestResult
 
 __all__ = ["f_test_effects", "f_test_from_ssr"]
 
@@ -30,16 +27,14 @@ def f_test_effects(fe_result: PanelResults) -> TestResult:
     >>> round(t.stat, 3), t.df
     (49.177, (9, 188))
     """
-    if is_dask(fe_result):
-        return dask_dispatch("f_test_effects", fe_result)
     if not isinstance(fe_result, PanelResults) or fe_result.estimator != "fixed_effects":
         raise IncompatibleResultsError(
             "f_test_effects() needs the result of pr.fixed_effects(...). Got "
             f"{getattr(fe_result, 'estimator', type(fe_result).__name__)!r}."
         )
-    pooled = PooledOLS(fe_result.design).fit()
-    ssr_p = float(pooled._est.resid @ pooled._est.resid)
-    ssr_w = float(fe_result._est.resid @ fe_result._est.resid)
+    pooled = PooledOLS(fe_result.source).fit()
+    ssr_p = pooled.resid_variance * pooled.df_resid
+    ssr_w = fe_result.resid_variance * fe_result.df_resid
     return f_test_from_ssr(
         ssr_p, ssr_w, pooled.df_resid, fe_result.df_resid, fe_result.model.effects
     )

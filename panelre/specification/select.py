@@ -9,18 +9,15 @@ from typing import Any
 
 from panelre._validation import check_probability
 from panelre.comparison import compare
-from panelre.dask import dispatch as dask_dispatch
-from panelre.dask import is_dask
+from panelre.covariance import make_covariance
 from panelre.estimators import FixedEffects, PooledOLS, RandomEffects
 from panelre.estimators.cre import CorrelatedRandomEffects
 from panelre.exceptions import IncompatibleResultsError, PanelreWarning
-from panelre.formula import build_design
-from panelre.panel import as_panel
-from panelre.results import PanelResults
-from panelre.specification._base import TestResult
-from panelre.specification.hausman import hausman, hausman_regression
-from panelre.specification.lagrange import breusch_pagan
+from panelre.results import PanelResults, TestResult
+from panelre.specification.hausman import hausman, regression_hausman
+from panelre.specification.lagrange import lm_test
 from panelre.specification.poolability import f_test_effects
+from panelre.stats import Backend, bind
 from panelre.tables import Summary, format_number
 
 __all__ = ["Selection", "select"]
@@ -102,6 +99,7 @@ def select(
     time: Hashable | None = None,
     alpha: float = 0.05,
     method: str = "swamy-arora",
+    backend: str | Backend = "auto",
 ) -> Selection:
     """Choose between pooled OLS, fixed effects, random effects and correlated random
     effects, and explain why.
@@ -127,31 +125,26 @@ def select(
     >>> sel.recommended
     'fixed_effects'
     """
-    if is_dask(data):
-        return dask_dispatch("select", formula, data, entity=entity, time=time, alpha=alpha,
-                             method=method)  # fmt: skip
     alpha = check_probability("alpha", alpha)
-    design = build_design(formula, as_panel(data, entity, time))
+    source = bind(formula, data, entity=entity, time=time, backend=backend)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PanelreWarning)
-        pooled = PooledOLS(design).fit()
-        fe = FixedEffects(design, effects="entity").fit()
-        re = RandomEffects(design, method=method).fit()
-    time_invariant = list(fe.extra.get("absorbed", []))
-    panel = design.panel
+        pooled = PooledOLS(source).fit()
+        fe = FixedEffects(source, effects="entity").fit()
+        re = RandomEffects(source, method=method).fit()
     tests: dict[str, TestResult] = {
         "f_test": f_test_effects(fe),
-        "breusch_pagan": breusch_pagan(formula, panel),
-        "hausman_robust": hausman_regression(formula, panel, cov="cluster", method=method),
+        "breusch_pagan": lm_test(source),
+        "hausman_robust": regression_hausman(source, make_covariance("cluster"), method=method),
     }
     return decide(
         tests,
         {"Pooled": pooled, "FE": fe, "RE": re},
         [str(w.message) for w in caught],
         alpha,
-        time_invariant,
-        design.panel.n_entities,
-        lambda: CorrelatedRandomEffects(design, method=method).fit(cov="cluster"),
+        fe.absorbed,
+        source.stats.n_entities,
+        lambda: CorrelatedRandomEffects(source, method=method).fit(cov="cluster"),
     )
 
 
@@ -164,9 +157,8 @@ def decide(
     n_entities: int,
     fit_cre: Any,
 ) -> Selection:
-    """The decision rule of ``select`` on fitted models and computed tests
-    (shared with the Dask backend); ``fit_cre()`` fits the CRE model when needed (or
-    returns None when it cannot be fitted)."""
+    """The decision rule of ``select`` on fitted models and computed tests;
+    ``fit_cre()`` fits the CRE model when needed."""
     try:  # the classic test, for the record (robust-vs-classic caution)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PanelreWarning)

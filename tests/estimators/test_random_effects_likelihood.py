@@ -24,7 +24,7 @@ def test_random_effects_ml_reml_equal_lme4_random_intercept(method, case_id):
     subject = next(v for v in case["variance_components"] if v["grp"] == "Subject")
     np.testing.assert_allclose(vc.sigma2_e, case["sigma2"], rtol=1e-6)
     np.testing.assert_allclose(vc.sigma2_u, subject["vcov"], rtol=1e-5)
-    np.testing.assert_allclose(re.extra["loglike"], case["loglike"], rtol=1e-7)
+    np.testing.assert_allclose(re.loglike, case["loglike"], rtol=1e-7)
     for subject_id, (blup,) in case["blup_first"].items():
         np.testing.assert_allclose(re.effects[int(subject_id)], blup, rtol=1e-4)
 
@@ -50,5 +50,5 @@ def test_ml_random_effects_on_unbalanced_panel_matches_statsmodels(grunfeld_unba
     sm = smf.mixedlm(
         "inv ~ value + capital", grunfeld_unbalanced, groups=grunfeld_unbalanced["firm"]
     ).fit(reml=False)
-    np.testing.assert_allclose(re.extra["loglike"], sm.llf, rtol=1e-8)
+    np.testing.assert_allclose(re.loglike, sm.llf, rtol=1e-8)
     np.testing.assert_allclose(re.params.to_numpy(), sm.fe_params.to_numpy(), rtol=1e-4)

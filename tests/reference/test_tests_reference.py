@@ -74,14 +74,16 @@ def test_plm_aux_position_bug(case_id: str) -> None:
         warnings.simplefilter("ignore", pr.PanelreWarning)
         re = pr.random_effects(case["formula"], data, entity="nr", time="year")
         ours = run_case(case)
-    est, panel = re._est, re.design.panel
-    X = re.design.X[:, 1:]
+    design = re.source.rows  # the in-memory design matrices
+    panel = design.panel
+    X = design.X[:, 1:]
     Xw = panel.demean(X)
     varying = np.diag(Xw.T @ Xw) > 1e-8 * np.diag(X.T @ X)
-    aux = est.regressors().copy()
+    theta = np.asarray(re.variance_components.theta, dtype=float)  # RE quasi-demeaning
+    aux = panel.quasi_demean(design.X, theta)
     aux[:, 0] = 1.0
     aux = np.column_stack([aux, Xw[:, varying]])
-    fit = sm.OLS(est.y, aux).fit()
+    fit = sm.OLS(panel.quasi_demean(design.y, theta), aux).fit()
     if case_id.endswith("robust"):
         fit = fit.get_robustcov_results("cluster", groups=panel.entity_codes, use_correction=False)
     V, b = fit.cov_params(), fit.params

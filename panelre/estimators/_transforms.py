@@ -1,0 +1,70 @@
+"""The panel transforms as row maps over sufficient statistics: within (entity, time,
+two-way, exact on unbalanced panels) and the group effects they imply.
+
+Two-way demeaning on unbalanced panels partials out the period dummies through their
+T x T normal equations ``(C_t − F'C_e⁻¹F) h = S_t − F'z̄_e`` (the incidence products come
+from the backend), then demeans by entity: ``z** = z − h[t] − (z − h)̄ᵢ``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from panelre.stats import PanelStats, RowMap
+
+__all__ = ["within_map", "twoway_effects", "n_effects", "effect_dims"]
+
+
+def effect_dims(effects: str) -> list[str]:
+    """The grouping dimensions of ``effects``."""
+    return ["entity", "time"] if effects == "twoway" else [effects]
+
+
+def n_effects(stats: PanelStats, effects: str) -> int:
+    """Number of estimated effects (N, T or N + T − 1)."""
+    return {
+        "entity": stats.n_entities,
+        "time": stats.n_periods,
+        "twoway": stats.n_entities + stats.n_periods - 1,
+    }[effects]
+
+
+def _period_gram(stats: PanelStats, entity_weights: np.ndarray) -> np.ndarray:
+    """``C_t − F' diag(w) F`` (the normal equations of the entity-adjusted period dummies)."""
+    return np.diag(stats.time.counts) - stats.pattern().time_gram(entity_weights)  # type: ignore[union-attr]
+
+
+def within_map(stats: PanelStats, effects: str) -> RowMap:
+    """The within transform of every column of z for ``effects``."""
+    p = stats.width
+    if effects == "entity":
+        return RowMap(np.eye(p), entity_table=stats.entity.means)
+    if effects == "time":
+        return RowMap(np.eye(p), time_table=stats.groups("time").means)
+    pattern = stats.pattern()
+    c_e = stats.entity.counts
+    gram = _period_gram(stats, 1.0 / c_e)
+    rhs = stats.groups("time").sums - pattern.to_time(stats.entity.means)
+    H = np.linalg.lstsq(gram, rhs, rcond=None)[0]
+    O = (stats.entity.sums - pattern.to_entity(H)) / c_e[:, None]
+    return RowMap(np.eye(p), time_table=H, entity_table=O)
+
+
+def twoway_effects(
+    stats: PanelStats, transform: RowMap, coef: np.ndarray
+) -> tuple[pd.Series, pd.Series]:
+    """Entity and period effects of a two-way within fit with coefficients ``coef`` over z
+    (``(1, −b)``): the per-row effect ``h_u[t] + o_u[i]`` split into αᵢ + γₜ with γ of
+    observation-weighted mean zero (the entity effects carry the level)."""
+    c_e, c_t = stats.entity.counts, stats.groups("time").counts
+    Hu = transform.time_table @ coef  # type: ignore[operator]
+    au = transform.entity_table @ coef  # type: ignore[operator]
+    gram = _period_gram(stats, 1.0 / c_e)
+    gamma = np.linalg.lstsq(gram, gram @ Hu, rcond=None)[0]
+    gamma = gamma - np.average(gamma, weights=c_t)
+    alpha = au + stats.pattern().to_entity((Hu - gamma)[:, None])[:, 0] / c_e
+    return (
+        pd.Series(alpha, index=stats.entity.labels, name="effects"),
+        pd.Series(gamma, index=stats.groups("time").labels, name="time_effects"),
+    )

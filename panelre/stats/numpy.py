@@ -1,0 +1,331 @@
+"""The in-memory backend: pandas/polars data, numpy arrays, integer group codes.
+
+Group sums are ``np.add.reduceat`` over sorted runs or one ``np.bincount`` per column
+(``panelre.panel``); row maps are evaluated one output column at a time into reused
+buffers, so no n x k temporary is made unless a covariance needs the full score matrix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from panelre.exceptions import InvalidParameterError
+from panelre.formula import Design, build_design
+from panelre.panel import PanelData, as_panel, sorted_run_starts
+from panelre.stats._base import ClusterSpec, Groups, PanelSource, PanelStats, RowMap
+
+__all__ = ["NumpyBackend", "NumpyScores", "SparseIncidence", "host_source", "row_index"]
+
+
+def row_index(panel: PanelData) -> pd.Index:
+    """Labels for the rows of a panel: (entity, time) MultiIndex, or entity labels."""
+    if panel.time_labels is not None:
+        return pd.MultiIndex.from_arrays(
+            [panel.entity_labels[panel.entity_codes], panel.time_labels[panel.time_codes]],
+            names=[str(panel.entity), str(panel.time)],
+        )
+    return pd.Index(panel.entity_labels[panel.entity_codes], name=str(panel.entity))
+
+
+class SparseIncidence:
+    """The entity x period incidence as a sparse matrix, built on first use."""
+
+    def __init__(self, panel: PanelData) -> None:
+        self._panel = panel
+
+    @cached_property
+    def matrix(self) -> sparse.csr_matrix:
+        """``F`` (N x T)."""
+        p = self._panel
+        data = np.ones(p.nobs)
+        shape = (p.n_entities, p.n_periods)
+        return sparse.csr_matrix((data, (p.entity_codes, p.time_codes)), shape=shape)
+
+    def time_gram(self, weights: np.ndarray) -> np.ndarray:
+        """``F' diag(w) F``."""
+        F = self.matrix
+        return np.asarray((F.T @ F.multiply(np.asarray(weights)[:, None])).toarray())
+
+    def to_time(self, table: np.ndarray) -> np.ndarray:
+        """``F' table``."""
+        return np.asarray(self.matrix.T @ table)
+
+    def to_entity(self, table: np.ndarray) -> np.ndarray:
+        """``F table``."""
+        return np.asarray(self.matrix @ table)
+
+
+def _z_column(design: Design, weights: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``z @ weights`` for ``z = [y, X]`` (a view when ``weights`` picks one column)."""
+    nz = np.flatnonzero(weights)
+    if nz.size == 1 and weights[nz[0]] == 1.0:
+        j = int(nz[0])
+        return design.y if j == 0 else design.X[:, j - 1]
+    out[:] = 0.0
+    for j in nz:  # a loop over columns
+        col = design.y if j == 0 else design.X[:, j - 1]
+        out += weights[j] * col
+    return out
+
+
+def evaluate(design: Design, rowmap: RowMap, j: int, out: np.ndarray) -> np.ndarray:
+    """Output column ``j`` of ``rowmap`` on the rows of ``design`` (written into ``out``)."""
+    p = design.panel
+    base = _z_column(design, rowmap.L[:, j], out)
+    tables = [
+        (rowmap.time_table, p.time_codes),
+        (rowmap.entity_table, p.entity_codes),
+    ]
+    if base is not out and any(t is not None for t, _ in tables):
+        np.copyto(out, base)
+        base = out
+    buffer = None
+    for table, codes in tables:
+        if table is None:
+            continue
+        if buffer is None:
+            buffer = np.empty(out.shape[0])
+        np.take(np.ascontiguousarray(table[:, j]), codes, out=buffer, mode="clip")
+        np.subtract(base, buffer, out=base)
+    return base
+
+
+def evaluate_all(design: Design, rowmap: RowMap) -> np.ndarray:
+    """Every output column of ``rowmap``: an (n, m) array."""
+    n = design.y.shape[0]
+    out = np.empty((n, rowmap.width), order="F")
+    for j in range(rowmap.width):  # a loop over columns
+        col = evaluate(design, rowmap, j, out[:, j])
+        if col is not out[:, j]:
+            out[:, j] = col
+    return out
+
+
+def cluster_codes(panel: PanelData, spec: ClusterSpec) -> tuple[np.ndarray, int]:
+    """Integer codes 0..G-1 per row for a clustering, and G."""
+    if isinstance(spec, tuple):
+        a, ga = cluster_codes(panel, spec[0])
+        b, gb = cluster_codes(panel, spec[1])
+        uniq, inverse = np.unique(a * gb + b, return_inverse=True)
+        return inverse.astype(np.int64), int(uniq.size)
+    if isinstance(spec, str) and spec in ("entity", "time"):
+        if spec == "time" and panel.time_codes is None:
+            raise InvalidParameterError(
+                "Clustering by 'time' needs time identifiers for this estimator's rows; "
+                "pass time='column' when you build the panel."
+            )
+        return panel.codes(spec), panel.n_groups(spec)
+    if isinstance(spec, str):
+        if spec not in panel.frame.columns:
+            raise InvalidParameterError(
+                "The 'cluster' parameter must be 'entity', 'time', a column name or an "
+                f"array. Got {spec!r}, which is not a column of the data."
+            )
+        values = panel.frame[spec]
+    else:
+        values = pd.Series(np.asarray(spec))
+        if len(values) != panel.nobs:
+            raise InvalidParameterError(
+                "A 'cluster' array needs one value per observation used in estimation "
+                f"({panel.nobs}). Got {len(values)} values."
+            )
+    if values.isna().any():
+        raise InvalidParameterError("The cluster variable has missing values.")
+    codes, uniques = pd.factorize(values)
+    return codes.astype(np.int64), len(uniques)
+
+
+def _group_sum(values: np.ndarray, codes: np.ndarray, n_groups: int, starts: Any) -> np.ndarray:
+    if starts is not None:
+        return np.add.reduceat(values, starts)
+    return np.bincount(codes, weights=values, minlength=n_groups)
+
+
+class NumpyScores:
+    """Score reductions of one regression on in-memory rows."""
+
+    def __init__(self, design: Design, regressors: RowMap, resid: RowMap) -> None:
+        self._design = design
+        self._x = regressors
+        self._e = resid
+
+    @property
+    def nobs(self) -> int:
+        """Rows of the regression."""
+        return int(self._design.y.shape[0])
+
+    @cached_property
+    def resid(self) -> np.ndarray:
+        """The residuals ``e`` per row."""
+        out = np.empty(self.nobs)
+        col = evaluate(self._design, self._e, 0, out)
+        return col if col is out else col.copy()
+
+    def resid_ss(self) -> float:
+        """``Σ e²``."""
+        return float(self.resid @ self.resid)
+
+    def _columns(self) -> Any:
+        buffer = np.empty(self.nobs)
+        for j in range(self._x.width):  # a loop over columns
+            yield evaluate(self._design, self._x, j, buffer)
+
+    def gradient(self) -> np.ndarray:
+        """``Σ x e``."""
+        e = self.resid
+        return np.array([float(col @ e) for col in self._columns()])
+
+    def score_outer(self) -> np.ndarray:
+        """``Σ (x e)(x e)'``."""
+        S = np.empty((self.nobs, self._x.width), order="F")
+        for j, col in enumerate(self._columns()):
+            np.multiply(col, self.resid, out=S[:, j])
+        return S.T @ S
+
+    def score_sums(self, cluster: ClusterSpec) -> np.ndarray:
+        """Sums of ``x e`` per cluster (G, m)."""
+        panel = self._design.panel
+        codes, n_groups = cluster_codes(panel, cluster)
+        starts = None
+        if codes.size and bool((codes[1:] >= codes[:-1]).all()):
+            starts = sorted_run_starts(codes)
+        own = {"entity": self._x.entity_table, "time": self._x.time_table}
+        other = {"entity": self._x.time_table, "time": self._x.entity_table}
+        e = self.resid
+        buffer = np.empty(self.nobs)
+        if isinstance(cluster, str) and cluster in own and other[cluster] is None:
+            # Σ_g (z L − O_g) e = (Σ_g z e) L − O_g Σ_g e: only the z columns L uses
+            L = self._x.L
+            used = np.flatnonzero(np.abs(L).sum(axis=1))
+            zsum = np.zeros((n_groups, L.shape[0]))
+            for j in used:  # a loop over columns
+                col = self._design.y if j == 0 else self._design.X[:, j - 1]
+                np.multiply(col, e, out=buffer)
+                zsum[:, j] = _group_sum(buffer, codes, n_groups, starts)
+            out = zsum @ L
+            table = own[cluster]
+            if table is not None:
+                out -= table * _group_sum(e, codes, n_groups, starts)[:, None]
+            return out
+        out = np.empty((n_groups, self._x.width))
+        for j, col in enumerate(self._columns()):
+            np.multiply(col, e, out=buffer)
+            out[:, j] = _group_sum(buffer, codes, n_groups, starts)
+        return out
+
+
+class NumpyBackend:
+    """Data in memory: pandas or polars frames, a ``PanelData``."""
+
+    name = "numpy"
+
+    def bind(
+        self, formula: str, data: Any, entity: Hashable | None, time: Hashable | None
+    ) -> PanelSource:
+        """Build the design matrices in memory."""
+        design = build_design(formula, as_panel(data, entity, time))
+        return PanelSource(
+            backend=self,
+            rows=design,
+            y_name=design.y_name,
+            x_names=list(design.x_names),
+            formula=formula,
+            entity_name=design.panel.entity,
+            time_name=design.panel.time,
+            n_missing=design.n_missing,
+        )
+
+    def collect(self, rows: Design) -> PanelStats:
+        """Cross-products by BLAS, group sums by sorted runs or ``bincount``."""
+        p = rows.panel
+        y, X = rows.y, rows.X
+        k = X.shape[1]
+        gram = np.empty((k + 1, k + 1))
+        gram[0, 0] = float(y @ y)
+        xy = X.T @ y
+        gram[0, 1:] = xy
+        gram[1:, 0] = xy
+        gram[1:, 1:] = X.T @ X
+        total = np.concatenate([[y.sum()], X.sum(axis=0)])
+
+        def sums(dim: str) -> Any:
+            return lambda: np.column_stack([p.group_sums(y, dim), p.group_sums(X, dim)])
+
+        entity = Groups(p.entity_labels, p.group_counts("entity"), sums("entity"))
+        time = None
+        incidence = None
+        if p.time_codes is not None:
+            time = Groups(p.time_labels, p.group_counts("time"), sums("time"))
+            incidence = SparseIncidence(p)
+        return PanelStats(p.nobs, gram, total, entity, time, incidence)
+
+    def scores(self, rows: Design, regressors: RowMap, resid: RowMap) -> NumpyScores:
+        """Reductions on the in-memory rows."""
+        return NumpyScores(rows, regressors, resid)
+
+    def values(self, rows: Design, rowmap: RowMap, name: str) -> pd.Series:
+        """A Series indexed by (entity, time)."""
+        out = np.empty(rows.y.shape[0])
+        col = evaluate(rows, rowmap, 0, out)
+        return pd.Series(col if col is out else col.copy(), index=row_index(rows.panel), name=name)
+
+    def first_differences(self, rows: Design, intercept: int | None) -> Design:
+        """Differences of consecutive rows within entity, on the later row's index."""
+        p = rows.panel
+        both = np.column_stack([rows.y, rows.X])
+        diffs, later = p.first_difference(both)
+        if intercept is not None:
+            diffs[:, intercept] = 1.0
+        panel = PanelData(p.frame.iloc[later], p.entity, p.time)
+        return Design(
+            y=np.ascontiguousarray(diffs[:, 0]),
+            X=np.asfortranarray(diffs[:, 1:]),
+            y_name=rows.y_name,
+            x_names=rows.x_names,
+            panel=panel,
+            formula=rows.formula,
+            n_missing=rows.n_missing,
+            rhs_spec=rows.rhs_spec,
+        )
+
+    def wide(self, rows: Design, rowmap: RowMap) -> np.ndarray:
+        """(N, T, m) values per entity and period."""
+        p = rows.panel
+        out = np.zeros((p.n_entities, p.n_periods, rowmap.width))
+        out[p.entity_codes, p.time_codes] = evaluate_all(rows, rowmap)
+        return out
+
+    def regressors_for(self, rows: Design, data: pd.DataFrame) -> pd.DataFrame:
+        """The right-hand side on new data."""
+        return rows.regressors_for(data)
+
+
+def host_source(
+    y: np.ndarray,
+    X: np.ndarray,
+    *,
+    y_name: str,
+    x_names: list[str],
+    entity_labels: pd.Index,
+    entity_name: Hashable,
+    formula: str,
+) -> PanelSource:
+    """A small in-memory source with one row per entity (e.g. the between regression's
+    entity means, which every backend holds on the host)."""
+    frame = pd.DataFrame({entity_name: np.asarray(entity_labels)})
+    panel = PanelData(frame, entity=entity_name)
+    design = Design(
+        y=np.asarray(y, dtype=float),
+        X=np.asfortranarray(X, dtype=float),
+        y_name=y_name,
+        x_names=list(x_names),
+        panel=panel,
+        formula=formula,
+    )
+    return PanelSource(NumpyBackend(), design, y_name, list(x_names), formula, entity_name, None)
