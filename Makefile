@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: venv demo test test-all lint bench bench-dask docs clean
+.PHONY: venv demo test test-all lint bench bench-dask bench-gpu docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ bench: $(STAMP)
 
 bench-dask: $(STAMP)
 	$(BIN)/python benchmarks/dask_scale.py
+
+bench-gpu: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[gpu]"
+	$(BIN)/python benchmarks/gpu.py
 
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site

@@ -16,9 +16,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from panelre.covariance import CovarianceEstimator, make_covariance
+from panelre.estimators._transforms import within
 from panelre.exceptions import InsufficientDataError, InvalidParameterError
 from panelre.results import Estimation, PanelResults
-from panelre.stats import Backend, PanelSource, RowMap, bind, corr2, cross, require_time
+from panelre.stats import Backend, PanelSource, bind, corr2, require_time
 
 __all__ = ["PanelModel", "index_r2"]
 
@@ -46,11 +47,11 @@ def index_r2(
     y = np.zeros(p)
     y[0] = 1.0
     overall = corr2(st.gram, st.total, st.n, y, b)
-    demean = RowMap(np.eye(p), entity_table=st.entity.means)
-    within = corr2(cross(st, demean, demean), np.zeros(p), st.n, y, b)
+    _, within_gram = within(source, "entity")
+    within_r2 = corr2(within_gram, np.zeros(p), st.n, y, b)
     means = st.entity.means
     between = corr2(means.T @ means, means.sum(axis=0), means.shape[0], y, b)
-    return within, between, overall
+    return within_r2, between, overall
 
 
 class PanelModel(ABC):

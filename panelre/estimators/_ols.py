@@ -1,11 +1,12 @@
 """Least squares on sufficient statistics: the one solver every panel estimator uses.
 
-A regression is given by row maps of the source's columns: the response ``y* = Y(z)``
-and the candidate regressors ``x* = X(z)``. Their cross-products come from the
-statistics (``panelre.stats.cross``); absorbed and collinear columns are dropped by the
-shared rule (``panelre._columns``); the normal equations are solved through a scaled
-Cholesky factor. When they are ill-conditioned, one refinement step with ``Σ x* e*``
-computed from the rows (corrected semi-normal equations) restores QR-level accuracy.
+A regression is given by one row map of the source's columns, ``c = C(z)``: output 0
+is the response ``y*``, some other outputs are the candidate regressors ``x*``. Their
+cross-products ``Σ c c'`` come from the statistics (``panelre.stats.cross``), once;
+absorbed and collinear columns are dropped by the shared rule (``panelre._columns``);
+the normal equations are solved through a scaled Cholesky factor. When they are
+ill-conditioned, one refinement step with ``Σ x* e*`` computed from the rows (corrected
+semi-normal equations) restores QR-level accuracy.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from panelre._columns import select_columns
 from panelre._linalg import RANK_TOL, cholesky_scaled, inv_psd, solve_with_residuals
 from panelre.stats import PanelSource, RowMap, column_sums, corr2, cross
 
-__all__ = ["LeastSquares", "least_squares", "response_and_fit", "HostFit", "host_least_squares"]
+__all__ = ["LeastSquares", "least_squares", "HostFit", "host_least_squares"]
 
 #: Condition number of the scaled normal equations above which the solution is refined.
 REFINE_ABOVE = 1e6
@@ -28,7 +29,7 @@ REFINE_ABOVE = 1e6
 
 @dataclass(frozen=True)
 class LeastSquares:
-    """A solved regression.
+    """A solved regression of output 0 of a ``columns`` map on some of its other outputs.
 
     Attributes
     ----------
@@ -42,10 +43,13 @@ class LeastSquares:
     dropped, absorbed : list of str
     regressors : RowMap
         The kept regressors ``x*``.
-    response : RowMap
-        ``y*``.
     resid : RowMap
         ``e* = y* − x*'b``.
+    coef : ndarray (m,)
+        ``(1, −b)`` over the outputs of ``columns`` (0 for unused or dropped ones), so that
+        ``e* = columns · coef``.
+    gram, totals : ndarray
+        ``Σ c c'`` and ``Σ c`` of the ``columns`` outputs; ``n`` their rows.
     """
 
     params: np.ndarray
@@ -55,16 +59,24 @@ class LeastSquares:
     dropped: list[str]
     absorbed: list[str]
     regressors: RowMap
-    response: RowMap
     resid: RowMap
+    coef: np.ndarray
+    gram: np.ndarray
+    totals: np.ndarray
+    n: int
 
-    def coefficients(self, width: int, positions: Sequence[int]) -> np.ndarray:
-        """``(1, −b)`` spread over a ``width``-column z (b at the kept ``positions``)."""
-        c = np.zeros(width)
-        c[0] = 1.0
-        kept = [pos for pos, k in zip(positions, self.keep) if k]
-        c[kept] = -self.params
-        return c
+    @property
+    def ssr(self) -> float:
+        """``e*'e*`` from the cross-products."""
+        return max(float(self.coef @ self.gram @ self.coef), 0.0)
+
+    @property
+    def rsquared(self) -> float:
+        """R² of the regression itself: the squared correlation of ``y*`` and ``x*'b`` over
+        its rows (R plm's R²)."""
+        e0 = np.zeros_like(self.coef)
+        e0[0] = 1.0
+        return corr2(self.gram, self.totals, self.n, e0, e0 - self.coef)
 
 
 def _solve(factor: tuple[np.ndarray, bool], d: np.ndarray, rhs: np.ndarray) -> np.ndarray:
@@ -73,67 +85,66 @@ def _solve(factor: tuple[np.ndarray, bool], d: np.ndarray, rhs: np.ndarray) -> n
 
 def least_squares(
     source: PanelSource,
-    response: RowMap,
-    regressors: RowMap,
+    columns: RowMap,
+    regressors: Sequence[int],
     names: Sequence[str],
     *,
+    gram: np.ndarray | None = None,
     raw_ss: np.ndarray | None = None,
     absorbed_by: str | None = None,
     tol: float = RANK_TOL,
     warn: bool = True,
 ) -> LeastSquares:
-    """OLS of ``response`` on ``regressors`` over the rows of ``source``.
+    """OLS of output 0 of ``columns`` on its outputs ``regressors`` over the rows of
+    ``source`` (``gram``: ``Σ c c'`` of the outputs, when already known).
 
     Examples
     --------
     >>> import panelre as pr
     >>> from panelre.stats import bind
     >>> src = bind("inv ~ value + capital", pr.datasets.load("grunfeld"), entity="firm")
-    >>> fit = least_squares(src, RowMap.select(4, [0]), RowMap.select(4, [1, 2, 3]),
-    ...                     src.x_names)
+    >>> fit = least_squares(src, RowMap.identity(4), [1, 2, 3], src.x_names)
     >>> fit.params.round(4).tolist()
     [-42.7144, 0.1156, 0.2307]
     """
     names = list(names)
+    regressors = list(regressors)
     stats = source.stats
-    xtx = cross(stats, regressors, regressors)
-    xtx = (xtx + xtx.T) / 2
+    if gram is None:
+        gram = cross(stats, columns, columns)
+    gram = (gram + gram.T) / 2
+    xtx = gram[np.ix_(regressors, regressors)]
     sel = select_columns(xtx, names, raw_ss=raw_ss, absorbed_by=absorbed_by, tol=tol, warn=warn)
-    kk = np.flatnonzero(sel.keep)
-    X = regressors.columns(kk)
-    gram = xtx[np.ix_(kk, kk)]
-    xty = cross(stats, X, response)[:, 0]
-    factor, d, cond = cholesky_scaled(gram)
-    b = _solve(factor, d, xty)
-    resid = _residual_map(response, X, b)
+    kept = [regressors[i] for i in np.flatnonzero(sel.keep)]
+    xtx_k = gram[np.ix_(kept, kept)]
+    factor, d, cond = cholesky_scaled(xtx_k)
+    X = columns.columns(kept)
+
+    def residuals(b: np.ndarray) -> tuple[np.ndarray, RowMap]:
+        coef = np.zeros(columns.width)
+        coef[0] = 1.0
+        coef[kept] = -b
+        return coef, columns.times(coef)
+
+    b = _solve(factor, d, gram[kept, 0])
+    coef, resid = residuals(b)
     if cond > REFINE_ABOVE:
-        step = _solve(factor, d, source.scores(X, resid).gradient())
-        b = b + step
-        resid = _residual_map(response, X, b)
+        b = b + _solve(factor, d, source.scores(X, resid).gradient())
+        coef, resid = residuals(b)
     return LeastSquares(
         params=b,
-        names=[names[i] for i in kk],
+        names=[names[regressors.index(j)] for j in kept],
         keep=sel.keep,
-        bread=inv_psd(gram),
+        bread=inv_psd(xtx_k),
         dropped=sel.dropped,
         absorbed=sel.absorbed,
         regressors=X,
-        response=response,
         resid=resid,
+        coef=coef,
+        gram=gram,
+        totals=column_sums(stats, columns),
+        n=stats.n,
     )
-
-
-def _residual_map(response: RowMap, X: RowMap, b: np.ndarray) -> RowMap:
-    return RowMap.hstack([response, X]).times(np.concatenate([[1.0], -b]))
-
-
-def response_and_fit(source: PanelSource, fit: LeastSquares) -> float:
-    """R² of the regression itself: the squared correlation of ``y*`` and ``x*'b`` over its
-    rows (R plm's R²), from the statistics."""
-    pair = RowMap.hstack([fit.response, fit.regressors.times(fit.params)])
-    stats = source.stats
-    gram = cross(stats, pair, pair)
-    return corr2(gram, column_sums(stats, pair), stats.n, np.array([1.0, 0]), np.array([0, 1.0]))
 
 
 @dataclass(frozen=True)

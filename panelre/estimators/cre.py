@@ -8,11 +8,11 @@ import numpy as np
 from scipy import stats
 
 from panelre._linalg import RANK_TOL
-from panelre.estimators._transforms import within_map
+from panelre.estimators._transforms import within
 from panelre.estimators.random import RandomEffects
 from panelre.exceptions import InsufficientDataError, InvalidParameterError
 from panelre.results import PanelResults, TestResult
-from panelre.stats import PanelSource, RowMap, cross
+from panelre.stats import PanelSource, RowMap
 
 __all__ = [
     "CorrelatedRandomEffects",
@@ -26,8 +26,7 @@ def time_varying(source: PanelSource) -> list[int]:
     """Positions in z of the regressors that vary within entities (their within sum of
     squares is not negligible next to their raw one)."""
     st = source.stats
-    W = within_map(st, "entity")
-    within_ss = np.diag(cross(st, W, W))
+    within_ss = np.diag(within(source, "entity")[1])
     raw = np.diag(st.gram)
     return [j for j in source.slope_positions() if within_ss[j] > RANK_TOL * max(raw[j], 1e-300)]
 

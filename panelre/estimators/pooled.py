@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from panelre.estimators._base import PanelModel, index_r2
-from panelre.estimators._ols import least_squares, response_and_fit
+from panelre.estimators._ols import least_squares
 from panelre.results import Estimation
 from panelre.stats import PanelSource, RowMap
 
@@ -20,7 +20,7 @@ def pooled_estimation(
     levels (for Stata's R², which differ from ``rows`` for first differences and between)."""
     p = rows.width
     fit = least_squares(
-        rows, RowMap.select(p, [0]), RowMap.select(p, range(1, p)), rows.x_names,
+        rows, RowMap.identity(p), range(1, p), rows.x_names, gram=rows.stats.gram,
         raw_ss=raw_ss, absorbed_by=absorbed_by,
     )  # fmt: skip
     k = len(fit.params)
@@ -34,7 +34,7 @@ def pooled_estimation(
         rows=rows,
         fitted=fit.regressors.times(fit.params),
         resid=fit.resid,
-        rsquared=response_and_fit(rows, fit),
+        rsquared=fit.rsquared,
         index_r2=index_r2(levels, fit.names, fit.params),
         dropped=fit.dropped,
         absorbed=fit.absorbed,

@@ -11,7 +11,7 @@ from panelre._typing import CONVENTIONS, EFFECT_ALIASES, EFFECTS, RE_METHOD_ALIA
 from panelre._validation import check_option
 from panelre._warnings import warn
 from panelre.estimators._base import PanelModel, index_r2
-from panelre.estimators._ols import least_squares, response_and_fit
+from panelre.estimators._ols import least_squares
 from panelre.estimators.variance_components import (
     Components,
     estimate_components,
@@ -107,10 +107,8 @@ class RandomEffects(PanelModel):
         comps = self._components()
         transform, thetas = gls_map(st, comps, self.effects)
         p = st.width
-        fit = least_squares(
-            src, transform.columns([0]), transform.columns(range(1, p)), src.x_names
-        )
-        coef = fit.coefficients(p, range(1, p))
+        fit = least_squares(src, transform, range(1, p), src.x_names)
+        coef = fit.coef
         blup_dim = "time" if self.effects == "time" else "entity"
         g = st.groups(blup_dim)
         th = thetas[blup_dim]
@@ -126,7 +124,7 @@ class RandomEffects(PanelModel):
             rows=src,
             fitted=RowMap(np.eye(p)).times(np.eye(p)[0] - coef),
             resid=RowMap(np.eye(p)).times(coef),
-            rsquared=response_and_fit(src, fit),
+            rsquared=fit.rsquared,
             index_r2=index_r2(src, fit.names, fit.params),
             effects=pd.Series(blups, index=g.labels, name="effects"),
             dropped=fit.dropped,

@@ -27,14 +27,20 @@ from panelre._linalg import inv_psd
 from panelre._random_intercept import fit_random_intercept
 from panelre._warnings import warn
 from panelre.estimators._ols import LeastSquares, host_least_squares, least_squares
-from panelre.estimators._transforms import effect_dims, n_effects, twoway_effects, within_map
+from panelre.estimators._transforms import (
+    effect_dims,
+    n_effects,
+    twoway_effects,
+    twoway_gram,
+    within,
+)
 from panelre.exceptions import (
     AbsorbedVariableError,
     BoundaryWarning,
     InsufficientDataError,
     RankDeficiencyError,
 )
-from panelre.stats import PanelSource, RowMap, cross
+from panelre.stats import PanelSource, RowMap
 
 __all__ = ["Components", "estimate_components", "likelihood_components"]
 
@@ -65,8 +71,7 @@ class _Moments:
         self.p = self.st.width
         self.slopes = source.slope_positions()
         self.K = len(self.slopes)
-        self.within_tr = within_map(self.st, effects)
-        self.wgram = cross(self.st, self.within_tr, self.within_tr)
+        self.within_tr, self.wgram = within(source, effects)
 
     @property
     def balanced(self) -> bool:
@@ -114,9 +119,10 @@ class _Moments:
         try:
             return least_squares(
                 self.source,
-                self.within_tr.columns([0]),
-                self.within_tr.columns(self.slopes),
+                self.within_tr,
+                self.slopes,
                 names,
+                gram=self.wgram,
                 raw_ss=np.diag(self.st.gram)[self.slopes],
                 absorbed_by=self.effects,
                 warn=False,
@@ -129,7 +135,7 @@ class _Moments:
         fit = self.within
         if fit is None:
             return np.eye(self.p)[0]
-        return fit.coefficients(self.p, self.slopes)
+        return fit.coef
 
     @property
     def k_within(self) -> int:
@@ -209,10 +215,9 @@ def _swamy_arora(m: _Moments) -> Components:
 def _wallace_hussain(m: _Moments) -> Components:
     p = m.p
     ols = least_squares(
-        m.source, RowMap.select(p, [0]), RowMap.select(p, range(1, p)), m.source.x_names,
-        warn=False,
-    )  # fmt: skip
-    c = ols.coefficients(p, range(1, p))
+        m.source, RowMap.identity(p), range(1, p), m.source.x_names, gram=m.st.gram, warn=False
+    )
+    c = ols.coef
     q = np.array([float(c @ m.wgram @ c)] + [m.group_quad(c, dim) for dim in m.dims])
     if m.balanced:
         return _simple(m, q)
@@ -281,7 +286,7 @@ def _nerlove(m: _Moments) -> Components:
         dim = m.dims[0]
         effects = {dim: m.means(dim) @ c - level}
     else:
-        alpha, gamma = twoway_effects(m.st, m.within_tr, c)
+        alpha, gamma = twoway_effects(m.st, m.within_tr, c, twoway_gram(m.source))
         a = alpha.to_numpy() - level
         effects = {
             "entity": a - np.average(a, weights=m.counts("entity")),

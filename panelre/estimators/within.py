@@ -11,8 +11,14 @@ from panelre._typing import EFFECT_ALIASES, EFFECTS
 from panelre._validation import check_option
 from panelre._warnings import warn
 from panelre.estimators._base import PanelModel, index_r2
-from panelre.estimators._ols import least_squares, response_and_fit
-from panelre.estimators._transforms import effect_dims, n_effects, twoway_effects, within_map
+from panelre.estimators._ols import least_squares
+from panelre.estimators._transforms import (
+    effect_dims,
+    n_effects,
+    twoway_effects,
+    twoway_gram,
+    within,
+)
 from panelre.exceptions import InsufficientDataError, SingletonWarning
 from panelre.results import Estimation
 from panelre.stats import PanelStats, RowMap, require_time
@@ -85,12 +91,13 @@ class FixedEffects(PanelModel):
                 "The formula has no regressors besides the intercept, which the fixed effects "
                 "absorb. Add time-varying regressors."
             )
-        transform = within_map(st, self.effects)
+        transform, gram = within(src, self.effects)
         fit = least_squares(
             src,
-            transform.columns([0]),
-            transform.columns(slopes),
+            transform,
+            slopes,
             [src.x_names[j - 1] for j in slopes],
+            gram=gram,
             raw_ss=np.diag(st.gram)[slopes],
             absorbed_by=absorbed_label(self.effects),
         )
@@ -101,10 +108,10 @@ class FixedEffects(PanelModel):
                 f"No residual degrees of freedom: {st.n} observations, "
                 f"{n_effects(st, self.effects)} fixed effects and {k} slopes."
             )
-        coef = fit.coefficients(st.width, slopes)
+        coef = fit.coef
         time_effects = None
         if self.effects == "twoway":
-            effects, time_effects = twoway_effects(st, transform, coef)
+            effects, time_effects = twoway_effects(st, transform, coef, twoway_gram(src))
         else:
             g = st.groups(self.effects)
             effects = pd.Series(g.means @ coef, index=g.labels, name="effects")
@@ -119,7 +126,7 @@ class FixedEffects(PanelModel):
             rows=src,
             fitted=fitted,
             resid=fit.resid,
-            rsquared=response_and_fit(src, fit),
+            rsquared=fit.rsquared,
             index_r2=index_r2(src, fit.names, fit.params),
             effects=effects,
             time_effects=time_effects,

@@ -15,10 +15,10 @@ from panelre.contrast import hausman_contrast
 from panelre.covariance import CovarianceEstimator, CovarianceInputs, make_covariance
 from panelre.estimators import RandomEffects
 from panelre.estimators._ols import least_squares
-from panelre.estimators._transforms import within_map
+from panelre.estimators._transforms import within
 from panelre.estimators.random import gls_map
 from panelre.results import PanelResults, TestResult
-from panelre.stats import Backend, PanelSource, RowMap, bind, cross
+from panelre.stats import Backend, PanelSource, RowMap, bind
 
 __all__ = ["hausman", "hausman_regression", "regression_hausman"]
 
@@ -130,8 +130,8 @@ def regression_hausman(
     model = RandomEffects(source, effects=effects, method=method)
     st = source.stats
     p = st.width
-    W = within_map(st, model.effects)
-    within_ss = np.diag(cross(st, W, W))
+    W, within_gram = within(source, model.effects)
+    within_ss = np.diag(within_gram)
     raw = np.diag(st.gram)
     varying = [
         j
@@ -144,9 +144,7 @@ def regression_hausman(
             "(fixed and random effects estimate nothing in common)."
         )
     gls, _ = gls_map(st, model._components(), model.effects)
-    re_fit = least_squares(
-        source, gls.columns([0]), gls.columns(range(1, p)), source.x_names, warn=False
-    )
+    re_fit = least_squares(source, gls, range(1, p), source.x_names, warn=False)
     kept = [j for j, k in zip(range(1, p), re_fit.keep) if k]
     # As R plm, the auxiliary regression has a plain intercept (not the quasi-demeaned
     # 1 − θᵢ); on balanced panels the two are the same regression.
@@ -155,12 +153,9 @@ def regression_hausman(
         for j in kept
     ]
     names = [source.x_names[j - 1] + ".tilde" for j in varying]
+    aux_columns = RowMap.hstack([gls.columns([0]), *columns, W.columns(varying)])
     aux = least_squares(
-        source,
-        gls.columns([0]),
-        RowMap.hstack([*columns, W.columns(varying)]),
-        [*re_fit.names, *names],
-        warn=False,
+        source, aux_columns, range(1, aux_columns.width), [*re_fit.names, *names], warn=False
     )
     k = len(aux.params)
     inputs = CovarianceInputs(

@@ -28,6 +28,11 @@ def lm_component(
             f"The LM test for {dim} effects needs some {dim} group observed more than once; "
             f"every one of the {len(counts)} groups has a single observation."
         )
+    if not ssr > 0:
+        raise InsufficientDataError(
+            "The LM test needs pooled OLS residuals, but the regression fits the data exactly "
+            "(residual sum of squares 0)."
+        )
     return n / np.sqrt(denom) * (sum_sq_group_sums / ssr - 1.0)
 
 
@@ -112,10 +117,10 @@ def lm_test(source: PanelSource, *, effects: str = "entity", variant: str = "bp"
     st = source.stats
     p = st.width
     fit = least_squares(
-        source, RowMap.select(p, [0]), RowMap.select(p, range(1, p)), source.x_names, warn=False
+        source, RowMap.identity(p), range(1, p), source.x_names, gram=st.gram, warn=False
     )
-    coef = fit.coefficients(p, range(1, p))
-    ssr = float(coef @ st.gram @ coef)
+    coef = fit.coef
+    ssr = fit.ssr
     dims = ["entity", "time"] if effects == "twoway" else [effects]
     counts = {dim: st.groups(dim).counts for dim in dims}
     lm = {}

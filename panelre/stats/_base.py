@@ -447,6 +447,13 @@ class PanelSource:
         """Columns of z."""
         return 1 + len(self.x_names)
 
+    def memo(self, key: str, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per source (transforms and cross-products that several
+        estimators or tests on the same data share)."""
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
     @property
     def has_intercept(self) -> bool:
         """True when the formula has an ``Intercept`` column."""

@@ -1,197 +1,109 @@
-"""The Dask backend gives the in-memory numbers (rtol 1e-10) on a LocalCluster.
+"""The Dask backend gives the in-memory numbers (rtol 1e-10): every estimator, every
+covariance and every specification test, on balanced and unbalanced panels.
 
-The panel is seeded, unbalanced, ~10⁵ rows in 8 partitions, shuffled so that every
-entity is split across partitions (divisions unknown).
+The panels are shuffled into 6 partitions (unknown divisions), so every entity is split
+across partitions. Most cases run on the synchronous scheduler; a subset repeats on an
+in-process two-worker ``LocalCluster``. Every test has a timeout, so a hang fails fast.
 """
 
 from __future__ import annotations
 
-import warnings
-
+import dask
+import dask.dataframe as dd
+import distributed
 import numpy as np
 import pandas as pd
 import pytest
 
 import panelre as pr
-from panelre.dask import dispatch, fit_dask, is_dask
-
-dd = pytest.importorskip("dask.dataframe")
-distributed = pytest.importorskip("distributed")
+from tests.backend_cases import (
+    ESTIMATORS,
+    FORMULA,
+    KW,
+    assert_covariances_equal,
+    assert_results_equal,
+    assert_tests_equal,
+    case_id,
+    fit_both,
+    make_panel,
+    quiet,
+)
 
 RTOL = 1e-10
-FORMULA = "y ~ x1 + x2 + C(g)"
+pytestmark = pytest.mark.timeout(120)
 
 
-def make_panel(n_entities: int = 10_000, n_periods: int = 12, seed: int = 0) -> pd.DataFrame:
-    """Unbalanced panel: entity and period effects, a categorical, a cluster column."""
-    rng = np.random.default_rng(seed)
-    e = np.repeat(np.arange(n_entities), n_periods)
-    t = np.tile(np.arange(n_periods), n_entities)
-    keep = rng.random(e.size) < 0.85
-    e, t = e[keep], t[keep]
-    n = e.size
-    alpha = rng.normal(size=n_entities)[e]
-    x1 = rng.normal(size=n) + 0.5 * alpha
-    x2 = rng.normal(size=n) + rng.normal(size=n_periods)[t]
-    g = rng.choice(["a", "b", "c"], n)
-    y = 1 + 0.5 * x1 - 0.3 * x2 + alpha + 0.5 * rng.normal(size=n_periods)[t] + rng.normal(size=n)
-    y += np.select([g == "b", g == "c"], [0.4, -0.25], 0.0)  # no coefficient near 0
-    return pd.DataFrame(
-        {
-            "firm": e,
-            "year": 2000 + t,
-            "y": y,
-            "x1": x1,
-            "x2": x2,
-            "g": g,
-            "region": rng.integers(0, 40, n_entities)[e],
-        }
+def _lazy(panel: pd.DataFrame) -> dd.DataFrame:
+    shuffled = panel.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    return dd.from_pandas(shuffled, npartitions=6, sort=False)
+
+
+@pytest.fixture(scope="module", params=[True, False], ids=["balanced", "unbalanced"])
+def panels(request) -> tuple[pd.DataFrame, dd.DataFrame]:
+    panel = make_panel(balanced=request.param)
+    return panel, _lazy(panel)
+
+
+@pytest.fixture
+def sync():
+    with dask.config.set(scheduler="sync"):
+        yield
+
+
+@pytest.mark.parametrize("case", ESTIMATORS, ids=[case_id(c) for c in ESTIMATORS])
+def test_estimators_and_covariances(sync, panels, case) -> None:
+    panel, ddf = panels
+    name, formula, opts = case
+    got, ref = fit_both(name, formula, opts, ddf, panel, "auto")
+    assert got.backend == "dask" and ref.backend == "numpy"
+    assert_results_equal(got, ref, RTOL)
+    assert_covariances_equal(got, ref, RTOL)
+
+
+def test_specification_tests(sync, panels) -> None:
+    panel, ddf = panels
+    assert_tests_equal(ddf, panel, "dask", RTOL)
+
+
+def test_rows_are_lazy(sync, panels) -> None:
+    panel, ddf = panels
+    got, ref = fit_both("fixed_effects", FORMULA, {}, ddf, panel, "auto")
+    resids = got.resids
+    assert isinstance(resids, dd.Series)
+    ours = resids.compute().to_numpy()
+    np.testing.assert_allclose(np.sort(ours), np.sort(ref.resids.to_numpy()), rtol=1e-9)
+    fitted = got.fitted_values.compute().to_numpy()
+    np.testing.assert_allclose(np.sort(fitted), np.sort(ref.fitted_values.to_numpy()), rtol=1e-9)
+    pred = got.predict(ddf).compute()
+    assert len(pred) == len(panel)
+    np.testing.assert_allclose(
+        got.predict(panel.iloc[:5]).to_numpy(), ref.predict(panel.iloc[:5]).to_numpy(), rtol=1e-9
     )
 
 
 @pytest.fixture(scope="module")
 def client():
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False)
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                       dashboard_address=None)  # fmt: skip
     with distributed.Client(cluster) as c:
         yield c
     cluster.close()
 
 
-@pytest.fixture(scope="module")
-def panel() -> pd.DataFrame:
-    return make_panel()
-
-
-@pytest.fixture(scope="module")
-def ddf(client, panel: pd.DataFrame):
-    shuffled = panel.sample(frac=1.0, random_state=3).reset_index(drop=True)
-    return dd.from_pandas(shuffled, npartitions=8, sort=False).persist()  # data on the workers
-
-
-def _quiet(fn, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return fn(*args, **kwargs)
-
-
-def assert_same(dask_res, mem_res) -> None:
-    for attr in ("params", "std_errors"):
-        a, b = getattr(dask_res, attr), getattr(mem_res, attr)
-        assert list(a.index) == list(b.index)
-        np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), rtol=RTOL)
-    for attr in (
-        "nobs",
-        "n_entities",
-        "df_resid",
-        "df_model",
-        "rsquared",
-        "rsquared_within",
-        "rsquared_between",
-        "rsquared_overall",
-    ):
-        np.testing.assert_allclose(getattr(dask_res, attr), getattr(mem_res, attr), rtol=RTOL)
-    assert dask_res.dropped == mem_res.dropped
-    vc_d, vc_m = dask_res.variance_components, mem_res.variance_components
-    if vc_m is not None:
-        np.testing.assert_allclose(vc_d.to_series(), vc_m.to_series(), rtol=RTOL)
-        np.testing.assert_allclose(vc_d.shrinkage, vc_m.shrinkage, rtol=RTOL)
-
-
-COVS = [
-    ("unadjusted", {}),
-    ("robust", {}),
-    ("cluster", {}),
-    ("cluster", {"cluster": "time", "small_sample": True}),
-    ("cluster", {"cluster": ["entity", "time"]}),
-    ("driscoll-kraay", {}),
-]
-
-CASES = [
-    ("pooled_ols", {}),
-    ("fixed_effects", {"effects": "entity"}),
-    ("random_effects", {"method": "swamy-arora"}),
-    ("fixed_effects", {"effects": "twoway"}),
-    ("first_difference", {}),
-]
-
-
-@pytest.mark.parametrize(("name", "opts"), CASES, ids=[f"{n}-{o}" for n, o in CASES])
-def test_estimators_all_covariances(client, panel, ddf, name, opts) -> None:
-    res = _quiet(fit_dask, name, FORMULA, ddf, "firm", "year", "unadjusted", dict(opts))
-    assert isinstance(res, pr.PanelResults) and is_dask(res)
-    for cov, cov_opts in COVS:
-        mem = _quiet(getattr(pr, name), FORMULA, panel, entity="firm", time="year", cov=cov,
-                     **opts, **cov_opts)  # fmt: skip
-        assert_same(res.with_cov(cov, **cov_opts), mem)
-
-
+@pytest.mark.timeout(90)
 @pytest.mark.parametrize(
-    "opts",
+    ("name", "opts"),
     [
-        {"method": "wallace-hussain"},
-        {"method": "amemiya"},
-        {"method": "nerlove"},
-        {"method": "ml"},
-        {"method": "reml"},
-        {"convention": "stata"},
-        {"effects": "time"},
-        {"effects": "twoway"},
-        {"effects": "twoway", "method": "amemiya"},
+        ("fixed_effects", {"effects": "twoway"}),
+        ("random_effects", {}),
+        ("first_difference", {}),
+        ("hausman_taylor", {"endogenous": ["x1", "z"], "instruments": "amemiya-macurdy"}),
     ],
 )
-def test_random_effects_methods(client, panel, ddf, opts) -> None:
-    res = _quiet(dispatch, "random_effects", FORMULA, ddf, entity="firm", time="year",
-                 cov="cluster", **opts)  # fmt: skip
-    mem = _quiet(pr.random_effects, FORMULA, panel, entity="firm", time="year", cov="cluster",
-                 **opts)  # fmt: skip
-    assert_same(res, mem)
-
-
-def test_between_and_time_effects(client, panel, ddf) -> None:
-    res = _quiet(dispatch, "between", FORMULA, ddf, entity="firm", cov="robust")
-    assert_same(res, _quiet(pr.between, FORMULA, panel, entity="firm", cov="robust"))
-    res = _quiet(dispatch, "fixed_effects", FORMULA, ddf, entity="firm", time="year",
-                 effects="time", cov="cluster", cluster="region")  # fmt: skip
-    mem = _quiet(pr.fixed_effects, FORMULA, panel, entity="firm", time="year", effects="time",
-                 cov="cluster", cluster="region")  # fmt: skip
-    assert_same(res, mem)
-
-
-def test_effects_and_summary(client, panel, ddf) -> None:
-    fe = _quiet(dispatch, "fixed_effects", FORMULA, ddf, entity="firm", time="year",
-                effects="twoway")  # fmt: skip
-    mem = _quiet(pr.fixed_effects, FORMULA, panel, entity="firm", time="year", effects="twoway")
-    np.testing.assert_allclose(fe.effects, mem.effects, rtol=1e-8, atol=1e-10)
-    np.testing.assert_allclose(fe.extra["time_effects"], mem.extra["time_effects"], atol=1e-10)
-    assert "Fixed effects" in str(fe.summary)
-    with pytest.raises(pr.DataError, match="not collected"):
-        _ = fe.resids
-    pred = fe.predict(ddf).compute()
-    assert len(pred) == len(panel)
-
-
-def test_specification_tests(client, panel, ddf) -> None:
-    kw = {"entity": "firm", "time": "year"}
-    for effects in ("entity", "twoway"):
-        a = dispatch("breusch_pagan", FORMULA, ddf, effects=effects, **kw)
-        b = pr.breusch_pagan(FORMULA, panel, effects=effects, **kw)
-        np.testing.assert_allclose(a.stat, b.stat, rtol=RTOL)
-    fe_d = _quiet(dispatch, "fixed_effects", FORMULA, ddf, **kw)
-    re_d = _quiet(dispatch, "random_effects", FORMULA, ddf, **kw)
-    fe_m = _quiet(pr.fixed_effects, FORMULA, panel, **kw)
-    re_m = _quiet(pr.random_effects, FORMULA, panel, **kw)
-    np.testing.assert_allclose(
-        dispatch("f_test_effects", fe_d).stat, pr.f_test_effects(fe_m).stat, rtol=RTOL
-    )
-    h_d = _quiet(pr.hausman, fe_d, re_d, variant="sigmamore")
-    h_m = _quiet(pr.hausman, fe_m, re_m, variant="sigmamore")
-    np.testing.assert_allclose(h_d.stat, h_m.stat, rtol=RTOL)
-    for cov in ("unadjusted", "cluster"):
-        a = dispatch("hausman_regression", FORMULA, ddf, cov=cov, **kw)
-        b = pr.hausman_regression(FORMULA, panel, cov=cov, **kw)
-        np.testing.assert_allclose(a.stat, b.stat, rtol=RTOL)
-        assert a.df == b.df
-    sel_d = _quiet(dispatch, "select", FORMULA, ddf, **kw)
-    sel_m = _quiet(pr.select, FORMULA, panel, **kw)
-    assert sel_d.recommended == sel_m.recommended
-    assert sel_d.report() == sel_m.report()
+def test_on_a_local_cluster(client, name, opts) -> None:
+    panel = make_panel(balanced=False, seed=5)
+    ddf = _lazy(panel).persist()
+    formula = "y ~ x1 + x2 + z" if name == "hausman_taylor" else FORMULA
+    got = quiet(getattr(pr, name), formula, ddf, cov="cluster", **KW, **opts)
+    ref = quiet(getattr(pr, name), formula, panel, cov="cluster", **KW, **opts)
+    assert_results_equal(got, ref, RTOL)

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import warnings
-
+import dask
+import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 import pytest
 
 import panelre as pr
-from panelre.dask import dispatch, is_dask, read_panel
 
-dd = pytest.importorskip("dask.dataframe")
-dask = pytest.importorskip("dask")
+pytestmark = pytest.mark.timeout(60)
 
 
 def _panel(n_entities: int = 60, n_periods: int = 5) -> pd.DataFrame:
@@ -33,9 +31,9 @@ def _sync_scheduler():
 def test_missing_identifier_column() -> None:
     ddf = dd.from_pandas(_panel(), npartitions=3)
     with pytest.raises(pr.PanelIndexError, match="entity column 'company' is not in the Dask"):
-        dispatch("fixed_effects", "y ~ x", ddf, entity="company", time="year")
+        pr.fixed_effects("y ~ x", ddf, entity="company", time="year")
     with pytest.raises(pr.PanelIndexError, match="needs entity="):
-        dispatch("pooled_ols", "y ~ x", ddf)
+        pr.pooled_ols("y ~ x", ddf)
 
 
 def test_mixed_dtype_across_partitions() -> None:
@@ -47,24 +45,26 @@ def test_mixed_dtype_across_partitions() -> None:
         [dask.delayed(good), dask.delayed(bad)], meta=good.iloc[:0], verify_meta=False
     )
     with pytest.raises(pr.DataError, match="Column 'x' has dtype object in one partition"):
-        dispatch("pooled_ols", "y ~ x", ddf, entity="firm")
+        pr.pooled_ols("y ~ x", ddf, entity="firm")
 
 
 def test_duplicate_pairs_across_partitions() -> None:
     df = _panel()
     dup = pd.concat([df, df.iloc[[3]]], ignore_index=True)
     ddf = dd.from_pandas(dup, npartitions=4)  # the duplicate lands in another partition
-    with pytest.raises(pr.PanelIndexError, match=r"Duplicate \(entity, time\) pairs: 1 pair"):
-        dispatch("fixed_effects", "y ~ x", ddf, entity="firm", time="year")
+    with pytest.raises(pr.PanelIndexError, match=r"Duplicate \(entity, time\) pairs: 1 entity has"):
+        pr.fixed_effects("y ~ x", ddf, entity="firm", time="year")
 
 
-def test_unsupported_and_bad_options() -> None:
+def test_bad_options() -> None:
     ddf = dd.from_pandas(_panel(), npartitions=2)
-    with pytest.raises(pr.InvalidParameterError, match="not available for Dask"):
-        dispatch("hausman_taylor", "y ~ x", ddf, entity="firm", time="year")
     with pytest.raises(pr.InvalidParameterError, match="'cov' parameter"):
-        dispatch("pooled_ols", "y ~ x", ddf, entity="firm", cov="robus")
-    res = dispatch("pooled_ols", "y ~ x", ddf, entity="firm", time="year")
+        pr.pooled_ols("y ~ x", ddf, entity="firm", cov="robus")
+    with pytest.raises(pr.InvalidParameterError, match="'backend' parameter"):
+        pr.pooled_ols("y ~ x", ddf, entity="firm", backend="spark")
+    with pytest.raises(pr.InvalidParameterError, match="in-memory data"):
+        pr.pooled_ols("y ~ x", ddf, entity="firm", backend="numpy")
+    res = pr.pooled_ols("y ~ x", ddf, entity="firm", time="year")
     with pytest.raises(pr.InvalidParameterError, match="name of a column"):
         res.with_cov("cluster", cluster=np.zeros(300))
     with pytest.raises(pr.InvalidParameterError, match="not a column"):
@@ -84,15 +84,12 @@ def test_partitioning_does_not_matter(tmp_path) -> None:
     by_entity = dd.from_pandas(df, npartitions=4).set_index("firm", sorted=True)
     assert by_entity.known_divisions and not shuffled.known_divisions
     df.to_parquet(tmp_path / "part.parquet")
-    lazy = read_panel(str(tmp_path / "*.parquet"), entity="firm", time="year")
+    lazy = pr.read_panel(str(tmp_path / "*.parquet"), entity="firm", time="year")
     for ddf in (shuffled, by_entity, lazy):
         with pytest.warns(pr.MissingValueWarning, match="1 of 300 row"):
-            res = dispatch("fixed_effects", "y ~ x", ddf, entity="firm", time="year",
-                           cov="cluster", progress=False)  # fmt: skip
-        assert is_dask(res)
+            res = pr.fixed_effects("y ~ x", ddf, entity="firm", time="year", cov="cluster")
+        assert res.backend == "dask"
         np.testing.assert_allclose(res.std_errors, mem.std_errors, rtol=1e-10)
     with pytest.raises(pr.PanelIndexError, match="time column 'yr'"):
-        read_panel(str(tmp_path / "*.parquet"), entity="firm", time="yr")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        assert not is_dask(df) and not is_dask(mem)
+        pr.read_panel(str(tmp_path / "*.parquet"), entity="firm", time="yr")
+    assert mem.backend == "numpy"

@@ -1,0 +1,234 @@
+"""Formulas on Dask frames: one formulaic spec evaluated partition by partition.
+
+``bind_spec`` makes one pass over the identifier and formula columns (dtype and ``inf``
+checks, missing-row counts, the sorted periods and the levels of categorical columns
+among the complete rows), then builds the spec on a small sample cast to those global
+levels, so every partition yields the columns of the in-memory path in the same order.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import formulaic
+import numpy as np
+import pandas as pd
+from dask.dataframe.utils import make_meta
+
+from panelre._warnings import warn
+from panelre.exceptions import (
+    DataError,
+    FormulaError,
+    InsufficientDataError,
+    MissingValueWarning,
+    PanelIndexError,
+)
+from panelre.formula import _check_columns, _plain_terms, formula_variables
+
+__all__ = ["ENTITY", "TIME", "RowSpec", "bind_spec", "cast", "design_rows", "zcols"]
+
+#: Identifier columns of the lazy design frame (the z columns are ``__z0`` …).
+ENTITY, TIME = "__entity", "__time"
+
+
+def zcols(p: int) -> list[str]:
+    """Names of the ``p`` columns of ``z = [y, X]`` in the lazy design frame."""
+    return [f"__z{j}" for j in range(p)]
+
+
+@dataclass(frozen=True)
+class RowSpec:
+    """What a partition task needs to evaluate the formula (no Dask collection inside):
+    the identifier columns, the data columns ``used`` by the formula, the formulaic specs,
+    the global categorical dtypes, the width of z, and ``plain``, the columns of z when
+    every term is a plain numeric column (formulaic is then skipped, as in memory)."""
+
+    entity: Hashable
+    time: Hashable | None
+    used: list[str]
+    lhs_spec: Any
+    rhs_spec: Any
+    categories: dict[str, pd.CategoricalDtype]
+    width: int
+    plain: list[str] | None = None
+
+
+def cast(frame: pd.DataFrame, categories: dict[str, pd.CategoricalDtype]) -> pd.DataFrame:
+    """``frame`` with the categorical columns cast to their global levels."""
+    todo = {c: d for c, d in categories.items() if c in frame.columns}
+    return frame.astype(todo) if todo else frame
+
+
+def _partition_rows(part: pd.DataFrame, spec: RowSpec, extra: Sequence[str]) -> pd.DataFrame:
+    ids = [spec.entity] if spec.time is None else [spec.entity, spec.time]
+    part = part.loc[part[list(dict.fromkeys([*ids, *spec.used]))].notna().all(axis=1)]
+    out = {ENTITY: part[spec.entity].to_numpy()}
+    if spec.time is not None:
+        out[TIME] = part[spec.time].to_numpy()
+    z = np.zeros((len(part), spec.width))
+    if spec.plain is not None:
+        for j, name in enumerate(spec.plain):  # a loop over columns
+            z[:, j] = 1.0 if name == "Intercept" else part[name].to_numpy(dtype=float)
+    elif len(part):
+        data = cast(part, spec.categories)
+        with np.errstate(all="ignore"):
+            z[:, 0] = spec.lhs_spec.get_model_matrix(data).to_numpy(dtype=float)[:, 0]
+            z[:, 1:] = spec.rhs_spec.get_model_matrix(data).to_numpy(dtype=float)
+        if not np.isfinite(z).all():
+            raise DataError(
+                "The formula's transforms produced non-finite values (e.g. the log of a "
+                "non-positive number). Restrict the data or change the transform."
+            )
+    out.update(zip(zcols(spec.width), z.T))
+    for c in extra:
+        out[c] = part[c].to_numpy()
+    return pd.DataFrame(out)
+
+
+def design_rows(source: Any, spec: RowSpec, extra: Sequence[str] = ()) -> Any:
+    """The lazy design frame: entity, time, z columns (+ ``extra`` data columns), rows with
+    a missing identifier or formula value removed (the spec is sent to the workers once)."""
+    import dask
+
+    meta = _partition_rows(make_meta(source), spec, extra)
+    shared = dask.delayed(spec, pure=True)
+    return source.map_partitions(_partition_rows, shared, list(extra), meta=meta)
+
+
+def _kind(dtype: Any) -> str:
+    if isinstance(dtype, pd.CategoricalDtype):
+        return "category"
+    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
+        return "numeric"
+    return "other"
+
+
+def _scan(
+    part: pd.DataFrame,
+    entity: Hashable,
+    time: Hashable | None,
+    kinds: dict[str, tuple[str, str]],
+    levels: list[str],
+) -> dict[str, Any]:
+    """One partition of the bind pass: checks, missing counts, periods and levels."""
+    for col, (kind, declared) in kinds.items():
+        got = _kind(part[col].dtype)
+        if got != kind and len(part) and not (kind == "category" and got == "other"):
+            raise DataError(
+                f"Column {col!r} has dtype {part[col].dtype} in one partition but the Dask frame "
+                f"declares {declared} ({kind}). Every partition must hold the same type: cast "
+                "the column (e.g. ddf[col].astype(float)) before fitting."
+            )
+        if got == "numeric" and not pd.api.types.is_bool_dtype(part[col]):
+            n_inf = int(np.isinf(part[col].to_numpy(dtype=float, na_value=np.nan)).sum())
+            if n_inf:
+                raise DataError(
+                    f"Column {col!r} contains {n_inf} infinite value(s). Infinite values are "
+                    "not allowed: replace them with NaN to drop those rows, or fix them."
+                )
+    ok = np.array(part[entity].notna())
+    if time is not None:
+        ok &= part[time].notna().to_numpy()
+    used = list(kinds)
+    na = part[used].isna().any(axis=1).to_numpy() & ok if used else np.zeros(len(part), bool)
+    done = part.loc[ok & ~na]
+    return {
+        "head": done.head(100),
+        "n": len(part),
+        "index": int((~ok).sum()),
+        "na": int(na.sum()),
+        "times": None if time is None else pd.unique(done[time].to_numpy()),
+        "levels": {c: pd.unique(done[c].to_numpy()) for c in levels},
+    }
+
+
+def _sorted(values: list[np.ndarray]) -> pd.Index:
+    return pd.Index(np.concatenate(values) if values else []).unique().sort_values()
+
+
+def bind_spec(
+    formula: str, source: Any, entity: Hashable | None, time: Hashable | None
+) -> tuple[RowSpec, list[str], int, pd.Index | None]:
+    """Check the columns, scan the frame (one ``compute``) and build the formula's spec.
+
+    Returns the spec, the names of z (response, regressors), the rows dropped for missing
+    values (warned about as in memory) and the sorted periods of the rows kept. Raises
+    ``PanelIndexError`` without ``entity=`` or a missing identifier column, and the
+    in-memory path's ``FormulaError``, ``DataError`` and ``InsufficientDataError``.
+    """
+    import dask
+
+    if entity is None:
+        raise PanelIndexError(
+            "A Dask frame needs entity='column' (and time='column'): Dask frames have no "
+            "MultiIndex."
+        )
+    if not isinstance(formula, str) or "~" not in formula:
+        raise FormulaError(
+            f"A formula must be a string of the form 'y ~ x1 + x2'. Got {formula!r}."
+        )
+    meta = make_meta(source)
+    for role, col in (("entity", entity), ("time", time)):
+        if col is not None and col not in meta.columns:
+            shown = ", ".join(map(repr, list(meta.columns)[:12]))
+            raise PanelIndexError(
+                f"The {role} column {col!r} is not in the Dask frame. Available columns: {shown}."
+            )
+    used = sorted(formula_variables(formula))
+    _check_columns(formula, meta, set(used))
+    wrapped = [c for c in used if re.search(r"C\(\s*" + re.escape(c) + r"\b", formula)]
+    categorical = [c for c in used if c in wrapped or _kind(meta[c].dtype) != "numeric"]
+    known = {
+        c: meta[c].dtype
+        for c in categorical
+        if isinstance(meta[c].dtype, pd.CategoricalDtype) and source[c].cat.known
+    }
+    levels = [c for c in categorical if c not in known]
+    kinds = {c: (_kind(meta[c].dtype), str(meta[c].dtype)) for c in used}
+    ids = [entity] if time is None else [entity, time]
+    cols = list(dict.fromkeys([*ids, *used]))
+    parts = source[cols].to_delayed()
+    scans = dask.compute(*(dask.delayed(_scan)(p, entity, time, kinds, levels) for p in parts))
+    n, n_index, n_missing = (sum(s[k] for s in scans) for k in ("n", "index", "na"))
+    if n == 0:
+        raise InsufficientDataError("The data are empty (0 rows); a panel needs observations.")
+    if n_index:
+        warn(f"{n_index} row(s) with a missing entity or time identifier were dropped.",
+             MissingValueWarning)  # fmt: skip
+        if n_index == n:
+            raise InsufficientDataError("No rows have both an entity and a time identifier.")
+    if n_missing:
+        warn(
+            f"{n_missing} of {n - n_index} row(s) with missing values in {used} were dropped "
+            "(listwise deletion).",
+            MissingValueWarning,
+        )
+        if n_missing == n - n_index:
+            raise InsufficientDataError(
+                f"Every row has a missing value in {used}; nothing is left to estimate."
+            )
+    categories = dict(known)
+    for c in levels:
+        categories[c] = pd.CategoricalDtype(_sorted([s["levels"][c] for s in scans]))
+    times = None if time is None else _sorted([s["times"] for s in scans]).rename(time)
+    sample = cast(next(s["head"] for s in scans if len(s["head"])), categories)
+    try:
+        with np.errstate(all="ignore"):
+            mm = formulaic.model_matrix(formula, sample, na_action="ignore")
+    except Exception as exc:
+        raise FormulaError(f"Cannot evaluate the formula {formula!r}: {exc}") from None
+    if mm.lhs.shape[1] != 1:
+        got = list(mm.lhs.columns)
+        raise FormulaError(f"The formula needs exactly one response on the left of '~'. Got {got}.")
+    plain = _plain_terms(formula, meta)
+    names = [str(mm.lhs.columns[0]), *(str(c) for c in mm.rhs.columns)]
+    if plain is not None:  # as the in-memory fast path
+        names = [plain[0], *plain[1]]
+    spec = RowSpec(
+        entity, time, used, mm.lhs.model_spec, mm.rhs.model_spec, categories, len(names),
+        None if plain is None else names,
+    )  # fmt: skip
+    return spec, names, n_missing, times

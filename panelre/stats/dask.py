@@ -1,0 +1,457 @@
+"""The Dask backend: the statistics seam on a ``dask.dataframe`` frame.
+
+Every pass is one ``map_partitions`` over the lazy design rows and tree reductions
+(``sum``, ``groupby(...).sum(split_out=1)``): only O(groups x columns) comes back to
+the client. The entity and period tables of a ``RowMap`` reach the rows by broadcast
+(one ``dask.delayed`` object per pass; label positions by a lookup array or
+``Index.get_indexer``), never by a join. First differences shuffle the rows by entity
+with the task-based shuffle, or not at all when the divisions keep entities whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from dask.dataframe.utils import make_meta
+
+from panelre.exceptions import InsufficientDataError, InvalidParameterError, PanelIndexError
+from panelre.stats._base import ClusterSpec, Groups, PanelSource, PanelStats, RowMap, require_time
+from panelre.stats._dask_rows import ENTITY, TIME, RowSpec, bind_spec, cast, design_rows, zcols
+
+__all__ = ["DaskBackend", "DaskIncidence", "DaskRows", "DaskScores", "Positions", "read_panel"]
+
+_BITS = 62  # periods per pattern word (sums of distinct powers of two stay below 2**62)
+
+
+def read_panel(
+    path: Any, *, entity: Hashable, time: Hashable | None = None, **read_options: Any
+) -> Any:
+    """Open Parquet files (a file, directory or glob, local or remote) lazily as a Dask
+    frame; ``entity``/``time`` are checked against the schema now, ``read_options`` go to
+    ``dask.dataframe.read_parquet``."""
+    import dask.dataframe as dd
+
+    frame = dd.read_parquet(path, **read_options)
+    for role, col in (("entity", entity), ("time", time)):
+        if col is not None and col not in frame.columns:
+            shown = ", ".join(map(repr, list(frame.columns)[:12]))
+            raise PanelIndexError(
+                f"The {role} column {col!r} is not in {path!r}. Available columns: {shown}."
+            )
+    return frame
+
+
+@dataclass(frozen=True)
+class Positions:
+    """Label -> position in the sorted ``labels``: a lookup array for integer labels in
+    a compact range, else ``Index.get_indexer``."""
+
+    labels: pd.Index
+    low: int = 0
+    lookup: np.ndarray | None = None
+
+    @staticmethod
+    def of(labels: pd.Index) -> Positions:
+        """The positions of ``labels``."""
+        if len(labels) and pd.api.types.is_integer_dtype(labels.dtype):
+            lo, hi = int(labels.min()), int(labels.max())
+            if hi - lo <= 4 * len(labels) + 1000:
+                lookup = np.full(hi - lo + 1, -1, dtype=np.int64)
+                lookup[labels.to_numpy(dtype=np.int64) - lo] = np.arange(len(labels))
+                return Positions(labels, lo, lookup)
+        return Positions(labels)
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        if self.lookup is None:
+            return self.labels.get_indexer(values)
+        return self.lookup[np.asarray(values, dtype=np.int64) - self.low]
+
+
+@dataclass(frozen=True)
+class _Maps:
+    """Row maps evaluated together on a partition (sent once to the workers)."""
+
+    maps: tuple[RowMap, ...]
+    p: int
+    entity: Positions | None = None
+    time: Positions | None = None
+
+    def scores(self, part: pd.DataFrame) -> np.ndarray:
+        """``v`` for one map; ``[x e, e]`` for the pair (regressors, residual)."""
+        z = part[zcols(self.p)].to_numpy(dtype=float)
+        ie = None if self.entity is None else self.entity(part[ENTITY].to_numpy())
+        it = None if self.time is None else self.time(part[TIME].to_numpy())
+        out = []
+        for m in self.maps:  # a loop over the (one or two) maps
+            v = z @ m.L
+            if m.time_table is not None:
+                v -= m.time_table[it]
+            if m.entity_table is not None:
+                v -= m.entity_table[ie]
+            out.append(v)
+        return out[0] if len(out) == 1 else np.hstack([out[0] * out[1], out[1]])
+
+
+def _apply(frame: Any, func: Callable[..., Any], *args: Any) -> Any:
+    """``frame.map_partitions(func, *args)``, the maps and positions sent once."""
+    import dask
+
+    meta = func(make_meta(frame), *args)
+    sent = [dask.delayed(a, pure=True) if isinstance(a, (_Maps, Positions)) else a for a in args]
+    return frame.map_partitions(func, *sent, meta=meta, enforce_metadata=False)
+
+
+def _moments(part: pd.DataFrame, maps: _Maps) -> pd.DataFrame:
+    v = maps.scores(part)
+    out = np.concatenate([[float(len(v))], v.sum(axis=0), (v.T @ v).ravel()])
+    return pd.DataFrame([out], columns=[f"m{i}" for i in range(out.size)])
+
+
+def _keyed(part: pd.DataFrame, maps: _Maps, keys: list[Hashable]) -> pd.DataFrame:
+    out = pd.DataFrame(maps.scores(part))
+    out.columns = [f"v{j}" for j in range(out.shape[1])]
+    for k in keys:
+        if part[k].isna().any():
+            raise InvalidParameterError("The cluster variable has missing values.")
+        out.insert(0, k, part[k].to_numpy())  # type: ignore[arg-type]
+    return out
+
+
+def _pattern_words(part: pd.DataFrame, periods: Positions) -> pd.DataFrame:
+    codes = periods(part[TIME].to_numpy())
+    out = pd.DataFrame({ENTITY: part[ENTITY].to_numpy()})
+    for w in range(-(-len(periods.labels) // _BITS)):  # a loop over ⌈T/62⌉ words
+        bits = np.left_shift(np.int64(1), codes % _BITS)
+        out[f"__w{w}"] = np.where(codes // _BITS == w, bits, 0).astype(np.int64)
+    return out
+
+
+def _differences(
+    part: pd.DataFrame, p: int, intercept: int | None, extra: list[str]
+) -> pd.DataFrame:
+    part = part.sort_values([ENTITY, TIME], kind="stable")
+    ent = part[ENTITY].to_numpy()
+    same = np.flatnonzero(ent[1:] == ent[:-1])
+    z = part[zcols(p)].to_numpy(dtype=float)
+    dz = z[1:][same] - z[:-1][same]
+    if intercept is not None:
+        dz[:, intercept] = 1.0  # the constant of the differenced equation
+    later = part.iloc[1:].iloc[same]
+    out = pd.DataFrame({ENTITY: later[ENTITY].to_numpy(), TIME: later[TIME].to_numpy()})
+    out[zcols(p)] = dz
+    for c in extra:
+        out[c] = later[c].to_numpy()
+    return out
+
+
+def _group_sums(frame: Any, keys: list[Hashable]) -> Any:
+    return frame.groupby(keys, observed=True).sum(split_out=1)  # a tree: no shuffle
+
+
+@dataclass(frozen=True, eq=False)
+class DaskRows:
+    """The Dask backend's handle on the rows of a ``PanelSource``: the user's frame, the
+    formula spec, the frame's columns (clusters may name them), whether each entity lies
+    in one partition, the periods seen at bind time (for the duplicate check) and, for
+    first differences, the rows differenced and the position of the constant."""
+
+    source: Any
+    spec: RowSpec
+    columns: tuple[Hashable, ...]
+    by_entity: bool
+    periods: pd.Index | None = None
+    base: DaskRows | None = None
+    intercept: int | None = None
+    cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def p(self) -> int:
+        """Columns of z."""
+        return self.spec.width
+
+    def frame(self, extra: Sequence[Hashable] = ()) -> Any:
+        """The lazy rows: entity, time, the z columns and the ``extra`` data columns."""
+        extra = [c for c in dict.fromkeys(extra) if c not in (ENTITY, TIME)]
+        if self.base is None:
+            return design_rows(self.source, self.spec, extra)  # type: ignore[arg-type]
+        rows = self.base.frame(extra)
+        if not self.base.by_entity:
+            rows = rows.shuffle(on=ENTITY, shuffle_method="tasks")
+        return _apply(rows, _differences, self.p, self.intercept, extra)
+
+
+class DaskIncidence:
+    """The entity x period incidence from per-entity bit patterns of the periods
+    (⌈T/62⌉ integers per entity, collected on first use), decoded in chunks."""
+
+    def __init__(
+        self, rows: DaskRows, entities: pd.Index, periods: pd.Index, words: Any = None
+    ) -> None:
+        self._rows, self._entities, self._periods, self._words = rows, entities, periods, words
+
+    @cached_property
+    def patterns(self) -> np.ndarray:
+        """Bit ``t % 62`` of word ``t // 62`` is set when the entity is seen in period t."""
+        if self._words is None:
+            import dask
+
+            words = _apply(self._rows.frame(), _pattern_words, Positions.of(self._periods))
+            (self._words,) = dask.compute(_group_sums(words, [ENTITY]))
+        return self._words.reindex(self._entities).to_numpy(dtype=np.int64)
+
+    def _chunks(self) -> Any:
+        N, T = len(self._entities), len(self._periods)
+        bits = np.arange(T)
+        step = max(1, 4_000_000 // max(T, 1))
+        for start in range(0, N, step):  # a loop over chunks of entities
+            sl = slice(start, min(N, start + step))
+            yield sl, ((self.patterns[sl][:, bits // _BITS] >> (bits % _BITS)) & 1).astype(float)
+
+    def time_gram(self, weights: np.ndarray) -> np.ndarray:
+        """``F' diag(weights) F``."""
+        w = np.asarray(weights, dtype=float)
+        T = len(self._periods)
+        return sum(((F * w[sl, None]).T @ F for sl, F in self._chunks()), np.zeros((T, T)))
+
+    def to_time(self, table: np.ndarray) -> np.ndarray:
+        """``F' table``."""
+        start = np.zeros((len(self._periods), table.shape[1]))
+        return sum((F.T @ table[sl] for sl, F in self._chunks()), start)
+
+    def to_entity(self, table: np.ndarray) -> np.ndarray:
+        """``F table``."""
+        return np.vstack([F @ table for _, F in self._chunks()])
+
+
+class DaskScores:
+    """Score reductions of one regression on a Dask frame (cached; the totals
+    ``Σe²``, ``Σxe`` and ``Σ(xe)(xe)'`` ride along with the first pass)."""
+
+    def __init__(self, backend: DaskBackend, rows: DaskRows, x: RowMap, e: RowMap) -> None:
+        self._backend, self._rows, self._x, self._e = backend, rows, x, e
+        self._cache: dict[Any, Any] = {}
+
+    @property
+    def nobs(self) -> int:
+        """Rows of the regression."""
+        return self._backend.collect(self._rows).n
+
+    def _compute(self, frame: Any, *todo: Any) -> list[Any]:
+        import dask
+
+        first = "totals" not in self._cache
+        if first:
+            maps = self._backend._maps(self._rows, (self._x, self._e))
+            todo = (*todo, _apply(frame, _moments, maps).sum())
+        out = list(dask.compute(*todo))
+        if first:
+            self._cache["totals"] = out.pop().to_numpy(dtype=float)
+        return out
+
+    def _totals(self) -> tuple[np.ndarray, np.ndarray]:
+        if "totals" not in self._cache:
+            self._compute(self._rows.frame())
+        m = self._x.width
+        t = self._cache["totals"]
+        return t[1 : 1 + m], t[2 + m :].reshape(m + 1, m + 1)
+
+    def resid_ss(self) -> float:
+        """``Σ e²``."""
+        return float(self._totals()[1][-1, -1])
+
+    def gradient(self) -> np.ndarray:
+        """``Σ x e``."""
+        return self._totals()[0]
+
+    def score_outer(self) -> np.ndarray:
+        """``Σ (x e)(x e)'``."""
+        return self._totals()[1][:-1, :-1]
+
+    def _key(self, spec: Any) -> Hashable:
+        names = self._rows.spec
+        if not isinstance(spec, str) and (hasattr(spec, "__len__") or hasattr(spec, "dask")):
+            raise InvalidParameterError(
+                "With Dask data, 'cluster' must be 'entity', 'time' or the name of a column of "
+                "the Dask frame (an in-memory array cannot be aligned with the partitions)."
+            )
+        if spec == "time" and names.time is None:
+            raise InvalidParameterError(
+                "Clustering by 'time' needs time identifiers for this estimator's rows; "
+                "pass time='column' when you build the panel."
+            )
+        known = {names.time: TIME, names.entity: ENTITY, "entity": ENTITY, "time": TIME}
+        if spec not in known and spec not in self._rows.columns:
+            raise InvalidParameterError(
+                "The 'cluster' parameter must be 'entity', 'time' or the name of a column of "
+                f"the Dask frame. Got {spec!r}, which is not a column of the data."
+            )
+        return known.get(spec, spec)
+
+    def score_sums(self, cluster: ClusterSpec) -> np.ndarray:
+        """Sums of ``x e`` per cluster (G, m); periods in time order for ``"time"``."""
+        specs = cluster if isinstance(cluster, tuple) else (cluster,)
+        keys = list(dict.fromkeys(self._key(c) for c in specs))
+        if ("sums", *keys) in self._cache:
+            return self._cache[("sums", *keys)]
+        rows, x, e = self._rows, self._x, self._e
+        frame, m = rows.frame(keys), x.width
+        own = {ENTITY: (x.entity_table, x.time_table), TIME: (x.time_table, x.entity_table)}
+        if set(keys) == {ENTITY, TIME}:  # unique (entity, time) pairs: a cluster per row
+            maps = self._backend._maps(rows, (x, e))
+            (res,) = self._compute(frame, _apply(frame, _keyed, maps, []))
+            out = res.to_numpy(dtype=float)[:, :m]
+        elif len(keys) == 1 and keys[0] in own and own[keys[0]][1] is None:
+            # Σ_g (z L − O_g) e = (Σ_g z e) L − O_g Σ_g e: group sums of z·e, no x table
+            used = np.flatnonzero(np.abs(x.L).sum(axis=1))
+            maps = self._backend._maps(rows, (RowMap.select(rows.p, used), e))
+            res = self._sorted(frame, _apply(frame, _keyed, maps, keys), keys)
+            out = res[:, :-1] @ x.L[used]
+            if own[keys[0]][0] is not None:
+                out -= own[keys[0]][0] * res[:, -1:]
+        else:
+            maps = self._backend._maps(rows, (x, e))
+            out = self._sorted(frame, _apply(frame, _keyed, maps, keys), keys)[:, :m]
+        self._cache[("sums", *keys)] = out
+        return out
+
+    def _sorted(self, frame: Any, keyed: Any, keys: list[Hashable]) -> np.ndarray:
+        (res,) = self._compute(frame, _group_sums(keyed, keys))
+        ordered = keys in ([ENTITY], [TIME])  # as the labels (tables, Driscoll–Kraay)
+        return (res.sort_index() if ordered else res).to_numpy(dtype=float)
+
+
+def _values(part: pd.DataFrame, maps: _Maps, name: str, index: list[str]) -> pd.Series:
+    ids = [part[c].to_numpy() for c in (ENTITY, TIME)[: len(index)]]
+    idx = pd.MultiIndex.from_arrays(ids, names=index) if len(ids) > 1 else pd.Index(ids[0])
+    return pd.Series(maps.scores(part)[:, 0], index=idx.set_names(index), name=name)
+
+
+def _wide(part: pd.DataFrame, maps: _Maps) -> pd.DataFrame:
+    v = maps.scores(part)
+    T, m = len(maps.time.labels), v.shape[1]  # type: ignore[union-attr]
+    at = maps.time(part[TIME].to_numpy())[:, None] * m + np.arange(m)  # type: ignore[misc]
+    out = np.zeros((len(part), T * m))
+    out[np.arange(len(part))[:, None], at] = v
+    frame = pd.DataFrame(out, columns=[f"c{i}" for i in range(T * m)])
+    frame.insert(0, ENTITY, part[ENTITY].to_numpy())
+    return frame
+
+
+class DaskBackend:
+    """Data in a ``dask.dataframe`` frame, reduced where the partitions live."""
+
+    name = "dask"
+
+    def bind(
+        self, formula: str, data: Any, entity: Hashable | None, time: Hashable | None
+    ) -> PanelSource:
+        """Scan the frame once (checks, missing rows, periods, levels) and build the spec."""
+        index = make_meta(data).index.name
+        by_entity = index is not None and index == entity and bool(data.known_divisions)
+        if index is not None and index in (entity, time):
+            data = data.reset_index()  # e.g. set_index(entity): known divisions are fine
+        spec, names, n_missing, periods = bind_spec(formula, data, entity, time)
+        rows = DaskRows(data, spec, tuple(data.columns), by_entity, periods)
+        return PanelSource(
+            self, rows, names[0], names[1:], formula, entity, time, n_missing=n_missing
+        )
+
+    def _maps(self, rows: DaskRows, maps: tuple[RowMap, ...], time: bool = False) -> _Maps:
+        st = self.collect(rows)
+        pos: dict[str, Positions | None] = {}
+        for dim, need in (
+            ("entity", any(m.entity_table is not None for m in maps)),
+            ("time", time or any(m.time_table is not None for m in maps)),
+        ):
+            if need and dim not in rows.cache:
+                rows.cache[dim] = Positions.of(st.groups(dim).labels)
+            pos[dim] = rows.cache[dim] if need else None
+        return _Maps(tuple(maps), rows.p, pos["entity"], pos["time"])
+
+    def collect(self, rows: DaskRows) -> PanelStats:
+        """One ``compute``: ``Σzz'``, ``Σz``, entity and period sums and counts, and the
+        duplicate (entity, time) check (per-entity bit patterns of the periods)."""
+        if "stats" in rows.cache:
+            return rows.cache["stats"]
+        import dask
+
+        p, spec, frame = rows.p, rows.spec, rows.frame()
+        identity = _Maps((RowMap.identity(p),), p)
+        todo = [_apply(frame, _moments, identity).sum()]
+        for key in (ENTITY, TIME)[: 1 if spec.time is None else 2]:
+            todo.append(_group_sums(frame[[key, *zcols(p)]].assign(__one=1.0), [key]))
+        if rows.periods is not None:
+            words = _apply(frame, _pattern_words, Positions.of(rows.periods))
+            todo.append(_group_sums(words, [ENTITY]))
+        out = dask.compute(*todo)
+        g = out[0].to_numpy(dtype=float)
+        n = int(round(g[0]))
+        if n == 0:
+            what = "no entity is observed twice" if rows.base else "missing values removed"
+            raise InsufficientDataError(f"No rows are left ({what}).")
+        groups = []
+        for res, name in zip(out[1:3], (spec.entity, spec.time)):
+            res = res.sort_index()
+            labels = pd.Index(res.index, name=name)
+            groups.append(Groups(labels, res["__one"].to_numpy(), res[zcols(p)].to_numpy(float)))
+        incidence, words = None, out[3] if rows.periods is not None else None
+        if words is not None:
+            bits = np.ascontiguousarray(words.reindex(groups[0].labels), dtype=np.int64)
+            seen = np.unpackbits(bits.view(np.uint8), axis=1).sum(axis=1)
+            if (seen != groups[0].counts).any():
+                _raise_duplicates(rows, groups[0].labels[seen != groups[0].counts])
+        if spec.time is not None:
+            incidence = DaskIncidence(rows, groups[0].labels, groups[1].labels, words)
+        time = groups[1] if spec.time is not None else None
+        stats = PanelStats(n, g[1 + p :].reshape(p, p), g[1 : 1 + p], groups[0], time, incidence)
+        rows.cache["stats"] = stats
+        return stats
+
+    def scores(self, rows: DaskRows, regressors: RowMap, resid: RowMap) -> DaskScores:
+        """Lazy reductions of a regression on the rows."""
+        return DaskScores(self, rows, regressors, resid)
+
+    def values(self, rows: DaskRows, rowmap: RowMap, name: str) -> Any:
+        """A lazy Series of the map's values, indexed by (entity, time)."""
+        index = [str(n) for n in (rows.spec.entity, rows.spec.time) if n is not None]
+        return _apply(rows.frame(), _values, self._maps(rows, (rowmap,)), name, index)
+
+    def first_differences(self, rows: DaskRows, intercept: int | None) -> DaskRows:
+        """Rows of differences of consecutive rows within entity (ordered by time)."""
+        require_time(rows.spec.time is not None, "First differences")
+        return DaskRows(rows.source, rows.spec, rows.columns, True, None, rows, intercept)
+
+    def wide(self, rows: DaskRows, rowmap: RowMap) -> np.ndarray:
+        """(N, T, m): a group-by entity of per-period columns (0 where unobserved)."""
+        import dask
+
+        st = self.collect(rows)
+        require_time(st.time is not None, "Entity x period tables")
+        wide = _apply(rows.frame(), _wide, self._maps(rows, (rowmap,), time=True))
+        (res,) = dask.compute(_group_sums(wide, [ENTITY]))
+        res = res.reindex(st.entity.labels, fill_value=0.0).to_numpy(dtype=float)
+        return res.reshape(st.n_entities, st.n_periods, rowmap.width)
+
+    def regressors_for(self, rows: DaskRows, data: pd.DataFrame) -> pd.DataFrame:
+        """The formula's right-hand side on new in-memory data."""
+        return rows.spec.rhs_spec.get_model_matrix(cast(data, rows.spec.categories))
+
+
+def _raise_duplicates(rows: DaskRows, entities: pd.Index) -> None:
+    import dask
+
+    frame = rows.frame()
+    (times,) = dask.compute(frame[frame[ENTITY] == entities[0]][TIME])
+    counts = times.value_counts()
+    e, t = (v.item() if isinstance(v, np.generic) else v for v in (entities[0], counts.idxmax()))
+    raise PanelIndexError(
+        f"Duplicate (entity, time) pairs: {len(entities)} "
+        f"{'entity has' if len(entities) == 1 else 'entities have'} a period observed "
+        f"more than once, e.g. ({rows.spec.entity}={e!r}, {rows.spec.time}={t!r}). Each "
+        "entity may be observed at most once per period; aggregate or fix the time column."
+    )
