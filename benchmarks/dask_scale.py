@@ -78,11 +78,9 @@ def run(args: argparse.Namespace) -> dict:
         out["partitions"] = ddf.npartitions
         peaks: dict[str, float] = {}
         for label, call in (
-            ("fe_cluster", lambda: pr.fixed_effects(FORMULA, ddf, entity="firm", cov="cluster",
-                                                     progress=args.progress)),
-            ("re_swamy_arora", lambda: pr.random_effects(FORMULA, ddf, entity="firm",
-                                                          progress=args.progress)),
-        ):  # fmt: skip
+            ("fe_cluster", lambda: pr.fixed_effects(FORMULA, ddf, entity="firm", cov="cluster")),
+            ("re_swamy_arora", lambda: pr.random_effects(FORMULA, ddf, entity="firm")),
+        ):
             client.run(lambda: __import__("gc").collect())
             t0 = time.perf_counter()
             res = call()
@@ -119,7 +117,6 @@ def main() -> None:
     parser.add_argument("--memory-limit", default="4GB")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--compare", action="store_true", help="also time the in-memory path")
-    parser.add_argument("--progress", action="store_true")
     parser.add_argument("--output", default="benchmarks/results/dask_scale.json")
     args = parser.parse_args()
     if args.data == "benchmarks/.cache/dask_panel":

@@ -403,8 +403,6 @@ class PanelSource:
     formula : str
     entity_name, time_name : hashable
         The user's identifier columns (``time_name`` None without time).
-    n_missing : int
-        Rows dropped for missing values.
     columns_map : RowMap or None
         For a derived source (e.g. a design augmented with entity means): the map from
         the rows' own ``z`` to this source's columns. Statistics, scores and values of the
@@ -418,7 +416,6 @@ class PanelSource:
     formula: str
     entity_name: Hashable
     time_name: Hashable | None
-    n_missing: int = 0
     columns_map: RowMap | None = None
     _shared: dict[str, Any] = field(default_factory=dict, repr=False)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -479,7 +476,6 @@ class PanelSource:
             self.formula,
             self.entity_name,
             self.time_name,
-            self.n_missing,
             self._on_rows(columns),
             self._shared,
         )
@@ -510,7 +506,6 @@ class PanelSource:
                 self.formula,
                 self.entity_name,
                 self.time_name,
-                self.n_missing,
             )
         return self._shared["fd"]
 

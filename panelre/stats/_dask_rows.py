@@ -1,16 +1,18 @@
 """Formulas on Dask frames: one formulaic spec evaluated partition by partition.
 
-``bind_spec`` makes one pass over the identifier and formula columns (dtype and ``inf``
-checks, missing-row counts, the sorted periods and the levels of categorical columns
-among the complete rows), then builds the spec on a small sample cast to those global
-levels, so every partition yields the columns of the in-memory path in the same order.
+``bind_spec`` reads only the period column and the categorical columns of the formula
+(their distinct values: the sorted periods and the global levels) and a small sample,
+and builds the spec on the sample cast to those levels, so every partition yields the
+columns of the in-memory path in the same order. The dtype and ``inf`` checks and the
+missing-row counts run partition by partition with the statistics (``collect``).
 """
 
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import formulaic
@@ -28,7 +30,17 @@ from panelre.exceptions import (
 )
 from panelre.formula import _check_columns, _plain_terms, formula_variables
 
-__all__ = ["ENTITY", "TIME", "RowSpec", "bind_spec", "cast", "design_rows", "zcols"]
+__all__ = [
+    "ENTITY",
+    "TIME",
+    "RowSpec",
+    "bind_spec",
+    "cast",
+    "design_rows",
+    "missing_counts",
+    "warn_missing",
+    "zcols",
+]
 
 #: Identifier columns of the lazy design frame (the z columns are ``__z0`` …).
 ENTITY, TIME = "__entity", "__time"
@@ -54,6 +66,7 @@ class RowSpec:
     categories: dict[str, pd.CategoricalDtype]
     width: int
     plain: list[str] | None = None
+    kinds: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 def cast(frame: pd.DataFrame, categories: dict[str, pd.CategoricalDtype]) -> pd.DataFrame:
@@ -62,12 +75,43 @@ def cast(frame: pd.DataFrame, categories: dict[str, pd.CategoricalDtype]) -> pd.
     return frame.astype(todo) if todo else frame
 
 
-def _partition_rows(part: pd.DataFrame, spec: RowSpec, extra: Sequence[str]) -> pd.DataFrame:
-    ids = [spec.entity] if spec.time is None else [spec.entity, spec.time]
-    part = part.loc[part[list(dict.fromkeys([*ids, *spec.used]))].notna().all(axis=1)]
-    out = {ENTITY: part[spec.entity].to_numpy()}
+def _check(part: pd.DataFrame, spec: RowSpec) -> None:
+    for col, (kind, declared) in spec.kinds.items():
+        got = _kind(part[col].dtype)
+        if got != kind and len(part) and not (kind == "category" and got == "other"):
+            raise DataError(
+                f"Column {col!r} has dtype {part[col].dtype} in one partition but the Dask frame "
+                f"declares {declared} ({kind}). Every partition must hold the same type: cast "
+                "the column (e.g. ddf[col].astype(float)) before fitting."
+            )
+        if got == "numeric" and not pd.api.types.is_bool_dtype(part[col]):
+            n_inf = int(np.isinf(part[col].to_numpy(dtype=float, na_value=np.nan)).sum())
+            if n_inf:
+                raise DataError(
+                    f"Column {col!r} contains {n_inf} infinite value(s). Infinite values are "
+                    "not allowed: replace them with NaN to drop those rows, or fix them."
+                )
+
+
+def _complete(part: pd.DataFrame, spec: RowSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Rows with both identifiers, and rows among them with no missing formula value."""
+    ok = part[spec.entity].notna().to_numpy().copy()
     if spec.time is not None:
-        out[TIME] = part[spec.time].to_numpy()
+        ok &= part[spec.time].notna().to_numpy()
+    na = part[spec.used].isna().any(axis=1).to_numpy() if spec.used else np.zeros(len(part), bool)
+    return ok, ok & ~na
+
+
+def missing_counts(part: pd.DataFrame, spec: RowSpec) -> pd.DataFrame:
+    """Rows, rows without an identifier and rows with a missing formula value."""
+    ok, complete = _complete(part, spec)
+    counts = [len(part), int((~ok).sum()), int((ok & ~complete).sum())]
+    return pd.DataFrame([counts], columns=["n", "index", "na"])
+
+
+def _partition_rows(part: pd.DataFrame, spec: RowSpec, extra: Sequence[str]) -> pd.DataFrame:
+    _check(part, spec)
+    part = part.loc[_complete(part, spec)[1]]
     z = np.zeros((len(part), spec.width))
     if spec.plain is not None:
         for j, name in enumerate(spec.plain):  # a loop over columns
@@ -82,10 +126,13 @@ def _partition_rows(part: pd.DataFrame, spec: RowSpec, extra: Sequence[str]) -> 
                 "The formula's transforms produced non-finite values (e.g. the log of a "
                 "non-positive number). Restrict the data or change the transform."
             )
-    out.update(zip(zcols(spec.width), z.T))
+    out = pd.DataFrame(z, columns=zcols(spec.width), copy=False)  # one float block
+    out.insert(0, ENTITY, part[spec.entity].to_numpy())
+    if spec.time is not None:
+        out.insert(1, TIME, part[spec.time].to_numpy())
     for c in extra:
         out[c] = part[c].to_numpy()
-    return pd.DataFrame(out)
+    return out
 
 
 def design_rows(source: Any, spec: RowSpec, extra: Sequence[str] = ()) -> Any:
@@ -104,49 +151,6 @@ def _kind(dtype: Any) -> str:
     if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
         return "numeric"
     return "other"
-
-
-def _scan(
-    part: pd.DataFrame,
-    entity: Hashable,
-    time: Hashable | None,
-    kinds: dict[str, tuple[str, str]],
-    levels: list[str],
-) -> dict[str, Any]:
-    """One partition of the bind pass: checks, missing counts, periods and levels."""
-    for col, (kind, declared) in kinds.items():
-        got = _kind(part[col].dtype)
-        if got != kind and len(part) and not (kind == "category" and got == "other"):
-            raise DataError(
-                f"Column {col!r} has dtype {part[col].dtype} in one partition but the Dask frame "
-                f"declares {declared} ({kind}). Every partition must hold the same type: cast "
-                "the column (e.g. ddf[col].astype(float)) before fitting."
-            )
-        if got == "numeric" and not pd.api.types.is_bool_dtype(part[col]):
-            n_inf = int(np.isinf(part[col].to_numpy(dtype=float, na_value=np.nan)).sum())
-            if n_inf:
-                raise DataError(
-                    f"Column {col!r} contains {n_inf} infinite value(s). Infinite values are "
-                    "not allowed: replace them with NaN to drop those rows, or fix them."
-                )
-    ok = np.array(part[entity].notna())
-    if time is not None:
-        ok &= part[time].notna().to_numpy()
-    used = list(kinds)
-    na = part[used].isna().any(axis=1).to_numpy() & ok if used else np.zeros(len(part), bool)
-    done = part.loc[ok & ~na]
-    return {
-        "head": done.head(100),
-        "n": len(part),
-        "index": int((~ok).sum()),
-        "na": int(na.sum()),
-        "times": None if time is None else pd.unique(done[time].to_numpy()),
-        "levels": {c: pd.unique(done[c].to_numpy()) for c in levels},
-    }
-
-
-def _sorted(values: list[np.ndarray]) -> pd.Index:
-    return pd.Index(np.concatenate(values) if values else []).unique().sort_values()
 
 
 def bind_spec(
@@ -189,10 +193,57 @@ def bind_spec(
     levels = [c for c in categorical if c not in known]
     kinds = {c: (_kind(meta[c].dtype), str(meta[c].dtype)) for c in used}
     ids = [entity] if time is None else [entity, time]
-    cols = list(dict.fromkeys([*ids, *used]))
-    parts = source[cols].to_delayed()
-    scans = dask.compute(*(dask.delayed(_scan)(p, entity, time, kinds, levels) for p in parts))
-    n, n_index, n_missing = (sum(s[k] for s in scans) for k in ("n", "index", "na"))
+    # only these columns are read: the periods, and the levels among the complete rows
+    todo = [] if time is None else [source[time].dropna().unique()]
+    if levels:
+        complete = source[list(dict.fromkeys([*ids, *used]))].dropna()
+        todo += [complete[c].unique() for c in levels]
+    values = list(dask.compute(*todo))
+    times = _sorted(values.pop(0)).rename(time) if time is not None else None
+    categories = dict(known)
+    for c, v in zip(levels, values):
+        categories[c] = pd.CategoricalDtype(_sorted(v))
+    sample = cast(_sample(source, list(dict.fromkeys([*ids, *used]))), categories)
+    if len(sample) == 0:
+        raise InsufficientDataError(
+            f"Every row has a missing value in {used}; nothing is left to estimate."
+        )
+    try:
+        with np.errstate(all="ignore"):
+            mm = formulaic.model_matrix(formula, sample, na_action="ignore")
+    except Exception as exc:
+        raise FormulaError(f"Cannot evaluate the formula {formula!r}: {exc}") from None
+    if mm.lhs.shape[1] != 1:
+        got = list(mm.lhs.columns)
+        raise FormulaError(f"The formula needs exactly one response on the left of '~'. Got {got}.")
+    plain = _plain_terms(formula, meta)
+    names = [str(mm.lhs.columns[0]), *(str(c) for c in mm.rhs.columns)]
+    if plain is not None:  # as the in-memory fast path
+        names = [plain[0], *plain[1]]
+    spec = RowSpec(
+        entity, time, used, mm.lhs.model_spec, mm.rhs.model_spec, categories, len(names),
+        None if plain is None else names, kinds,
+    )  # fmt: skip
+    return spec, names, times
+
+
+def _sorted(values: Any) -> pd.Index:
+    return pd.Index(np.asarray(values)).unique().sort_values()
+
+
+def _sample(source: Any, cols: list[Hashable]) -> pd.DataFrame:
+    """Up to 200 complete rows from the first partition (the whole frame if it has none)."""
+    with warnings.catch_warnings():  # a first partition smaller than 200 rows is fine
+        warnings.filterwarnings("ignore", "Insufficient elements", UserWarning)
+        head = source[cols].head(200, npartitions=1, compute=True).dropna()
+    if len(head) == 0:
+        head = source[cols].dropna().head(200, npartitions=-1, compute=True)
+    return head
+
+
+def warn_missing(counts: pd.Series, used: list[str]) -> None:
+    """The in-memory path's warnings (and errors) about rows dropped for missing values."""
+    n, n_index, n_missing = (int(counts[k]) for k in ("n", "index", "na"))
     if n == 0:
         raise InsufficientDataError("The data are empty (0 rows); a panel needs observations.")
     if n_index:
@@ -210,25 +261,3 @@ def bind_spec(
             raise InsufficientDataError(
                 f"Every row has a missing value in {used}; nothing is left to estimate."
             )
-    categories = dict(known)
-    for c in levels:
-        categories[c] = pd.CategoricalDtype(_sorted([s["levels"][c] for s in scans]))
-    times = None if time is None else _sorted([s["times"] for s in scans]).rename(time)
-    sample = cast(next(s["head"] for s in scans if len(s["head"])), categories)
-    try:
-        with np.errstate(all="ignore"):
-            mm = formulaic.model_matrix(formula, sample, na_action="ignore")
-    except Exception as exc:
-        raise FormulaError(f"Cannot evaluate the formula {formula!r}: {exc}") from None
-    if mm.lhs.shape[1] != 1:
-        got = list(mm.lhs.columns)
-        raise FormulaError(f"The formula needs exactly one response on the left of '~'. Got {got}.")
-    plain = _plain_terms(formula, meta)
-    names = [str(mm.lhs.columns[0]), *(str(c) for c in mm.rhs.columns)]
-    if plain is not None:  # as the in-memory fast path
-        names = [plain[0], *plain[1]]
-    spec = RowSpec(
-        entity, time, used, mm.lhs.model_spec, mm.rhs.model_spec, categories, len(names),
-        None if plain is None else names,
-    )  # fmt: skip
-    return spec, names, n_missing, times

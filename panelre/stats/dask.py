@@ -21,7 +21,17 @@ from dask.dataframe.utils import make_meta
 
 from panelre.exceptions import InsufficientDataError, InvalidParameterError, PanelIndexError
 from panelre.stats._base import ClusterSpec, Groups, PanelSource, PanelStats, RowMap, require_time
-from panelre.stats._dask_rows import ENTITY, TIME, RowSpec, bind_spec, cast, design_rows, zcols
+from panelre.stats._dask_rows import (
+    ENTITY,
+    TIME,
+    RowSpec,
+    bind_spec,
+    cast,
+    design_rows,
+    missing_counts,
+    warn_missing,
+    zcols,
+)
 
 __all__ = ["DaskBackend", "DaskIncidence", "DaskRows", "DaskScores", "Positions", "read_panel"]
 
@@ -88,7 +98,8 @@ class _Maps:
         it = None if self.time is None else self.time(part[TIME].to_numpy())
         out = []
         for m in self.maps:  # a loop over the (one or two) maps
-            v = z @ m.L
+            identity = m.L.shape[0] == m.L.shape[1] and np.array_equal(m.L, np.eye(self.p))
+            v = z.copy() if identity else z @ m.L
             if m.time_table is not None:
                 v -= m.time_table[it]
             if m.entity_table is not None:
@@ -104,6 +115,35 @@ def _apply(frame: Any, func: Callable[..., Any], *args: Any) -> Any:
     meta = func(make_meta(frame), *args)
     sent = [dask.delayed(a, pure=True) if isinstance(a, (_Maps, Positions)) else a for a in args]
     return frame.map_partitions(func, *sent, meta=meta, enforce_metadata=False)
+
+
+def _presum(keys: np.ndarray, values: np.ndarray, name: str) -> pd.DataFrame:
+    """Row counts (``__one``) and column sums of ``values`` per key within one partition
+    (sorted runs by ``np.add.reduceat``, otherwise ``np.bincount``), so the group-by tree
+    that combines the partitions starts from one row per group."""
+    numeric = keys.dtype.kind in "iuf"
+    if numeric and keys.size and bool((keys[1:] >= keys[:-1]).all()):
+        starts = np.concatenate([[0], np.flatnonzero(keys[1:] != keys[:-1]) + 1])
+        uniques = keys[starts]
+        sums = np.empty((starts.size, values.shape[1]))
+        for j in range(values.shape[1]):  # a loop over columns (contiguous 1-d sums)
+            sums[:, j] = np.add.reduceat(np.ascontiguousarray(values[:, j]), starts)
+        counts = np.diff(np.append(starts, keys.size))
+    else:
+        codes, uniques = pd.factorize(keys)
+        G = len(uniques)
+        counts = np.bincount(codes, minlength=G)
+        sums = np.empty((G, values.shape[1]))
+        for j in range(values.shape[1]):  # a loop over columns
+            sums[:, j] = np.bincount(codes, weights=values[:, j], minlength=G)
+    out = pd.DataFrame(sums, columns=[f"v{j}" for j in range(values.shape[1])], copy=False)
+    out.insert(0, "__one", counts.astype(float))
+    out.insert(0, name, uniques)
+    return out
+
+
+def _group_part(part: pd.DataFrame, key: str, p: int) -> pd.DataFrame:
+    return _presum(part[key].to_numpy(), part[zcols(p)].to_numpy(dtype=float), key)
 
 
 def _moments(part: pd.DataFrame, maps: _Maps) -> pd.DataFrame:
@@ -122,12 +162,27 @@ def _keyed(part: pd.DataFrame, maps: _Maps, keys: list[Hashable]) -> pd.DataFram
     return out
 
 
+def _keyed_alpha(part: pd.DataFrame, maps: _Maps) -> pd.DataFrame:
+    v = maps.scores(part)  # [z_used α, α]
+    alpha = v[:, -1]
+    return _presum(part[ENTITY].to_numpy(), np.column_stack([v, alpha * alpha]), ENTITY)
+
+
 def _pattern_words(part: pd.DataFrame, periods: Positions) -> pd.DataFrame:
+    """Per entity of the partition, the sum of ``2^(t % 62)`` over its rows in each word
+    (exact integer sums: a period seen twice carries into another bit, which the
+    duplicate check then finds)."""
+    keys = part[ENTITY].to_numpy()
     codes = periods(part[TIME].to_numpy())
-    out = pd.DataFrame({ENTITY: part[ENTITY].to_numpy()})
+    if not (keys.dtype.kind in "iu" and bool((keys[1:] >= keys[:-1]).all())):
+        order = np.argsort(pd.factorize(keys)[0], kind="stable")
+        keys, codes = keys[order], codes[order]
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if keys.size else keys[:0]
+    out = pd.DataFrame({ENTITY: keys[starts]})
+    bits = np.left_shift(np.int64(1), codes % _BITS)
     for w in range(-(-len(periods.labels) // _BITS)):  # a loop over ⌈T/62⌉ words
-        bits = np.left_shift(np.int64(1), codes % _BITS)
-        out[f"__w{w}"] = np.where(codes // _BITS == w, bits, 0).astype(np.int64)
+        word = np.where(codes // _BITS == w, bits, 0).astype(np.int64)
+        out[f"__w{w}"] = np.add.reduceat(word, starts) if keys.size else word[:0]
     return out
 
 
@@ -190,9 +245,15 @@ class DaskIncidence:
     (⌈T/62⌉ integers per entity, collected on first use), decoded in chunks."""
 
     def __init__(
-        self, rows: DaskRows, entities: pd.Index, periods: pd.Index, words: Any = None
+        self,
+        rows: DaskRows,
+        entities: pd.Index,
+        periods: pd.Index,
+        words: Any = None,
+        bits: np.ndarray | None = None,
     ) -> None:
         self._rows, self._entities, self._periods, self._words = rows, entities, periods, words
+        self._bits = np.arange(len(periods)) if bits is None else bits
 
     @cached_property
     def patterns(self) -> np.ndarray:
@@ -206,7 +267,7 @@ class DaskIncidence:
 
     def _chunks(self) -> Any:
         N, T = len(self._entities), len(self._periods)
-        bits = np.arange(T)
+        bits = self._bits
         step = max(1, 4_000_000 // max(T, 1))
         for start in range(0, N, step):  # a loop over chunks of entities
             sl = slice(start, min(N, start + step))
@@ -241,10 +302,10 @@ class DaskScores:
         """Rows of the regression."""
         return self._backend.collect(self._rows).n
 
-    def _compute(self, frame: Any, *todo: Any) -> list[Any]:
+    def _compute(self, frame: Any, *todo: Any, ride: bool = True) -> list[Any]:
         import dask
 
-        first = "totals" not in self._cache
+        first = ride and "totals" not in self._cache
         if first:
             maps = self._backend._maps(self._rows, (self._x, self._e))
             todo = (*todo, _apply(frame, _moments, maps).sum())
@@ -262,10 +323,19 @@ class DaskScores:
 
     def resid_ss(self) -> float:
         """``Σ e²``."""
+        if "entity_ss" not in self._cache and self._no_period_tables():
+            self.score_sums("entity")  # one group-by, no table sent to the rows
+        if "entity_ss" in self._cache:
+            return float(self._cache["entity_ss"])
         return float(self._totals()[1][-1, -1])
+
+    def _no_period_tables(self) -> bool:
+        return self._x.time_table is None and self._e.time_table is None
 
     def gradient(self) -> np.ndarray:
         """``Σ x e``."""
+        if ("sums", ENTITY) in self._cache and "totals" not in self._cache:
+            return self._cache[("sums", ENTITY)].sum(axis=0)
         return self._totals()[0]
 
     def score_outer(self) -> np.ndarray:
@@ -301,7 +371,9 @@ class DaskScores:
         rows, x, e = self._rows, self._x, self._e
         frame, m = rows.frame(keys), x.width
         own = {ENTITY: (x.entity_table, x.time_table), TIME: (x.time_table, x.entity_table)}
-        if set(keys) == {ENTITY, TIME}:  # unique (entity, time) pairs: a cluster per row
+        if keys == [ENTITY] and self._no_period_tables():
+            out = self._entity_sums(frame)
+        elif set(keys) == {ENTITY, TIME}:  # unique (entity, time) pairs: a cluster per row
             maps = self._backend._maps(rows, (x, e))
             (res,) = self._compute(frame, _apply(frame, _keyed, maps, []))
             out = res.to_numpy(dtype=float)[:, :m]
@@ -319,8 +391,33 @@ class DaskScores:
         self._cache[("sums", *keys)] = out
         return out
 
-    def _sorted(self, frame: Any, keyed: Any, keys: list[Hashable]) -> np.ndarray:
-        (res,) = self._compute(frame, _group_sums(keyed, keys))
+    def _entity_sums(self, frame: Any) -> np.ndarray:
+        """Score sums per entity with no table sent to the rows: with ``α = z·c`` and
+        ``e = α − δᵢ``, ``Σₜ z e = Σₜ z α − δᵢ Sᵢ`` and ``Σₜ e = Σₜ α − nᵢ δᵢ`` (``S``, ``n``:
+        the entity sums and counts of ``collect``); one group-by of ``[z α, α, α²]``."""
+        x, e = self._x, self._e
+        used = np.flatnonzero(np.abs(x.L).sum(axis=1))
+        alpha = RowMap(e.L)
+        maps = _Maps((RowMap.select(self._rows.p, used), alpha), self._rows.p)
+        keyed = _apply(frame, _keyed_alpha, maps)
+        res = self._sorted(frame, keyed, [ENTITY], ride=False)[:, 1:]  # without the counts
+        u = used.size
+        st = self._backend.collect(self._rows).entity
+        delta = np.zeros(st.size) if e.entity_table is None else e.entity_table[:, 0]
+        ze = res[:, :u] - delta[:, None] * st.sums[:, used]
+        e_sum = res[:, u] - st.counts * delta
+        self._cache["entity_ss"] = float(
+            (res[:, u + 1] - 2 * delta * res[:, u] + st.counts * delta**2).sum()
+        )
+        out = ze @ x.L[used]
+        if x.entity_table is not None:
+            out -= x.entity_table * e_sum[:, None]
+        return out
+
+    def _sorted(
+        self, frame: Any, keyed: Any, keys: list[Hashable], ride: bool = True
+    ) -> np.ndarray:
+        (res,) = self._compute(frame, _group_sums(keyed, keys), ride=ride)
         ordered = keys in ([ENTITY], [TIME])  # as the labels (tables, Driscoll–Kraay)
         return (res.sort_index() if ordered else res).to_numpy(dtype=float)
 
@@ -350,16 +447,14 @@ class DaskBackend:
     def bind(
         self, formula: str, data: Any, entity: Hashable | None, time: Hashable | None
     ) -> PanelSource:
-        """Scan the frame once (checks, missing rows, periods, levels) and build the spec."""
+        """Read the periods and categorical levels and a sample; build the formula's spec."""
         index = make_meta(data).index.name
         by_entity = index is not None and index == entity and bool(data.known_divisions)
         if index is not None and index in (entity, time):
             data = data.reset_index()  # e.g. set_index(entity): known divisions are fine
-        spec, names, n_missing, periods = bind_spec(formula, data, entity, time)
+        spec, names, periods = bind_spec(formula, data, entity, time)
         rows = DaskRows(data, spec, tuple(data.columns), by_entity, periods)
-        return PanelSource(
-            self, rows, names[0], names[1:], formula, entity, time, n_missing=n_missing
-        )
+        return PanelSource(self, rows, names[0], names[1:], formula, entity, time)
 
     def _maps(self, rows: DaskRows, maps: tuple[RowMap, ...], time: bool = False) -> _Maps:
         st = self.collect(rows)
@@ -384,11 +479,15 @@ class DaskBackend:
         identity = _Maps((RowMap.identity(p),), p)
         todo = [_apply(frame, _moments, identity).sum()]
         for key in (ENTITY, TIME)[: 1 if spec.time is None else 2]:
-            todo.append(_group_sums(frame[[key, *zcols(p)]].assign(__one=1.0), [key]))
+            todo.append(_group_sums(_apply(frame, _group_part, key, p), [key]))
         if rows.periods is not None:
             words = _apply(frame, _pattern_words, Positions.of(rows.periods))
             todo.append(_group_sums(words, [ENTITY]))
-        out = dask.compute(*todo)
+        if rows.base is None:
+            todo.append(rows.source.map_partitions(missing_counts, spec).sum())
+        out = list(dask.compute(*todo))
+        if rows.base is None:
+            warn_missing(out.pop(), spec.used)
         g = out[0].to_numpy(dtype=float)
         n = int(round(g[0]))
         if n == 0:
@@ -398,7 +497,8 @@ class DaskBackend:
         for res, name in zip(out[1:3], (spec.entity, spec.time)):
             res = res.sort_index()
             labels = pd.Index(res.index, name=name)
-            groups.append(Groups(labels, res["__one"].to_numpy(), res[zcols(p)].to_numpy(float)))
+            sums = res[[f"v{j}" for j in range(p)]].to_numpy(float)
+            groups.append(Groups(labels, res["__one"].to_numpy(), sums))
         incidence, words = None, out[3] if rows.periods is not None else None
         if words is not None:
             bits = np.ascontiguousarray(words.reindex(groups[0].labels), dtype=np.int64)
@@ -406,7 +506,10 @@ class DaskBackend:
             if (seen != groups[0].counts).any():
                 _raise_duplicates(rows, groups[0].labels[seen != groups[0].counts])
         if spec.time is not None:
-            incidence = DaskIncidence(rows, groups[0].labels, groups[1].labels, words)
+            bits = None
+            if rows.periods is not None:  # the bit of each period with rows
+                bits = Positions.of(rows.periods)(groups[1].labels.to_numpy())
+            incidence = DaskIncidence(rows, groups[0].labels, groups[1].labels, words, bits)
         time = groups[1] if spec.time is not None else None
         stats = PanelStats(n, g[1 + p :].reshape(p, p), g[1 : 1 + p], groups[0], time, incidence)
         rows.cache["stats"] = stats

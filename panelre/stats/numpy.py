@@ -251,7 +251,6 @@ class NumpyBackend:
             formula=formula,
             entity_name=design.panel.entity,
             time_name=design.panel.time,
-            n_missing=design.n_missing,
         )
 
     def collect(self, rows: Design) -> PanelStats:
