@@ -447,7 +447,6 @@ class ArrayAPIBackend:
             formula=formula,
             entity_name=design.panel.entity,
             time_name=design.panel.time,
-            n_missing=design.n_missing,
         )
 
     def collect(self, rows: DeviceRows) -> PanelStats:
