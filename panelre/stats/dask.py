@@ -177,7 +177,7 @@ def _pattern_words(part: pd.DataFrame, periods: Positions) -> pd.DataFrame:
     if not (keys.dtype.kind in "iu" and bool((keys[1:] >= keys[:-1]).all())):
         order = np.argsort(pd.factorize(keys)[0], kind="stable")
         keys, codes = keys[order], codes[order]
-    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if keys.size else keys[:0]
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if keys.size else np.zeros(0, int)
     out = pd.DataFrame({ENTITY: keys[starts]})
     bits = np.left_shift(np.int64(1), codes % _BITS)
     for w in range(-(-len(periods.labels) // _BITS)):  # a loop over ⌈T/62⌉ words
