@@ -111,8 +111,10 @@ def missing_counts(part: pd.DataFrame, spec: RowSpec) -> pd.DataFrame:
 
 def _partition_rows(part: pd.DataFrame, spec: RowSpec, extra: Sequence[str]) -> pd.DataFrame:
     _check(part, spec)
-    part = part.loc[_complete(part, spec)[1]]
-    z = np.zeros((len(part), spec.width))
+    complete = _complete(part, spec)[1]
+    if not complete.all():
+        part = part.loc[complete]
+    z = np.zeros((len(part), spec.width), order="F")  # columns contiguous: one block below
     if spec.plain is not None:
         for j, name in enumerate(spec.plain):  # a loop over columns
             z[:, j] = 1.0 if name == "Intercept" else part[name].to_numpy(dtype=float)

@@ -20,7 +20,14 @@ from panelre.formula import Design, build_design
 from panelre.panel import PanelData, as_panel, sorted_run_starts
 from panelre.stats._base import ClusterSpec, Groups, PanelSource, PanelStats, RowMap
 
-__all__ = ["NumpyBackend", "NumpyScores", "SparseIncidence", "host_source", "row_index"]
+__all__ = [
+    "NumpyBackend",
+    "NumpyScores",
+    "SparseIncidence",
+    "design_source",
+    "host_source",
+    "row_index",
+]
 
 
 def row_index(panel: PanelData) -> pd.Index:
@@ -243,15 +250,7 @@ class NumpyBackend:
     ) -> PanelSource:
         """Build the design matrices in memory."""
         design = build_design(formula, as_panel(data, entity, time))
-        return PanelSource(
-            backend=self,
-            rows=design,
-            y_name=design.y_name,
-            x_names=list(design.x_names),
-            formula=formula,
-            entity_name=design.panel.entity,
-            time_name=design.panel.time,
-        )
+        return design_source(self, design, design)
 
     def collect(self, rows: Design) -> PanelStats:
         """Cross-products by BLAS, group sums by sorted runs or ``bincount``."""
@@ -316,6 +315,20 @@ class NumpyBackend:
     def regressors_for(self, rows: Design, data: pd.DataFrame) -> pd.DataFrame:
         """The right-hand side on new data."""
         return rows.regressors_for(data)
+
+
+def design_source(backend: Any, rows: Any, design: Design) -> PanelSource:
+    """The ``PanelSource`` of an in-memory ``design`` whose rows ``backend`` holds as
+    ``rows`` (the design itself, or a copy on a device)."""
+    return PanelSource(
+        backend=backend,
+        rows=rows,
+        y_name=design.y_name,
+        x_names=list(design.x_names),
+        formula=design.formula,
+        entity_name=design.panel.entity,
+        time_name=design.panel.time,
+    )
 
 
 def host_source(

@@ -41,7 +41,7 @@ from panelre.stats._base import (
     RowMap,
     require_time,
 )
-from panelre.stats.numpy import SparseIncidence, cluster_codes, row_index
+from panelre.stats.numpy import SparseIncidence, cluster_codes, design_source, row_index
 
 __all__ = ["ArrayAPIBackend", "ArrayAPIScores", "DeviceRows", "segment_sum"]
 
@@ -439,15 +439,7 @@ class ArrayAPIBackend:
         """Build the design on the host, then copy z and the codes to the device."""
         design = build_design(formula, as_panel(data, entity, time))
         rows = DeviceRows.from_design(design, self.xp, self.device, self.block_rows)
-        return PanelSource(
-            backend=self,
-            rows=rows,
-            y_name=design.y_name,
-            x_names=list(design.x_names),
-            formula=formula,
-            entity_name=design.panel.entity,
-            time_name=design.panel.time,
-        )
+        return design_source(self, rows, design)
 
     def collect(self, rows: DeviceRows) -> PanelStats:
         """``Σ zz'`` and ``Σ z`` by blocks on the device; group sums on first use."""
