@@ -31,7 +31,7 @@ demo: $(DEMO_STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check panelre tests
 	$(BIN)/python -m pytest -m "not slow" --doctest-modules --doctest-glob="*.md" panelre tests docs
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir $(VENV)/site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir $(VENV)/site
 
 test-all: $(STAMP)
 	$(BIN)/python -m pytest --doctest-modules --doctest-glob="*.md" panelre tests docs

@@ -39,6 +39,9 @@ class Clustered(CovarianceEstimator):
             self.clusters = [cluster]
 
     def _one_way(self, inputs: CovarianceInputs, spec: Any) -> np.ndarray:
+        if isinstance(spec, tuple) and set(spec) == {"entity", "time"}:
+            # each (entity, period) pair is one row: its score sums are the row scores
+            return self.correction.cluster(inputs.nobs, inputs) * inputs.score_outer()
         sums = inputs.score_sums(spec)
         return self.correction.cluster(sums.shape[0], inputs) * (sums.T @ sums)
 

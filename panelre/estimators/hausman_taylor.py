@@ -86,6 +86,11 @@ class HausmanTaylor(PanelModel):
     ----------
     source : PanelSource
         The data (use ``from_formula`` or ``pr.hausman_taylor``).
+    **options
+        The estimator's options, below.
+
+    Other Parameters
+    ----------------
     endogenous : list of str
         Regressors correlated with the entity effect: design column names (e.g.
         ``"I(exp ** 2)"``) or variable names (matching every column built from them).

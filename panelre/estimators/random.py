@@ -34,8 +34,13 @@ class RandomEffects(PanelModel):
 
     Parameters
     ----------
-    design : Design
+    source : PanelSource
         The data (use ``from_formula`` or ``pr.random_effects``).
+    **options
+        The estimator's options, below.
+
+    Other Parameters
+    ----------------
     effects : {"entity", "time", "twoway"}
     method : {"swamy-arora", "wallace-hussain", "amemiya", "nerlove", "ml", "reml"}
         R plm's names ``"swar"`` and ``"walhus"`` are accepted.

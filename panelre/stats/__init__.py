@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from panelre._validation import check_option
+from panelre.exceptions import InvalidParameterError
 from panelre.stats._base import (
     Backend,
     Groups,
@@ -116,14 +117,18 @@ def resolve_backend(backend: str | Backend, data: Any) -> Backend:
         name = "dask" if is_lazy_frame(data) else "numpy"
     if name == "numpy":
         if is_lazy_frame(data):
-            from panelre.exceptions import InvalidParameterError
-
             raise InvalidParameterError(
                 "backend='numpy' needs in-memory data; got a Dask frame. Use backend='auto' "
                 "or 'dask', or call .compute() first."
             )
         return NumpyBackend()
     if name == "dask":
+        if not is_lazy_frame(data):
+            raise InvalidParameterError(
+                "backend='dask' needs a Dask frame; got a "
+                f"{type(data).__name__}. Wrap it with dask.dataframe.from_pandas(data, "
+                "npartitions=...), or use backend='auto' or 'numpy' for in-memory data."
+            )
         from panelre.stats.dask import DaskBackend
 
         return DaskBackend()

@@ -205,7 +205,14 @@ def _differences(
 
 
 def _group_sums(frame: Any, keys: list[Hashable]) -> Any:
-    return frame.groupby(keys, observed=True).sum(split_out=1)  # a tree: no shuffle
+    """The partitions' (pre-aggregated) frames, combined on the client by ``_combined``:
+    a group-by tree over millions of entities would gather them on one worker instead."""
+    return frame.to_delayed()
+
+
+def _combined(parts: list[pd.DataFrame], keys: list[Hashable]) -> pd.DataFrame:
+    """Sums per key over the computed partitions of ``_group_sums``."""
+    return pd.concat(parts, ignore_index=True).groupby(keys, observed=True, sort=True).sum()
 
 
 @dataclass(frozen=True, eq=False)
@@ -262,7 +269,8 @@ class DaskIncidence:
             import dask
 
             words = _apply(self._rows.frame(), _pattern_words, Positions.of(self._periods))
-            (self._words,) = dask.compute(_group_sums(words, [ENTITY]))
+            (parts,) = dask.compute(_group_sums(words, [ENTITY]))
+            self._words = _combined(parts, [ENTITY])
         return self._words.reindex(self._entities).to_numpy(dtype=np.int64)
 
     def _chunks(self) -> Any:
@@ -308,10 +316,10 @@ class DaskScores:
         first = ride and "totals" not in self._cache
         if first:
             maps = self._backend._maps(self._rows, (self._x, self._e))
-            todo = (*todo, _apply(frame, _moments, maps).sum())
-        out = list(dask.compute(*todo))
+            todo = (*todo, _apply(frame, _moments, maps).sum().to_delayed())
+        out = list(dask.compute(*todo))  # every item a (list of) delayed object(s)
         if first:
-            self._cache["totals"] = out.pop().to_numpy(dtype=float)
+            self._cache["totals"] = out.pop()[0].to_numpy(dtype=float)
         return out
 
     def _totals(self) -> tuple[np.ndarray, np.ndarray]:
@@ -375,8 +383,8 @@ class DaskScores:
             out = self._entity_sums(frame)
         elif set(keys) == {ENTITY, TIME}:  # unique (entity, time) pairs: a cluster per row
             maps = self._backend._maps(rows, (x, e))
-            (res,) = self._compute(frame, _apply(frame, _keyed, maps, []))
-            out = res.to_numpy(dtype=float)[:, :m]
+            (parts,) = self._compute(frame, _apply(frame, _keyed, maps, []).to_delayed())
+            out = pd.concat(parts).to_numpy(dtype=float)[:, :m]
         elif len(keys) == 1 and keys[0] in own and own[keys[0]][1] is None:
             # Σ_g (z L − O_g) e = (Σ_g z e) L − O_g Σ_g e: group sums of z·e, no x table
             used = np.flatnonzero(np.abs(x.L).sum(axis=1))
@@ -417,7 +425,8 @@ class DaskScores:
     def _sorted(
         self, frame: Any, keyed: Any, keys: list[Hashable], ride: bool = True
     ) -> np.ndarray:
-        (res,) = self._compute(frame, _group_sums(keyed, keys), ride=ride)
+        (parts,) = self._compute(frame, _group_sums(keyed, keys), ride=ride)
+        res = _combined(parts, keys)
         ordered = keys in ([ENTITY], [TIME])  # as the labels (tables, Driscoll–Kraay)
         return (res.sort_index() if ordered else res).to_numpy(dtype=float)
 
@@ -477,29 +486,31 @@ class DaskBackend:
 
         p, spec, frame = rows.p, rows.spec, rows.frame()
         identity = _Maps((RowMap.identity(p),), p)
-        todo = [_apply(frame, _moments, identity).sum()]
+        todo = [_apply(frame, _moments, identity).sum().to_delayed()]
         for key in (ENTITY, TIME)[: 1 if spec.time is None else 2]:
             todo.append(_group_sums(_apply(frame, _group_part, key, p), [key]))
         if rows.periods is not None:
             words = _apply(frame, _pattern_words, Positions.of(rows.periods))
             todo.append(_group_sums(words, [ENTITY]))
         if rows.base is None:
-            todo.append(rows.source.map_partitions(missing_counts, spec).sum())
-        out = list(dask.compute(*todo))
+            todo.append(rows.source.map_partitions(missing_counts, spec).sum().to_delayed())
+        out = list(dask.compute(*todo))  # every item a list of delayed objects
         if rows.base is None:
-            warn_missing(out.pop(), spec.used)
-        g = out[0].to_numpy(dtype=float)
+            warn_missing(out.pop()[0], spec.used)
+        g = out[0][0].to_numpy(dtype=float)
         n = int(round(g[0]))
         if n == 0:
             what = "no entity is observed twice" if rows.base else "missing values removed"
             raise InsufficientDataError(f"No rows are left ({what}).")
         groups = []
-        for res, name in zip(out[1:3], (spec.entity, spec.time)):
-            res = res.sort_index()
+        keys = (ENTITY, TIME)
+        for parts, key, name in zip(out[1:3], keys, (spec.entity, spec.time)):
+            res = _combined(parts, [key])
             labels = pd.Index(res.index, name=name)
             sums = res[[f"v{j}" for j in range(p)]].to_numpy(float)
             groups.append(Groups(labels, res["__one"].to_numpy(), sums))
-        incidence, words = None, out[3] if rows.periods is not None else None
+        incidence = None
+        words = _combined(out[3], [ENTITY]) if rows.periods is not None else None
         if words is not None:
             bits = np.ascontiguousarray(words.reindex(groups[0].labels), dtype=np.int64)
             seen = np.unpackbits(bits.view(np.uint8), axis=1).sum(axis=1)
@@ -536,7 +547,8 @@ class DaskBackend:
         st = self.collect(rows)
         require_time(st.time is not None, "Entity x period tables")
         wide = _apply(rows.frame(), _wide, self._maps(rows, (rowmap,), time=True))
-        (res,) = dask.compute(_group_sums(wide, [ENTITY]))
+        (parts,) = dask.compute(_group_sums(wide, [ENTITY]))
+        res = _combined(parts, [ENTITY])
         res = res.reindex(st.entity.labels, fill_value=0.0).to_numpy(dtype=float)
         return res.reshape(st.n_entities, st.n_periods, rowmap.width)
 

@@ -64,6 +64,8 @@ def test_bad_options() -> None:
         pr.pooled_ols("y ~ x", ddf, entity="firm", backend="spark")
     with pytest.raises(pr.InvalidParameterError, match="in-memory data"):
         pr.pooled_ols("y ~ x", ddf, entity="firm", backend="numpy")
+    with pytest.raises(pr.InvalidParameterError, match="needs a Dask frame; got a DataFrame"):
+        pr.pooled_ols("y ~ x", _panel(), entity="firm", backend="dask")
     res = pr.pooled_ols("y ~ x", ddf, entity="firm", time="year")
     with pytest.raises(pr.InvalidParameterError, match="name of a column"):
         res.with_cov("cluster", cluster=np.zeros(300))
