@@ -23,9 +23,9 @@ def _footer(res: Any) -> dict[str, str]:
     for label, attr in (("N", "nobs"), ("Entities", "n_entities")):
         if hasattr(res, attr):
             out[label] = str(getattr(res, attr))
-    design = getattr(res, "design", None)
-    if design is not None and hasattr(design, "panel"):
-        c = design.panel.counts.to_numpy()
+    source = getattr(res, "source", None)
+    if source is not None and hasattr(source, "stats"):
+        c = source.stats.entity.counts.astype(int)
         out["T min/avg/max"] = f"{c.min()}/{c.mean():.1f}/{c.max()}"
     for label, attr in (
         ("R² within", "rsquared_within"),

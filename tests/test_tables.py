@@ -78,3 +78,9 @@ def test_markdown_and_text(table, tmp_path):
     text = str(table)
     assert "Model comparison" in text and "Standard errors in parentheses." in text
     assert all(line == line.rstrip() for line in text.splitlines())
+
+
+def test_comparison_footer_has_the_panel_dimensions():
+    g = pr.datasets.load("grunfeld").iloc[:-3]  # firm 10 observed 17 times
+    fe = pr.fixed_effects(F, g, entity="firm", time="year")
+    assert "T min/avg/max  17/19.7/20" in str(pr.compare({"FE": fe}))

@@ -211,8 +211,22 @@ def _group_sums(frame: Any, keys: list[Hashable]) -> Any:
 
 
 def _combined(parts: list[pd.DataFrame], keys: list[Hashable]) -> pd.DataFrame:
-    """Sums per key over the computed partitions of ``_group_sums``."""
-    return pd.concat(parts, ignore_index=True).groupby(keys, observed=True, sort=True).sum()
+    """Sums per key (sorted) over the computed partitions of ``_group_sums``; one key by
+    sorted runs (no work when the partitions hold disjoint, ordered key ranges)."""
+    frame = pd.concat(parts, ignore_index=True)
+    if len(keys) > 1:
+        return frame.groupby(keys, observed=True, sort=True).sum()
+    values = frame.drop(columns=keys)
+    k = frame[keys[0]].to_numpy()
+    if not (k.size < 2 or bool((k[1:] > k[:-1]).all())):
+        order = np.argsort(k, kind="stable")
+        k = k[order]
+        starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+        values = pd.DataFrame(
+            {c: np.add.reduceat(values[c].to_numpy()[order], starts) for c in values.columns}
+        )
+        k = k[starts]
+    return values.set_axis(pd.Index(k, name=keys[0]))
 
 
 @dataclass(frozen=True, eq=False)
