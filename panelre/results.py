@@ -107,6 +107,9 @@ class Estimation:
         Random effects under ``convention="stata"`` (cluster factor G/(G−1)).
     n_instruments : int or None
         Instruments of an IV estimator.
+    ssr : float or None
+        ``e'e`` of the regression from its cross-products, when they determine it (no pass
+        over the rows); None: the score reducer computes it from the rows.
     """
 
     params: np.ndarray
@@ -128,6 +131,7 @@ class Estimation:
     loglike: float | None = None
     re_stata: bool = False
     n_instruments: int | None = None
+    ssr: float | None = None
 
     def covariance_inputs(self) -> CovarianceInputs:
         """Package the pieces the covariance estimators need."""
@@ -137,6 +141,7 @@ class Estimation:
             df_resid=self.df_resid,
             n_params=len(self.params),
             re_stata=self.re_stata,
+            ssr=self.ssr,
         )
 
 
@@ -266,7 +271,7 @@ class PanelResults:
     @property
     def resid_variance(self) -> float:
         """``s² = e'e / df_resid`` of the estimator's own (transformed) regression."""
-        return float(self._est.scores.resid_ss()) / self._est.df_resid
+        return self._est.covariance_inputs().resid_ss() / self._est.df_resid
 
     @property
     def dropped(self) -> list[str]:

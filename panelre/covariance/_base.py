@@ -40,6 +40,8 @@ class CovarianceInputs:
         Number of estimated coefficients K for small-sample factors.
     re_stata : bool
         Random effects under ``convention="stata"`` (cluster factor G/(G-1) only).
+    ssr : float or None
+        ``e'e`` when the estimator knows it from cross-products (else the rows give it).
     """
 
     scores: ScoreReducer
@@ -47,6 +49,7 @@ class CovarianceInputs:
     df_resid: int
     n_params: int
     re_stata: bool = False
+    ssr: float | None = None
 
     @property
     def nobs(self) -> int:
@@ -55,7 +58,7 @@ class CovarianceInputs:
 
     def resid_ss(self) -> float:
         """Residual sum of squares ``e'e``."""
-        return float(self.scores.resid_ss())
+        return float(self.scores.resid_ss()) if self.ssr is None else float(self.ssr)
 
     def score_outer(self) -> np.ndarray:
         """``Σᵢ (xᵢeᵢ)(xᵢeᵢ)'``."""

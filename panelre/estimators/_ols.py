@@ -21,7 +21,7 @@ from panelre._columns import select_columns
 from panelre._linalg import RANK_TOL, cholesky_scaled, inv_psd, solve_with_residuals
 from panelre.stats import PanelSource, RowMap, column_sums, corr2, cross
 
-__all__ = ["LeastSquares", "least_squares", "HostFit", "host_least_squares"]
+__all__ = ["LeastSquares", "least_squares", "reliable_ssr", "HostFit", "host_least_squares"]
 
 #: Condition number of the scaled normal equations above which the solution is refined.
 REFINE_ABOVE = 1e6
@@ -71,12 +71,24 @@ class LeastSquares:
         return max(float(self.coef @ self.gram @ self.coef), 0.0)
 
     @property
+    def reliable_ssr(self) -> float | None:
+        """``e*'e*`` from the cross-products when they determine it to about 1e-10
+        (it is not below 1e-6 of ``y*'y*``), else None: then only the rows do."""
+        return reliable_ssr(self.ssr, float(self.gram[0, 0]))
+
+    @property
     def rsquared(self) -> float:
         """R² of the regression itself: the squared correlation of ``y*`` and ``x*'b`` over
         its rows (R plm's R²)."""
         e0 = np.zeros_like(self.coef)
         e0[0] = 1.0
         return corr2(self.gram, self.totals, self.n, e0, e0 - self.coef)
+
+
+def reliable_ssr(ssr: float, yty: float) -> float | None:
+    """``ssr`` when a cross-product ``c'Gc`` can be trusted for it (relative rounding
+    ~ 1e-16·y'y/ssr), else None."""
+    return ssr if ssr > 1e-6 * yty else None
 
 
 def _solve(factor: tuple[np.ndarray, bool], d: np.ndarray, rhs: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ from panelre._validation import check_option
 from panelre._warnings import warn
 from panelre.contrast import hausman_contrast
 from panelre.estimators._base import PanelModel, index_r2
+from panelre.estimators._ols import reliable_ssr
 from panelre.estimators._transforms import within_map
 from panelre.estimators.cre import time_varying
 from panelre.estimators.random import theta_for
@@ -280,6 +281,7 @@ class HausmanTaylor(PanelModel):
             effects=pd.Series(blups, index=labels, name="effects"),
             variance_components=vc,
             n_instruments=fit.n_instruments,
+            ssr=reliable_ssr(fit.ssr, float(cross(st, ys, ys)[0, 0])),
         )
 
 

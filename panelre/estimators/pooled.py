@@ -38,6 +38,7 @@ def pooled_estimation(
         index_r2=index_r2(levels, fit.names, fit.params),
         dropped=fit.dropped,
         absorbed=fit.absorbed,
+        ssr=fit.reliable_ssr,
     )
 
 

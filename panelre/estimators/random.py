@@ -134,6 +134,7 @@ class RandomEffects(PanelModel):
             effects=pd.Series(blups, index=g.labels, name="effects"),
             dropped=fit.dropped,
             absorbed=fit.absorbed,
+            ssr=fit.reliable_ssr,
             variance_components=variance_components(st, comps, thetas, self.effects, self.method),
             loglike=comps.loglike,
             re_stata=self.convention == "stata",

@@ -132,4 +132,5 @@ class FixedEffects(PanelModel):
             time_effects=time_effects,
             dropped=fit.dropped,
             absorbed=fit.absorbed,
+            ssr=fit.reliable_ssr,
         )

@@ -163,6 +163,7 @@ def regression_hausman(
         bread=aux.bread,
         df_resid=st.n - k,
         n_params=k,
+        ssr=aux.reliable_ssr,
     )
     V = covariance.cov(inputs)
     idx = [aux.names.index(n) for n in names if n in aux.names]
