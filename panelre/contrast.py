@@ -10,7 +10,7 @@ from panelre._linalg import pinv_psd
 from panelre._validation import check_option
 from panelre._warnings import warn
 from panelre.exceptions import IncompatibleResultsError, NonPositiveDefiniteWarning
-from panelre.results import PanelResults, TestResult
+from panelre.results import PanelResults, TestDetails, TestResult
 
 __all__ = ["hausman_contrast", "HAUSMAN_NULL", "HAUSMAN_ALTERNATIVE"]
 
@@ -89,7 +89,7 @@ def hausman_contrast(
             null=_NULL,
             alternative=_ALT,
             distribution="chi2",
-            extra={"rank": rank, "eigenvalues": eig, "names": common, "variant": variant},
+            details=TestDetails(common, rank, eig, None, variant),
         )
     tol = len(common) * 1e-9 * max(np.abs(eig).max(), np.finfo(float).tiny)
     psd = bool((eig >= -tol).all())
@@ -123,11 +123,5 @@ def hausman_contrast(
         valid=valid,
         reason=reason,
         distribution="chi2",
-        extra={
-            "rank": rank,
-            "positive_definite": pd_,
-            "eigenvalues": eig,
-            "names": common,
-            "variant": variant,
-        },
+        details=TestDetails(common, rank, eig, pd_, variant),
     )

@@ -16,7 +16,7 @@ from panelre.exceptions import DataError
 from panelre.stats import PanelSource, RowMap, ScoreReducer, map_chunks
 from panelre.tables import Summary, coefficient_table, format_number
 
-__all__ = ["Estimation", "VarianceComponents", "PanelResults", "TestResult"]
+__all__ = ["Estimation", "VarianceComponents", "PanelResults", "TestResult", "TestDetails"]
 
 
 @dataclass(frozen=True)
@@ -451,6 +451,20 @@ def _theta_text(theta: float | pd.Series) -> str:
 
 
 @dataclass(frozen=True)
+class TestDetails:
+    """What a test on coefficients compared: the names, and for a Hausman contrast the rank,
+    eigenvalues and definiteness of ``V₁ − V₂`` and the variant; for a Wald test the tested
+    coefficients."""
+
+    names: list[str]
+    rank: int | None = None
+    eigenvalues: np.ndarray | None = None
+    positive_definite: bool | None = None
+    variant: str | None = None
+    coefficients: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
 class TestResult:
     """Outcome of a specification test.
 
@@ -472,8 +486,8 @@ class TestResult:
         Why the test is not valid (empty when it is).
     distribution : str
         ``"chi2"``, ``"F"`` or ``"normal"``.
-    extra : mapping
-        Test-specific details (e.g. the Hausman difference's rank).
+    details : TestDetails or None
+        What was compared or tested (e.g. the Hausman difference's rank).
 
     Examples
     --------
@@ -493,7 +507,7 @@ class TestResult:
     valid: bool = True
     reason: str = ""
     distribution: str = "chi2"
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    details: TestDetails | None = None
 
     def rejects(self, alpha: float = 0.05) -> bool:
         """True when the test is valid and rejects the null at level ``alpha``."""

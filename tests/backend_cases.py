@@ -152,8 +152,8 @@ def contrast_rtol(test: Any, result: Any, rtol: float) -> float:
     the digits the difference ``V₁ − V₂`` cancels (``max|V|/min|eig|``). Hausman–Taylor
     against FE differs by a matrix ~10⁴ times smaller than either covariance here, FE
     against RE by ~10²."""
-    eig = np.abs(test.extra["eigenvalues"])
-    names = test.extra["names"]
+    eig = np.abs(test.details.eigenvalues)
+    names = test.details.names
     scale = float(np.abs(result.cov.loc[names, names].to_numpy()).max())
     return rtol * max(1.0, scale / float(eig.min()))
 

@@ -17,7 +17,7 @@ from panelre.estimators import RandomEffects
 from panelre.estimators._ols import least_squares
 from panelre.estimators._transforms import within
 from panelre.estimators.random import gls_map
-from panelre.results import PanelResults, TestResult
+from panelre.results import PanelResults, TestDetails, TestResult
 from panelre.stats import Backend, PanelSource, RowMap, bind
 
 __all__ = ["hausman", "hausman_regression", "regression_hausman"]
@@ -56,7 +56,7 @@ def hausman(
     Returns
     -------
     TestResult
-        ``extra`` holds ``rank``, ``positive_definite``, ``eigenvalues`` and the compared
+        ``details`` holds ``rank``, ``positive_definite``, ``eigenvalues`` and the compared
         names. A negative statistic or a difference that is not positive semi-definite is
         returned with ``valid=False``, a ``reason`` and a warning; it is never ``abs()``-ed.
 
@@ -184,5 +184,5 @@ def regression_hausman(
         null=_NULL,
         alternative=_ALT,
         distribution="chi2",
-        extra={"names": names, "coefficients": b},
+        details=TestDetails(names, coefficients=b),
     )

@@ -40,7 +40,7 @@ def test_hausman_variants_follow_their_formulas(fe_re):
     np.testing.assert_allclose(more.stat, q @ np.linalg.solve(v_fe * s2_re / s2_fe - v_re, q))
     np.testing.assert_allclose(less.stat, q @ np.linalg.solve(v_fe - v_re * s2_fe / s2_re, q))
     classic = pr.hausman(fe, re)
-    assert classic.extra["rank"] == 2 and classic.extra["positive_definite"]
+    assert classic.details.rank == 2 and classic.details.positive_definite
     assert classic.df == 2 and "chi2(2)" in str(classic)
 
 
