@@ -16,9 +16,7 @@ from panelre.exceptions import RankDeficiencyError
 
 __all__ = [
     "RANK_TOL",
-    "column_ss",
     "independent_columns",
-    "solve_least_squares",
     "solve_with_residuals",
     "pinv_psd",
     "inv_psd",
@@ -28,17 +26,6 @@ __all__ = [
 #: Relative tolerance on the squared residual norm of a column regressed on the
 #: columns before it; below it the column counts as a linear combination of them.
 RANK_TOL = 1e-10
-
-
-def column_ss(X: np.ndarray) -> np.ndarray:
-    """Sum of squares of each column (BLAS dot per column; no n x k temporary).
-
-    Examples
-    --------
-    >>> column_ss(np.array([[1.0, 2.0], [3.0, 4.0]])).tolist()
-    [10.0, 20.0]
-    """
-    return np.array([float(col @ col) for col in X.T])
 
 
 def independent_columns(xtx: np.ndarray, tol: float = RANK_TOL) -> np.ndarray:
@@ -65,18 +52,6 @@ def independent_columns(xtx: np.ndarray, tol: float = RANK_TOL) -> np.ndarray:
             resid = s[j, j] - s[j, idx] @ np.linalg.solve(sub, s[idx, j])
         keep[j] = resid > tol
     return keep
-
-
-def solve_least_squares(X: np.ndarray, y: np.ndarray, xtx: np.ndarray | None = None) -> np.ndarray:
-    """OLS coefficients of ``y`` on full-rank ``X`` (refined semi-normal equations).
-
-    Examples
-    --------
-    >>> X = np.column_stack([np.ones(4), [1.0, 2.0, 3.0, 5.0]])
-    >>> solve_least_squares(X, 2 + 3 * X[:, 1]).round(12).tolist()
-    [2.0, 3.0]
-    """
-    return solve_with_residuals(X, y, xtx)[0]
 
 
 def solve_with_residuals(

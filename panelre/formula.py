@@ -8,7 +8,7 @@ must be wrapped in ``C()`` to be used as categorical regressors.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import formulaic
 import numpy as np
@@ -46,26 +46,6 @@ class Design:
     formula: str
     n_missing: int = 0
     rhs_spec: object = None
-    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
-
-    def means(self, effect: str = "entity") -> tuple[np.ndarray, np.ndarray]:
-        """Group means ``(ȳ_g, X̄_g)`` of the response and regressors, computed once."""
-        key = ("means", effect)
-        if key not in self._cache:
-            self._cache[key] = (
-                self.panel.group_means(self.y, effect),
-                self.panel.group_means(self.X, effect),
-            )
-        return self._cache[key]
-
-    def slopes(self) -> tuple[np.ndarray, list[str], list[int]]:
-        """The regressors without the intercept: (X view when possible, names, columns)."""
-        cols = [j for j, n in enumerate(self.x_names) if n != "Intercept"]
-        if cols == list(range(1, len(self.x_names))):
-            X = self.X[:, 1:]  # a view, no copy
-        else:
-            X = self.X[:, cols]
-        return X, [self.x_names[j] for j in cols], cols
 
     def regressors_for(self, data: pd.DataFrame) -> pd.DataFrame:
         """The formula's right-hand side evaluated on new data (same coding)."""
