@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from panelre.exceptions import InvalidParameterError
 
-__all__ = ["check_option", "check_positive", "check_probability"]
+__all__ = ["check_option", "check_positive", "check_probability", "closest_names"]
 
 
 def check_option(
@@ -83,3 +83,11 @@ def check_probability(name: str, value: float) -> float:
             f"The {name!r} parameter must lie strictly between 0 and 1. Got {value!r}."
         )
     return v
+
+
+def closest_names(name: str, candidates: Sequence[str]) -> str:
+    """A "did you mean" hint for a misspelled ``name`` among ``candidates`` (or "")."""
+    import difflib
+
+    close = difflib.get_close_matches(str(name), [str(c) for c in candidates], n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -11,8 +11,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from panelre.covariance import CovarianceEstimator, CovarianceInputs, make_covariance
-from panelre.exceptions import DataError
+from panelre.covariance import (
+    CovarianceEstimator,
+    CovarianceInputs,
+    ParameterCovariance,
+    make_covariance,
+)
+from panelre.exceptions import DataError, InvalidParameterError
 from panelre.stats import PanelSource, RowMap, ScoreReducer, map_chunks
 from panelre.tables import Summary, coefficient_table, format_number
 
@@ -103,8 +108,16 @@ class Estimation:
     variance_components : VarianceComponents or None
     loglike : float or None
         Log-likelihood (random effects by ML/REML).
-    re_stata : bool
-        Random effects under ``convention="stata"`` (cluster factor G/(G−1)).
+    absorbed_levels : tuple of (str, int)
+        Fixed effects absorbed by the estimator, ``(dimension, levels)``, for Stata's
+        cluster factor (see ``CovarianceInputs``).
+    constant_in_params : bool
+        The absorbed effects' average is reported as a coefficient (``Intercept``).
+    nobs : int or None
+        Observations of the regression when they are not the rows of the data (first
+        differences: the differenced observations); None: the data's rows.
+    likelihood_cov : ndarray or None
+        Inverse observed information for the coefficients (RE by ML, Stata convention).
     n_instruments : int or None
         Instruments of an IV estimator.
     ssr : float or None
@@ -129,7 +142,10 @@ class Estimation:
     absorbed: list[str] = field(default_factory=list)
     variance_components: VarianceComponents | None = None
     loglike: float | None = None
-    re_stata: bool = False
+    absorbed_levels: tuple[tuple[str, int], ...] = ()
+    constant_in_params: bool = False
+    nobs: int | None = None
+    likelihood_cov: np.ndarray | None = None
     n_instruments: int | None = None
     ssr: float | None = None
 
@@ -140,8 +156,10 @@ class Estimation:
             bread=self.bread,
             df_resid=self.df_resid,
             n_params=len(self.params),
-            re_stata=self.re_stata,
             ssr=self.ssr,
+            absorbed_levels=self.absorbed_levels,
+            constant_in_params=self.constant_in_params,
+            likelihood_cov=self.likelihood_cov,
         )
 
 
@@ -165,12 +183,13 @@ class PanelResults:
         model: Any,
         estimation: Estimation,
         covariance: CovarianceEstimator,
-        cov_matrix: np.ndarray,
+        parameter_cov: ParameterCovariance,
     ) -> None:
         self._model = model
         self._est = estimation
         self._covariance = covariance
-        self._cov = cov_matrix
+        self._cov = parameter_cov.matrix
+        self._inference_df = parameter_cov.inference_df
 
     # -------------------------------------------------------------- identity
     @property
@@ -230,11 +249,21 @@ class PanelResults:
         """True when p-values use the normal distribution (random-effects family)."""
         return bool(self._model.uses_normal)
 
+    @property
+    def df_inference(self) -> int | None:
+        """Degrees of freedom of the t and F reference distributions: ``df_resid``, or
+        G − 1 for a clustered covariance with ``small_sample=True`` (Stata); None when
+        inference is normal / χ² (random-effects family)."""
+        if self.uses_normal:
+            return None
+        return self.df_resid if self._inference_df is None else self._inference_df
+
     @cached_property
     def pvalues(self) -> pd.Series:
-        """Two-sided p-values (t with ``df_resid`` df, or normal for RE-type models)."""
+        """Two-sided p-values: t with ``df_inference`` df, or normal for RE-type models."""
         t = np.abs(self.tstats.to_numpy())
-        p = 2 * (stats.norm.sf(t) if self.uses_normal else stats.t.sf(t, self.df_resid))
+        df = self.df_inference
+        p = 2 * (stats.norm.sf(t) if df is None else stats.t.sf(t, df))
         return pd.Series(p, index=self._est.names, name="pvalues")
 
     def conf_int(self, level: float = 0.95) -> pd.DataFrame:
@@ -243,14 +272,93 @@ class PanelResults:
 
         level = check_probability("level", level)
         q = (1 + level) / 2
-        crit = stats.norm.ppf(q) if self.uses_normal else stats.t.ppf(q, self.df_resid)
+        df = self.df_inference
+        crit = stats.norm.ppf(q) if df is None else stats.t.ppf(q, df)
         half = crit * self.std_errors
         return pd.DataFrame({"lower": self.params - half, "upper": self.params + half})
+
+    def wald_test(self, terms: Sequence[str] | None = None) -> TestResult:
+        """Wald test that the coefficients ``terms`` are jointly zero, with this result's
+        covariance (default: every coefficient but ``Intercept`` — the model test of
+        Stata's header).
+
+        Parameters
+        ----------
+        terms : list of str, optional
+            Coefficient names.
+
+        Returns
+        -------
+        TestResult
+            F(q, ``df_inference``) for t-based estimators (Stata's ``F(8, 4696)`` after
+            ``xtreg, fe vce(cluster)``), χ²(q) for z-based ones (``Wald chi2(q)`` after
+            ``xtreg, re``).
+
+        Raises
+        ------
+        InvalidParameterError
+            For an unknown coefficient name or an empty list.
+
+        Examples
+        --------
+        >>> import panelre as pr
+        >>> fe = pr.fixed_effects("inv ~ value + capital", pr.datasets.load("grunfeld"),
+        ...                       entity="firm", time="year")
+        >>> t = fe.wald_test()
+        >>> round(t.stat, 2), t.df     # Stata: F(2,188) = 309.01
+        (309.01, (2, 188))
+        """
+        from panelre._validation import closest_names
+
+        names = list(self._est.names)
+        if terms is None:
+            terms = [n for n in names if n != "Intercept"]
+        elif isinstance(terms, str):
+            terms = [terms]
+        terms = list(terms)
+        unknown = [t for t in terms if t not in names]
+        if unknown or not terms:
+            raise InvalidParameterError(
+                f"wald_test() needs coefficient names of this result. Got {unknown or terms}"
+                f"{closest_names(unknown[0], names) if unknown else ''}; the coefficients are "
+                f"{names}."
+            )
+        idx = [names.index(t) for t in terms]
+        b = self._est.params[idx]
+        V = self._cov[np.ix_(idx, idx)]
+        stat = float(b @ np.linalg.solve(V, b))
+        q = len(idx)
+        df = self.df_inference
+        tested = ", ".join(terms)
+        common = dict(
+            null=f"the coefficients of {tested} are all zero",
+            alternative="at least one of them is not zero",
+            details=TestDetails(names=terms, coefficients=b),
+        )
+        if df is None:
+            return TestResult(
+                name="Wald test", stat=stat, df=q, pvalue=float(stats.chi2.sf(stat, q)),
+                **common,  # type: ignore[arg-type]
+            )  # fmt: skip
+        return TestResult(
+            name="Wald test", stat=stat / q, df=(q, int(df)),
+            pvalue=float(stats.f.sf(stat / q, q, df)), distribution="F",
+            **common,  # type: ignore[arg-type]
+        )  # fmt: skip
 
     # -------------------------------------------------------------- sizes
     @property
     def nobs(self) -> int:
-        """Observations used (rows of the data, not of the transformed regression)."""
+        """Observations used: the data's rows after dropping missing values (between:
+        not the entity means; first differences: the differenced observations, as
+        Stata's ``regress D.(…)``, linearmodels and plm's "Observations used in
+        estimation")."""
+        return self.source.stats.n if self._est.nobs is None else self._est.nobs
+
+    @property
+    def nobs_data(self) -> int:
+        """Rows of the data used (after dropping missing values), before any
+        differencing; equal to ``nobs`` except for first differences."""
         return self.source.stats.n
 
     @property
@@ -358,7 +466,7 @@ class PanelResults:
             model=self._model,
             estimation=self._est,
             covariance=estimator,
-            cov_matrix=estimator.cov(self._est.covariance_inputs()),
+            parameter_cov=estimator.compute(self._est.covariance_inputs()),
         )
 
     def predict(self, data: Any = None) -> Any:
@@ -485,7 +593,8 @@ class TestResult:
     reason : str
         Why the test is not valid (empty when it is).
     distribution : str
-        ``"chi2"``, ``"F"`` or ``"normal"``.
+        ``"chi2"``, ``"F"``, ``"normal"`` or ``"chibar2"`` (the 50:50 mixture of χ²(0) and
+        χ²(1) of a variance on its boundary).
     details : TestDetails or None
         What was compared or tested (e.g. the Hausman difference's rank).
 
@@ -518,6 +627,8 @@ class TestResult:
             stat = f"F({self.df[0]}, {self.df[1]}) = {format_number(self.stat)}"
         elif self.distribution == "chi2":
             stat = f"chi2({self.df}) = {format_number(self.stat)}"
+        elif self.distribution == "chibar2":
+            stat = f"chibar2(01) = {format_number(self.stat)}"
         else:
             stat = f"z = {format_number(self.stat)}"
         lines = [

@@ -26,6 +26,7 @@ COVARIANCES: list[tuple[str, dict[str, Any]]] = [
     ("cluster", {"cluster": "time", "small_sample": True}),
     ("cluster", {"cluster": ["entity", "time"]}),
     ("cluster", {"cluster": "region"}),
+    ("cluster", {"cluster": "region", "small_sample": True}),
     ("driscoll-kraay", {}),
 ]
 
@@ -35,6 +36,8 @@ ESTIMATORS: list[tuple[str, str, dict[str, Any]]] = [
     ("fixed_effects", FORMULA, {"effects": "entity"}),
     ("fixed_effects", FORMULA, {"effects": "time"}),
     ("fixed_effects", FORMULA, {"effects": "twoway"}),
+    ("fixed_effects", FORMULA, {"effects": "entity", "constant": True}),
+    ("fixed_effects", FORMULA, {"effects": "twoway", "constant": True}),
     ("first_difference", FORMULA, {}),
     ("random_effects", FORMULA, {"method": "swamy-arora"}),
     ("random_effects", FORMULA, {"method": "wallace-hussain"}),
@@ -43,6 +46,7 @@ ESTIMATORS: list[tuple[str, str, dict[str, Any]]] = [
     ("random_effects", FORMULA, {"method": "ml"}),
     ("random_effects", FORMULA, {"method": "reml"}),
     ("random_effects", FORMULA, {"convention": "stata"}),
+    ("random_effects", FORMULA, {"method": "ml", "convention": "stata"}),
     ("random_effects", FORMULA, {"effects": "time"}),
     ("random_effects", FORMULA, {"effects": "twoway"}),
     ("random_effects", FORMULA, {"effects": "twoway", "method": "amemiya"}),

@@ -52,6 +52,16 @@ def grunfeld_unbalanced() -> pd.DataFrame:
     return dataset("grunfeld_unbal")
 
 
+@pytest.fixture
+def wagepan() -> pd.DataFrame:
+    return dataset("wagepan")
+
+
+@pytest.fixture
+def wages() -> pd.DataFrame:
+    return dataset("wages")
+
+
 @pytest.fixture(autouse=True)
 def _no_warning_leaks():
     with warnings.catch_warnings():

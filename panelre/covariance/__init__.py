@@ -6,6 +6,7 @@ from panelre.covariance._base import (
     CovarianceEstimator,
     CovarianceInputs,
     DfCorrection,
+    ParameterCovariance,
     sandwich,
 )
 from panelre.covariance._registry import REGISTRY, make_covariance
@@ -18,6 +19,7 @@ __all__ = [
     "CovarianceEstimator",
     "CovarianceInputs",
     "DfCorrection",
+    "ParameterCovariance",
     "REGISTRY",
     "make_covariance",
     "sandwich",

@@ -22,7 +22,7 @@ class DriscollKraay(CovarianceEstimator):
 
     name = "driscoll-kraay"
 
-    def __init__(self, *, bandwidth: int | None = None, small_sample: bool = False) -> None:
+    def __init__(self, *, bandwidth: int | None = None, small_sample: bool | str = False) -> None:
         super().__init__(small_sample=small_sample)
         if bandwidth is not None and (int(bandwidth) != bandwidth or bandwidth < 0):
             raise InvalidParameterError(

@@ -121,7 +121,7 @@ class PanelModel(ABC):
             model=self,
             estimation=estimation,
             covariance=covariance,
-            cov_matrix=covariance.cov(estimation.covariance_inputs()),
+            parameter_cov=covariance.compute(estimation.covariance_inputs()),
         )
 
     @abstractmethod

@@ -9,9 +9,9 @@ from scipy import stats
 
 from panelre._linalg import RANK_TOL
 from panelre.estimators._transforms import within
-from panelre.estimators.random import RandomEffects
+from panelre.estimators.random import RandomEffects, RandomEffectsResults
 from panelre.exceptions import InsufficientDataError, InvalidParameterError
-from panelre.results import PanelResults, TestResult
+from panelre.results import TestResult
 from panelre.stats import PanelSource, RowMap
 
 __all__ = [
@@ -49,7 +49,7 @@ def mundlak_source(source: PanelSource) -> tuple[PanelSource, list[str]]:
     return augmented, mean_names
 
 
-class CorrelatedRandomEffectsResults(PanelResults):
+class CorrelatedRandomEffectsResults(RandomEffectsResults):
     """Results of ``CorrelatedRandomEffects``, with the Mundlak test."""
 
     @property

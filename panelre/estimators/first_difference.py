@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from panelre.estimators._base import PanelModel
@@ -25,8 +27,8 @@ class FirstDifference(PanelModel):
     >>> import panelre as pr
     >>> res = pr.first_difference("inv ~ value + capital", pr.datasets.load("grunfeld"),
     ...                           entity="firm", time="year")
-    >>> res.nobs, res.params.round(4).tolist()
-    (200, [-1.8189, 0.0898, 0.2918])
+    >>> res.nobs, res.nobs_data, res.params.round(4).tolist()   # 190 differences of 200 rows
+    (190, 200, [-1.8189, 0.0898, 0.2918])
     """
 
     estimator_name = "first_difference"
@@ -43,4 +45,5 @@ class FirstDifference(PanelModel):
         raw_ss = np.diag(src.stats.gram)[1:].copy()
         if src.has_intercept:
             raw_ss[src.x_names.index("Intercept")] = float(diffs.stats.n)
-        return pooled_estimation(diffs, src, raw_ss=raw_ss, absorbed_by="first-difference")
+        estimation = pooled_estimation(diffs, src, raw_ss=raw_ss, absorbed_by="first-difference")
+        return replace(estimation, nobs=diffs.stats.n)

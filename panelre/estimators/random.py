@@ -6,22 +6,26 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
+from panelre._linalg import inv_psd
+from panelre._random_intercept import observed_information
 from panelre._typing import CONVENTIONS, EFFECT_ALIASES, EFFECTS, RE_METHOD_ALIASES, RE_METHODS
 from panelre._validation import check_option
 from panelre._warnings import warn
 from panelre.estimators._base import PanelModel, index_r2
 from panelre.estimators._ols import least_squares
+from panelre.estimators.pooled import PooledOLS
 from panelre.estimators.variance_components import (
     Components,
     estimate_components,
     likelihood_components,
 )
 from panelre.exceptions import BoundaryWarning, InvalidParameterError
-from panelre.results import Estimation, VarianceComponents
+from panelre.results import Estimation, PanelResults, TestResult, VarianceComponents
 from panelre.stats import PanelStats, RowMap, require_time
 
-__all__ = ["RandomEffects", "theta_for", "gls_map"]
+__all__ = ["RandomEffects", "RandomEffectsResults", "theta_for", "gls_map"]
 
 
 def theta_for(sigma2_e: float, sigma2_g: float, counts: np.ndarray) -> np.ndarray:
@@ -29,115 +33,40 @@ def theta_for(sigma2_e: float, sigma2_g: float, counts: np.ndarray) -> np.ndarra
     return 1.0 - np.sqrt(sigma2_e / (counts * sigma2_g + sigma2_e))
 
 
-class RandomEffects(PanelModel):
-    """Random-effects GLS estimator.
+class RandomEffectsResults(PanelResults):
+    """Results of ``RandomEffects``; by ML, also the likelihood-ratio test of σ²ᵤ = 0."""
 
-    Parameters
-    ----------
-    source : PanelSource
-        The data (use ``from_formula`` or ``pr.random_effects``).
-    **options
-        The estimator's options, below.
+    @property
+    def lr_test(self) -> TestResult:
+        """Likelihood-ratio test of σ²ᵤ = 0 against pooled OLS (ML only), as Stata's
+        ``xtreg, mle`` "LR test of sigma_u=0": ``2 (ℓ_RE − ℓ_pooled)``, referred to the
+        50:50 mixture of χ²(0) and χ²(1) (``chibar2(01)``), since σ²ᵤ = 0 is on the
+        boundary of the parameter space.
 
-    Other Parameters
-    ----------------
-    effects : {"entity", "time", "twoway"}
-    method : {"swamy-arora", "wallace-hussain", "amemiya", "nerlove", "ml", "reml"}
-        R plm's names ``"swar"`` and ``"walhus"`` are accepted.
-    convention : {"plm", "stata"}
-        ``"plm"`` (default): R plm's formulas (unbalanced Swamy–Arora in the
-        Baltagi–Chang form). ``"stata"``: Stata's ``xtreg, re`` (harmonic-mean T̄; cluster
-        factor G/(G−1)).
-
-    Notes
-    -----
-    With ``θᵢ = 1 − sqrt(σ²ₑ/(Tᵢσ²ᵤ + σ²ₑ))`` the model is OLS of ``yᵢₜ − θᵢȳᵢ`` on
-    ``xᵢₜ − θᵢx̄ᵢ`` (the intercept becomes ``1 − θᵢ``). Two-way balanced panels subtract
-    ``θ_id ȳᵢ + θ_t ȳₜ − θ_total ȳ``; unbalanced two-way panels use the exact GLS
-    whitening (plm's Wansbeek–Kapteyn form), computed from T x T group statistics.
-
-    Examples
-    --------
-    >>> import panelre as pr
-    >>> re = pr.random_effects("inv ~ value + capital", pr.datasets.load("grunfeld"),
-    ...                        entity="firm", time="year")
-    >>> round(re.variance_components.theta, 4), re.params.round(4).tolist()
-    (0.8612, [-57.8344, 0.1098, 0.3081])
-    """
-
-    estimator_name = "random_effects"
-    title = "Random effects (GLS)"
-    uses_normal = True
-    option_names = ("effects", "method", "convention")
-
-    def _configure(
-        self,
-        effects: str = "entity",
-        method: str = "swamy-arora",
-        convention: str = "plm",
-        **_: Any,
-    ) -> None:
-        self.effects = check_option("effects", effects, EFFECTS, EFFECT_ALIASES)
-        self.method = check_option("method", method, RE_METHODS, RE_METHOD_ALIASES)
-        self.convention = check_option("convention", convention, CONVENTIONS)
-        if self.effects != "entity":
-            require_time(self.source.time_name is not None, f"effects={self.effects!r}")
-        if self.method in ("ml", "reml") and self.effects != "entity":
+        Raises
+        ------
+        InvalidParameterError
+            For a random-effects model not fitted by ``method="ml"``.
+        """
+        if self.model.method != "ml":
             raise InvalidParameterError(
-                f"method={self.method!r} is available for effects='entity'. "
-                f"Got effects={self.effects!r}."
+                "The likelihood-ratio test of sigma_u = 0 needs random effects fitted by "
+                f"method='ml'. Got method={self.model.method!r}."
             )
-        if self.convention == "stata" and self.effects != "entity":
-            raise InvalidParameterError(
-                "convention='stata' reproduces Stata's xtreg, re, which has entity effects only. "
-                f"Got effects={self.effects!r}."
-            )
-
-    def _components(self) -> Components:
-        if self.method in ("ml", "reml"):
-            comps = likelihood_components(self.source, self.method)
-            if comps.clipped:
-                warn(
-                    f"The {self.method.upper()} estimate of the entity-effect variance is 0 "
-                    "(a boundary solution): the data show no entity effect beyond noise, and "
-                    "the estimates equal pooled OLS.",
-                    BoundaryWarning,
-                )
-            return comps
-        return estimate_components(self.source, self.effects, self.method, self.convention)
-
-    def _estimate(self) -> Estimation:
-        src = self.source
-        st = src.stats
-        comps = self._components()
-        transform, thetas = gls_map(st, comps, self.effects)
-        p = st.width
-        fit = least_squares(src, transform, range(1, p), src.x_names)
-        coef = fit.coef
-        blup_dim = "time" if self.effects == "time" else "entity"
-        g = st.groups(blup_dim)
-        th = thetas[blup_dim]
-        blups = (1 - (1 - th) ** 2) * (g.means @ coef)
-        k = len(fit.params)
-        return Estimation(
-            params=fit.params,
-            names=fit.names,
-            bread=fit.bread,
-            df_resid=st.n - k,
-            df_model=k - int("Intercept" in fit.names),
-            scores=src.scores(fit.regressors, fit.resid),
-            rows=src,
-            fitted=RowMap(np.eye(p)).times(np.eye(p)[0] - coef),
-            resid=RowMap(np.eye(p)).times(coef),
-            rsquared=fit.rsquared,
-            index_r2=index_r2(src, fit.names, fit.params),
-            effects=pd.Series(blups, index=g.labels, name="effects"),
-            dropped=fit.dropped,
-            absorbed=fit.absorbed,
-            ssr=fit.reliable_ssr,
-            variance_components=variance_components(st, comps, thetas, self.effects, self.method),
-            loglike=comps.loglike,
-            re_stata=self.convention == "stata",
+        pooled = PooledOLS(self.source).fit()
+        n = self.source.stats.n
+        ssr = pooled.resid_variance * pooled.df_resid
+        loglike_pooled = -0.5 * n * (np.log(2 * np.pi * ssr / n) + 1)
+        assert self.loglike is not None
+        stat = max(2.0 * (self.loglike - loglike_pooled), 0.0)
+        return TestResult(
+            name="LR test of sigma_u = 0",
+            stat=float(stat),
+            df=1,
+            pvalue=float(0.5 * stats.chi2.sf(stat, 1)) if stat > 0 else 1.0,
+            null="sigma_u = 0 (pooled OLS)",
+            alternative="sigma_u > 0 (random effects)",
+            distribution="chibar2",
         )
 
 
@@ -228,3 +157,141 @@ def _whiten_twoway(st: PanelStats, theta: np.ndarray, phi2: float) -> RowMap:
     H = ((V * lam) @ V.T) @ rhs
     A = st.entity.sums - pattern.to_entity(H)
     return RowMap(np.eye(p), time_table=H, entity_table=theta[:, None] * A / c_e[:, None])
+
+
+class RandomEffects(PanelModel):
+    """Random-effects GLS estimator.
+
+    Parameters
+    ----------
+    source : PanelSource
+        The data (use ``from_formula`` or ``pr.random_effects``).
+    **options
+        The estimator's options, below.
+
+    Other Parameters
+    ----------------
+    effects : {"entity", "time", "twoway"}
+    method : {"swamy-arora", "wallace-hussain", "amemiya", "nerlove", "ml", "reml"}
+        R plm's names ``"swar"`` and ``"walhus"`` are accepted.
+    convention : {"plm", "stata"}
+        ``"plm"`` (default): R plm's formulas (unbalanced Swamy–Arora in the
+        Baltagi–Chang form; by ML, lme4's ``σ²(X'V⁻¹X)⁻¹``). ``"stata"``: Stata's
+        ``xtreg, re`` (harmonic-mean T̄) and ``xtreg, mle`` (standard errors from the
+        observed information of β, σ²ₑ and σ²ᵤ jointly).
+
+    Notes
+    -----
+    With ``θᵢ = 1 − sqrt(σ²ₑ/(Tᵢσ²ᵤ + σ²ₑ))`` the model is OLS of ``yᵢₜ − θᵢȳᵢ`` on
+    ``xᵢₜ − θᵢx̄ᵢ`` (the intercept becomes ``1 − θᵢ``). Two-way balanced panels subtract
+    ``θ_id ȳᵢ + θ_t ȳₜ − θ_total ȳ``; unbalanced two-way panels use the exact GLS
+    whitening (plm's Wansbeek–Kapteyn form), computed from T x T group statistics.
+
+    Examples
+    --------
+    >>> import panelre as pr
+    >>> re = pr.random_effects("inv ~ value + capital", pr.datasets.load("grunfeld"),
+    ...                        entity="firm", time="year")
+    >>> round(re.variance_components.theta, 4), re.params.round(4).tolist()
+    (0.8612, [-57.8344, 0.1098, 0.3081])
+    """
+
+    estimator_name = "random_effects"
+    title = "Random effects (GLS)"
+    uses_normal = True
+    results_class = RandomEffectsResults
+    option_names = ("effects", "method", "convention")
+
+    def _configure(
+        self,
+        effects: str = "entity",
+        method: str = "swamy-arora",
+        convention: str = "plm",
+        **_: Any,
+    ) -> None:
+        self.effects = check_option("effects", effects, EFFECTS, EFFECT_ALIASES)
+        self.method = check_option("method", method, RE_METHODS, RE_METHOD_ALIASES)
+        self.convention = check_option("convention", convention, CONVENTIONS)
+        if self.effects != "entity":
+            require_time(self.source.time_name is not None, f"effects={self.effects!r}")
+        if self.method in ("ml", "reml") and self.effects != "entity":
+            raise InvalidParameterError(
+                f"method={self.method!r} is available for effects='entity'. "
+                f"Got effects={self.effects!r}."
+            )
+        if self.convention == "stata" and self.effects != "entity":
+            raise InvalidParameterError(
+                "convention='stata' reproduces Stata's xtreg, re, which has entity effects only. "
+                f"Got effects={self.effects!r}."
+            )
+
+    def _components(self) -> Components:
+        if self.method in ("ml", "reml"):
+            comps = likelihood_components(self.source, self.method)
+            if comps.clipped:
+                warn(
+                    f"The {self.method.upper()} estimate of the entity-effect variance is 0 "
+                    "(a boundary solution): the data show no entity effect beyond noise, and "
+                    "the estimates equal pooled OLS.",
+                    BoundaryWarning,
+                )
+            return comps
+        return estimate_components(self.source, self.effects, self.method, self.convention)
+
+    def _estimate(self) -> Estimation:
+        src = self.source
+        st = src.stats
+        comps = self._components()
+        transform, thetas = gls_map(st, comps, self.effects)
+        p = st.width
+        fit = least_squares(src, transform, range(1, p), src.x_names)
+        coef = fit.coef
+        blup_dim = "time" if self.effects == "time" else "entity"
+        g = st.groups(blup_dim)
+        th = thetas[blup_dim]
+        blups = (1 - (1 - th) ** 2) * (g.means @ coef)
+        k = len(fit.params)
+        return Estimation(
+            params=fit.params,
+            names=fit.names,
+            bread=fit.bread,
+            df_resid=st.n - k,
+            df_model=k - int("Intercept" in fit.names),
+            scores=src.scores(fit.regressors, fit.resid),
+            rows=src,
+            fitted=RowMap(np.eye(p)).times(np.eye(p)[0] - coef),
+            resid=RowMap(np.eye(p)).times(coef),
+            rsquared=fit.rsquared,
+            index_r2=index_r2(src, fit.names, fit.params),
+            effects=pd.Series(blups, index=g.labels, name="effects"),
+            dropped=fit.dropped,
+            absorbed=fit.absorbed,
+            ssr=fit.reliable_ssr,
+            variance_components=variance_components(st, comps, thetas, self.effects, self.method),
+            loglike=comps.loglike,
+            likelihood_cov=self._stata_ml_cov(fit.keep, fit.params, comps),
+        )
+
+    def _stata_ml_cov(
+        self, keep: np.ndarray, params: np.ndarray, comps: Components
+    ) -> np.ndarray | None:
+        """Stata's ``xtreg, mle`` covariance of the coefficients: the β block of the inverse
+        observed information of (β, σ²ₑ, σ²ᵤ); None unless ML under ``convention="stata"``."""
+        if not (self.method == "ml" and self.convention == "stata"):
+            return None
+        st = self.source.stats
+        cols = 1 + np.flatnonzero(keep)
+        means = st.entity.means
+        info = observed_information(
+            st.entity.counts,
+            means[:, cols],
+            means[:, 0],
+            st.gram[np.ix_(cols, cols)],
+            st.gram[cols, 0],
+            float(st.gram[0, 0]),
+            params,
+            comps.sigma2_e,
+            comps.sigma2["entity"],
+        )
+        k = len(params)
+        return inv_psd(info)[:k, :k]

@@ -11,7 +11,7 @@ from panelre._typing import EFFECT_ALIASES, EFFECTS
 from panelre._validation import check_option
 from panelre._warnings import warn
 from panelre.estimators._base import PanelModel, index_r2
-from panelre.estimators._ols import least_squares
+from panelre.estimators._ols import LeastSquares, least_squares
 from panelre.estimators._transforms import (
     effect_dims,
     n_effects,
@@ -19,9 +19,9 @@ from panelre.estimators._transforms import (
     twoway_gram,
     within,
 )
-from panelre.exceptions import InsufficientDataError, SingletonWarning
+from panelre.exceptions import InsufficientDataError, InvalidParameterError, SingletonWarning
 from panelre.results import Estimation
-from panelre.stats import PanelStats, RowMap, require_time
+from panelre.stats import PanelSource, PanelStats, RowMap, require_time
 
 __all__ = ["FixedEffects", "absorbed_label", "check_within_variation"]
 
@@ -58,6 +58,11 @@ class FixedEffects(PanelModel):
     (``n − N − T + 1 − K`` two-way), as R plm and Stata. Two-way demeaning is exact on
     unbalanced panels.
 
+    ``constant=True`` reports Stata's ``_cons`` of ``xtreg, fe`` as ``Intercept``: the
+    regression of ``y − ȳᵢ + ȳ`` on ``x − x̄ᵢ + x̄`` and a constant, so that the constant is
+    ``ȳ − x̄'b`` (the average effect) with its standard error under any covariance; the
+    slopes, residuals and degrees of freedom are those of the within regression.
+
     Examples
     --------
     >>> import panelre as pr
@@ -65,14 +70,22 @@ class FixedEffects(PanelModel):
     >>> pr.fixed_effects("inv ~ value + capital", g, entity="firm", time="year",
     ...                  effects="twoway").params.round(4).tolist()
     [0.1177, 0.3579]
+    >>> pr.fixed_effects("inv ~ value + capital", g, entity="firm", time="year",
+    ...                  constant=True).params.round(4).to_dict()   # Stata xtreg, fe
+    {'value': 0.1101, 'capital': 0.3101, 'Intercept': -58.7439}
     """
 
     estimator_name = "fixed_effects"
     title = "Fixed effects (within)"
-    option_names = ("effects",)
+    option_names = ("effects", "constant")
 
-    def _configure(self, effects: str = "entity", **_: Any) -> None:
+    def _configure(self, effects: str = "entity", constant: bool = False, **_: Any) -> None:
         self.effects = check_option("effects", effects, EFFECTS, EFFECT_ALIASES)
+        if not isinstance(constant, (bool, np.bool_)):
+            raise InvalidParameterError(
+                f"The 'constant' parameter must be True or False. Got {constant!r}."
+            )
+        self.constant = bool(constant)
         if self.effects != "entity":
             require_time(self.source.time_name is not None, f"effects={self.effects!r}")
         self.title = {  # type: ignore[misc]
@@ -108,6 +121,10 @@ class FixedEffects(PanelModel):
                 f"No residual degrees of freedom: {st.n} observations, "
                 f"{n_effects(st, self.effects)} fixed effects and {k} slopes."
             )
+        reported = fit
+        if self.constant:
+            kept = [slopes[i] for i in np.flatnonzero(fit.keep)]
+            reported = _with_average_effect(src, transform, kept, fit)
         coef = fit.coef
         time_effects = None
         if self.effects == "twoway":
@@ -117,12 +134,12 @@ class FixedEffects(PanelModel):
             effects = pd.Series(g.means @ coef, index=g.labels, name="effects")
         fitted = RowMap.hstack([RowMap.select(st.width, [0]), fit.resid]).times([1.0, -1.0])
         return Estimation(
-            params=fit.params,
-            names=fit.names,
-            bread=fit.bread,
+            params=reported.params,
+            names=reported.names,
+            bread=reported.bread,
             df_resid=df_resid,
             df_model=k,
-            scores=src.scores(fit.regressors, fit.resid),
+            scores=src.scores(reported.regressors, reported.resid),
             rows=src,
             fitted=fitted,
             resid=fit.resid,
@@ -133,4 +150,35 @@ class FixedEffects(PanelModel):
             dropped=fit.dropped,
             absorbed=fit.absorbed,
             ssr=fit.reliable_ssr,
+            absorbed_levels=tuple((d, st.groups(d).size) for d in effect_dims(self.effects)),
+            constant_in_params=self.constant,
         )
+
+
+def _with_average_effect(
+    source: PanelSource, transform: RowMap, kept: list[int], fit: LeastSquares
+) -> LeastSquares:
+    """Stata's ``xtreg, fe`` regression with ``_cons``: y and the kept regressors (positions
+    ``kept`` of z) within-transformed plus their grand means, and a constant."""
+    st = source.stats
+    columns = [0, *kept]
+    grand = st.total[columns] / st.n
+    tables: dict[str, np.ndarray] = {}
+    # the entity (or, for time effects, the period) table becomes O − z̄, which adds the
+    # grand means back; its extra column of −1 is the constant
+    shifted = "entity_table" if transform.entity_table is not None else "time_table"
+    for side in ("entity_table", "time_table"):
+        table = getattr(transform, side)
+        if table is None:
+            continue
+        t = table[:, columns]
+        extra = np.zeros((t.shape[0], 1))
+        if side == shifted:
+            t, extra = t - grand, extra - 1.0
+        tables[side] = np.hstack([t, extra])
+    L = np.hstack([transform.L[:, columns], np.zeros((st.width, 1))])
+    augmented = RowMap(L, **tables)
+    k = len(fit.names)
+    return least_squares(
+        source, augmented, list(range(1, k + 2)), [*fit.names, "Intercept"], warn=False
+    )

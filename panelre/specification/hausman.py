@@ -28,7 +28,7 @@ def hausman(
     re_result: PanelResults,
     *,
     variant: str = "classic",
-    convention: str = "stata",
+    convention: str | None = None,
 ) -> TestResult:
     """Hausman test of fixed against random effects, following Stata's ``hausman``.
 
@@ -47,11 +47,13 @@ def hausman(
         and the GLS regression's), ``sigmaless`` on the FE estimate (rescales V_RE); Stata
         recommends either for FE vs RE because the difference is then positive
         semi-definite.
-    convention : {"stata", "plm"}
-        ``"stata"`` (default): Moore–Penrose inverse, df = rank, invalid flagged.
-        ``"plm"``: R plm's ``phtest`` — ordinary inverse, ``|statistic|``, df = number of
-        compared coefficients, no rank check (identical when the difference is positive
-        definite).
+    convention : {"stata", "plm"} or None
+        ``"stata"``: Moore–Penrose inverse, df = rank, invalid flagged. ``"plm"``: R plm's
+        ``phtest`` — ordinary inverse, ``|statistic|``, df = number of compared
+        coefficients, no rank check (identical when the difference is positive definite).
+        None (default): ``"stata"``, except against a Hausman–Taylor result, where the
+        test is plm's ``phtest(within, ht)`` — the over-identification test that
+        ``HausmanTaylorResults.overid_test`` reports (one path, one number).
 
     Returns
     -------
@@ -69,6 +71,8 @@ def hausman(
     >>> round(pr.hausman(fe, re).stat, 4)
     2.3304
     """
+    if convention is None:
+        convention = "plm" if getattr(re_result, "estimator", "") == "hausman_taylor" else "stata"
     return hausman_contrast(fe_result, re_result, variant=variant, convention=convention)
 
 

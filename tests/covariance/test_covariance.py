@@ -41,10 +41,74 @@ def test_stata_small_sample_factor(grunfeld):
     np.testing.assert_allclose(ratio.to_numpy(), g / (g - 1) * (n - 1) / (n - k), rtol=1e-12)
 
 
-def test_stata_random_effects_cluster_factor_is_g_over_g_minus_one(grunfeld):
-    re = pr.random_effects(F, grunfeld, entity="firm", time="year", convention="stata")
-    ratio = re.with_cov("cluster", small_sample=True).cov / re.with_cov("cluster").cov
-    np.testing.assert_allclose(ratio.to_numpy(), 10 / 9, rtol=1e-12)
+def _factor(res, small_sample, cluster="entity"):
+    adjusted = res.with_cov("cluster", cluster=cluster, small_sample=small_sample).cov
+    return (adjusted / res.with_cov("cluster", cluster=cluster).cov).to_numpy()
+
+
+@pytest.mark.parametrize("convention", ["plm", "stata"])
+def test_random_effects_cluster_factor_is_the_full_stata_factor(grunfeld, convention):
+    # Stata's xtreg, re vce(cluster) applies G/(G-1)(N-1)/(N-K), K with _cons
+    re = pr.random_effects(F, grunfeld, entity="firm", time="year", convention=convention)
+    np.testing.assert_allclose(_factor(re, small_sample=True), 10 / 9 * 199 / 197, rtol=1e-12)
+
+
+def test_fixed_effects_cluster_factor_counts_the_stata_constant(grunfeld):
+    fe = pr.fixed_effects(F, grunfeld, entity="firm", time="year")
+    # Stata xtreg, fe: K = 2 slopes + _cons; the entity effects nest in the clusters
+    np.testing.assert_allclose(_factor(fe, small_sample=True), 10 / 9 * 199 / 197, rtol=1e-12)
+    np.testing.assert_allclose(_factor(fe, small_sample="stata"), 10 / 9 * 199 / 197, rtol=1e-12)
+    # R plm vcovHC(type="sss"): K = the 2 slopes of the within regression
+    np.testing.assert_allclose(_factor(fe, small_sample="plm"), 10 / 9 * 199 / 198, rtol=1e-12)
+    # a column with the same groups nests the effects too
+    np.testing.assert_allclose(
+        _factor(fe, small_sample=True, cluster="firm"), 10 / 9 * 199 / 197, rtol=1e-12
+    )
+    # clusters that do not nest the entities: the 9 entity dummies beyond _cons count (areg)
+    np.testing.assert_allclose(
+        _factor(fe, small_sample=True, cluster="time"), 20 / 19 * 199 / 188, rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        _factor(fe, small_sample=True, cluster="year"), 20 / 19 * 199 / 188, rtol=1e-12
+    )
+
+
+def test_twoway_fixed_effects_cluster_factor_counts_unnested_time_effects(grunfeld):
+    fe = pr.fixed_effects(F, grunfeld, entity="firm", time="year", effects="twoway")
+    # as Stata xtreg y x i.year, fe vce(cluster firm): K = 2 + _cons + 19 year dummies
+    np.testing.assert_allclose(_factor(fe, small_sample=True), 10 / 9 * 199 / 178, rtol=1e-12)
+
+
+def test_stata_inference_uses_g_minus_one(grunfeld):
+    from scipy import stats
+
+    fe = pr.fixed_effects(F, grunfeld, entity="firm", time="year")
+    stata = fe.with_cov("cluster", small_sample=True)
+    assert stata.df_inference == 9
+    t = stata.tstats.abs().to_numpy()
+    np.testing.assert_allclose(stata.pvalues, 2 * stats.t.sf(t, 9), rtol=1e-12)
+    half = stata.conf_int()["upper"] - stata.params
+    np.testing.assert_allclose(half, stats.t.ppf(0.975, 9) * stata.std_errors, rtol=1e-12)
+    # plm's conventions keep t(df_resid)
+    for options in ({}, {"small_sample": "plm"}):
+        assert fe.with_cov("cluster", **options).df_inference == fe.df_resid
+    assert fe.with_cov("robust", small_sample=True).df_inference == fe.df_resid
+    # two-way clustering: the smaller G
+    both = fe.with_cov("cluster", cluster=["entity", "time"], small_sample=True)
+    assert both.df_inference == 9
+    # random effects report z, as Stata's xtreg, re
+    re = pr.random_effects(F, grunfeld, entity="firm", time="year")
+    assert re.with_cov("cluster", small_sample=True).df_inference is None
+
+
+def test_small_sample_option_is_checked(grunfeld):
+    fe = pr.fixed_effects(F, grunfeld, entity="firm", time="year")
+    with pytest.raises(pr.InvalidParameterError, match="'stata' or 'plm'.*'sas'"):
+        fe.with_cov("cluster", small_sample="sas")
+    assert fe.with_cov("cluster", small_sample="PLM").cov_estimator.options() == {
+        "small_sample": "plm",
+        "cluster": "entity",
+    }
 
 
 def test_clustered_matches_linearmodels(grunfeld_unbalanced):

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import panelre as pr
-from tests.conftest import dataset, r_names, reference_cases
+from tests.conftest import r_names, reference_cases
 
 WAGES_FORMULA = (
     "lwage ~ wks + C(south) + C(smsa) + C(married) + exp + I(exp**2) + C(bluecol) + ind"
@@ -25,11 +25,6 @@ def plm_name(ours: str) -> str:
         level = ours.split("[T.")[1].rstrip("]")
         return var + level
     return ours.replace("I(exp ** 2)", "I(exp^2)")
-
-
-@pytest.fixture(scope="module")
-def wages() -> pd.DataFrame:
-    return dataset("wages")
 
 
 @pytest.mark.reference

@@ -62,7 +62,8 @@ def fit_case(case: dict) -> pr.PanelResults:
     if cov == "cluster":
         options["cluster"] = case["cluster"]
     if "small_sample" in case and cov != "driscoll-kraay":
-        options["small_sample"] = case["small_sample"] == "sss"
+        # R plm's type="sss" (K without the constant that fixed effects absorb)
+        options["small_sample"] = "plm" if case["small_sample"] == "sss" else False
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", pr.PanelreWarning)
         return ESTIMATORS[case["model"]](
