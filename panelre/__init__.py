@@ -54,10 +54,12 @@ from panelre.specification import (
     Selection,
     TestResult,
     breusch_pagan,
+    cross_sectional_dependence,
     f_test_effects,
     hausman,
     hausman_regression,
     select,
+    serial_correlation,
 )
 from panelre.stats import read_panel
 
@@ -93,6 +95,8 @@ __all__ = [
     "hausman",
     "hausman_regression",
     "breusch_pagan",
+    "serial_correlation",
+    "cross_sectional_dependence",
     "f_test_effects",
     "select",
     "Selection",

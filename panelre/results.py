@@ -18,7 +18,7 @@ from panelre.covariance import (
     make_covariance,
 )
 from panelre.exceptions import DataError, InvalidParameterError
-from panelre.stats import PanelSource, RowMap, ScoreReducer, map_chunks
+from panelre.stats import PanelSource, RowMap, ScoreReducer, in_memory, map_chunks
 from panelre.tables import Summary, coefficient_table, format_number
 
 __all__ = ["Estimation", "VarianceComponents", "PanelResults", "TestResult", "TestDetails"]
@@ -118,6 +118,9 @@ class Estimation:
         differences: the differenced observations); None: the data's rows.
     likelihood_cov : ndarray or None
         Inverse observed information for the coefficients (RE by ML, Stata convention).
+    regressors, regression_resid : RowMap or None
+        The regressors and residuals of the estimator's own (transformed) regression, as
+        maps of ``rows`` (the diagnostics of ``panelre.specification`` test them).
     n_instruments : int or None
         Instruments of an IV estimator.
     ssr : float or None
@@ -146,6 +149,8 @@ class Estimation:
     constant_in_params: bool = False
     nobs: int | None = None
     likelihood_cov: np.ndarray | None = None
+    regressors: RowMap | None = None
+    regression_resid: RowMap | None = None
     n_instruments: int | None = None
     ssr: float | None = None
 
@@ -276,6 +281,54 @@ class PanelResults:
         crit = stats.norm.ppf(q) if df is None else stats.t.ppf(q, df)
         half = crit * self.std_errors
         return pd.DataFrame({"lower": self.params - half, "upper": self.params + half})
+
+    def transformed_data(self) -> pd.DataFrame:
+        """The rows of the estimator's own regression — the transformed response, the
+        transformed regressors (as ``params``) and the residuals — in (entity, time) order:
+        within-demeaned for fixed effects, quasi-demeaned for random effects, the
+        differences for first differences, the data for pooled OLS (R plm's
+        ``model.matrix`` / ``pmodel.response``).
+
+        Returns
+        -------
+        DataFrame
+            Columns: the response name, the coefficient names, ``"resids"``; indexed by
+            (entity, time). Computed in memory on every backend.
+
+        Raises
+        ------
+        IncompatibleResultsError
+            For estimators without a single transformed regression (Hausman–Taylor).
+
+        Examples
+        --------
+        >>> import panelre as pr
+        >>> fe = pr.fixed_effects("inv ~ value + capital", pr.datasets.load("grunfeld"),
+        ...                       entity="firm", time="year")
+        >>> d = fe.transformed_data()
+        >>> list(d.columns), abs(round(float(d["value"].mean()), 10))   # within-demeaned
+        (['inv', 'value', 'capital', 'resids'], 0.0)
+        """
+        from panelre.exceptions import IncompatibleResultsError
+
+        est = self._est
+        if est.regressors is None or est.regression_resid is None:
+            raise IncompatibleResultsError(
+                f"{self.estimator} has no single transformed regression whose rows could be "
+                "returned (the diagnostics need pooled, between, fixed-effects, "
+                "first-difference or random-effects results)."
+            )
+        params = est.params
+        if est.regressors.width != len(params):  # fixed effects with constant=True
+            params = params[: est.regressors.width]
+        names = list(self.params.index[: est.regressors.width])
+        response = RowMap.hstack([est.regressors.times(params), est.regression_resid])
+        columns = {self.source.y_name: response.times(np.ones(2))}
+        for j, name in enumerate(names):
+            columns[name] = est.regressors.columns([j])
+        columns["resids"] = est.regression_resid
+        series = [in_memory(est.rows.values(m, name)) for name, m in columns.items()]
+        return pd.concat(series, axis=1).sort_index()
 
     def wald_test(self, terms: Sequence[str] | None = None) -> TestResult:
         """Wald test that the coefficients ``terms`` are jointly zero, with this result's
@@ -593,8 +646,9 @@ class TestResult:
     reason : str
         Why the test is not valid (empty when it is).
     distribution : str
-        ``"chi2"``, ``"F"``, ``"normal"`` or ``"chibar2"`` (the 50:50 mixture of χ²(0) and
-        χ²(1) of a variance on its boundary).
+        ``"chi2"``, ``"F"``, ``"normal"``, ``"chibar2"`` (the 50:50 mixture of χ²(0) and
+        χ²(1) of a variance on its boundary) or ``"durbin-watson"`` (``stat`` is the DW
+        statistic, its p-value from a normal approximation).
     details : TestDetails or None
         What was compared or tested (e.g. the Hausman difference's rank).
 
@@ -627,6 +681,8 @@ class TestResult:
             stat = f"F({self.df[0]}, {self.df[1]}) = {format_number(self.stat)}"
         elif self.distribution == "chi2":
             stat = f"chi2({self.df}) = {format_number(self.stat)}"
+        elif self.distribution == "durbin-watson":
+            stat = f"DW = {format_number(self.stat)}"
         elif self.distribution == "chibar2":
             stat = f"chibar2(01) = {format_number(self.stat)}"
         else:

@@ -193,8 +193,25 @@ def assert_tests_equal(data: Any, panel: pd.DataFrame, backend: Any, rtol: float
     np.testing.assert_allclose(
         ht[0].overid_test.stat, ref_test.stat, rtol=contrast_rtol(ref_test, ht[1], rtol)
     )
+    fd = fit_both("first_difference", FORMULA, {}, data, panel, backend)
+    pooled = fit_both("pooled_ols", FORMULA, {}, data, panel, backend)
+    diagnostics = [
+        (pr.serial_correlation, both["fixed_effects"], {"test": "wooldridge"}),
+        (pr.serial_correlation, fd, {"test": "wooldridge-fd", "h0": "fe"}),
+        (pr.serial_correlation, both["random_effects"], {"test": "breusch-godfrey", "order": 2}),
+        (pr.serial_correlation, pooled, {"test": "durbin-watson"}),
+        (pr.cross_sectional_dependence, both["fixed_effects"], {"test": "bias-corrected"}),
+        (pr.cross_sectional_dependence, pooled, {"test": "pesaran-cd"}),
+        (pr.cross_sectional_dependence, both["random_effects"], {"test": "lm"}),
+    ]
+    for test, (got, ref), opts in diagnostics:
+        a, b = quiet(test, got, **opts), quiet(test, ref, **opts)
+        np.testing.assert_allclose(a.stat, b.stat, rtol=rtol, err_msg=str(opts))
+        np.testing.assert_allclose(a.pvalue, b.pvalue, rtol=rtol, atol=1e-300, err_msg=str(opts))
+        assert a.df == b.df
     sel_a = quiet(pr.select, FORMULA_Z, data, backend=backend, **KW)
     sel_b = quiet(pr.select, FORMULA_Z, panel, **KW)
     assert sel_a.recommended == sel_b.recommended
+    assert sel_a.recommended_cov == sel_b.recommended_cov
     for key, test in sel_b.tests.items():
         np.testing.assert_allclose(sel_a.tests[key].stat, test.stat, rtol=rtol)

@@ -31,6 +31,8 @@ def pooled_estimation(
         df_resid=rows.stats.n - k,
         df_model=k - int("Intercept" in fit.names),
         scores=rows.scores(fit.regressors, fit.resid),
+        regressors=fit.regressors,
+        regression_resid=fit.resid,
         rows=rows,
         fitted=fit.regressors.times(fit.params),
         resid=fit.resid,

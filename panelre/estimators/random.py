@@ -258,6 +258,8 @@ class RandomEffects(PanelModel):
             df_resid=st.n - k,
             df_model=k - int("Intercept" in fit.names),
             scores=src.scores(fit.regressors, fit.resid),
+            regressors=fit.regressors,
+            regression_resid=fit.resid,
             rows=src,
             fitted=RowMap(np.eye(p)).times(np.eye(p)[0] - coef),
             resid=RowMap(np.eye(p)).times(coef),

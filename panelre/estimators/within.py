@@ -140,6 +140,8 @@ class FixedEffects(PanelModel):
             df_resid=df_resid,
             df_model=k,
             scores=src.scores(reported.regressors, reported.resid),
+            regressors=fit.regressors,
+            regression_resid=fit.resid,
             rows=src,
             fitted=fitted,
             resid=fit.resid,

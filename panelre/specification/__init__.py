@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from panelre.specification._base import TestResult
+from panelre.specification.cross_section import cross_sectional_dependence
 from panelre.specification.hausman import hausman, hausman_regression
 from panelre.specification.lagrange import breusch_pagan
 from panelre.specification.poolability import f_test_effects
 from panelre.specification.select import Selection, select
+from panelre.specification.serial import serial_correlation
 
 __all__ = [
     "TestResult",
@@ -14,6 +16,8 @@ __all__ = [
     "hausman_regression",
     "breusch_pagan",
     "f_test_effects",
+    "serial_correlation",
+    "cross_sectional_dependence",
     "Selection",
     "select",
 ]

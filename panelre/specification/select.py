@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Hashable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from panelre._validation import check_probability
@@ -14,20 +14,30 @@ from panelre.estimators import FixedEffects, PooledOLS, RandomEffects
 from panelre.estimators.cre import CorrelatedRandomEffects
 from panelre.exceptions import IncompatibleResultsError, PanelreWarning
 from panelre.results import PanelResults, TestResult
+from panelre.specification.cross_section import cross_sectional_dependence
 from panelre.specification.hausman import hausman, regression_hausman
 from panelre.specification.lagrange import lm_test
 from panelre.specification.poolability import f_test_effects
+from panelre.specification.serial import serial_correlation
 from panelre.stats import Backend, bind
 from panelre.tables import Summary, format_number
 
 __all__ = ["Selection", "select"]
 
 _NAMES = {
-    "pooled": "pooled OLS",
+    "pooled_ols": "pooled OLS",
     "fixed_effects": "fixed effects",
     "random_effects": "random effects",
     "correlated_random_effects": "correlated random effects (Mundlak)",
 }
+_COV_NAMES = {
+    "unadjusted": "classical (cov='unadjusted')",
+    "cluster": "clustered by entity (cov='cluster')",
+    "driscoll-kraay": "Driscoll-Kraay (cov='driscoll-kraay')",
+}
+#: Driscoll–Kraay standard errors are recommended from this many periods on (Hoechle 2007:
+#: they rely on T → ∞; with fewer periods clustering by entity with time effects is used).
+MIN_PERIODS_DK = 10
 
 
 @dataclass(frozen=True)
@@ -36,7 +46,8 @@ class Selection:
 
     Attributes
     ----------
-    recommended : {"pooled", "fixed_effects", "random_effects", "correlated_random_effects"}
+    recommended : {"pooled_ols", "fixed_effects", "random_effects", "correlated_random_effects"}
+        The estimator's function name.
     tests : mapping of name -> TestResult
     models : mapping of name -> PanelResults
     reasons : list of str
@@ -47,12 +58,14 @@ class Selection:
     """
 
     recommended: str
-    tests: Mapping[str, TestResult]
+    tests: dict[str, TestResult]
     models: Mapping[str, PanelResults]
     reasons: list[str]
     cautions: list[str] = field(default_factory=list)
     alpha: float = 0.05
     time_invariant: list[str] = field(default_factory=list)
+    recommended_cov: str = "cluster"
+    cov_reasons: list[str] = field(default_factory=list)
 
     @property
     def table(self) -> Summary:
@@ -64,6 +77,8 @@ class Selection:
         lines = [f"Recommended model: {_NAMES[self.recommended]}", ""]
         lines.append(f"How this was decided (significance level {self.alpha:g}):")
         lines += [f"  {i}. {r}" for i, r in enumerate(self.reasons, start=1)]
+        lines += ["", f"Recommended standard errors: {_COV_NAMES[self.recommended_cov]}"]
+        lines += [f"  - {r}" for r in self.cov_reasons]
         if self.cautions:
             lines += ["", "Be careful about:"]
             lines += [f"  - {c}" for c in self.cautions]
@@ -76,8 +91,10 @@ class Selection:
         """JSON-ready representation."""
         return {
             "recommended": self.recommended,
+            "recommended_cov": self.recommended_cov,
             "alpha": self.alpha,
             "reasons": self.reasons,
+            "cov_reasons": self.cov_reasons,
             "cautions": self.cautions,
             "tests": {k: t.to_dict() for k, t in self.tests.items()},
             "coefficients": {
@@ -137,7 +154,7 @@ def select(
         "breusch_pagan": lm_test(source),
         "hausman_robust": regression_hausman(source, make_covariance("cluster"), method=method),
     }
-    return decide(
+    selection = decide(
         tests,
         {"Pooled": pooled, "FE": fe, "RE": re},
         [str(w.message) for w in caught],
@@ -145,6 +162,80 @@ def select(
         fe.absorbed,
         source.stats.n_entities,
         lambda: CorrelatedRandomEffects(source, method=method).fit(cov="cluster"),
+    )
+    return choose_covariance(selection, fe)
+
+
+def choose_covariance(selection: Selection, fe: PanelResults) -> Selection:
+    """Add the covariance the diagnostics call for to a selection (documented in
+    docs/choosing.md), from the fixed-effects residuals (the idiosyncratic errors
+    whatever the chosen model):
+
+    1. Cross-sectional dependence? Pesaran's CD test (``cross_sectional_dependence``) at
+       α/2. If it rejects: **Driscoll–Kraay** standard errors, robust to both
+       cross-sectional and serial correlation (Driscoll & Kraay 1998; Hoechle 2007), when
+       T ≥ 10; with fewer periods Driscoll–Kraay is unreliable, so **clustered by entity**,
+       with the advice to add time effects for the common shocks.
+    2. Otherwise, serial correlation? Wooldridge's test (``serial_correlation``,
+       Wooldridge 2010 §10.5.4; Drukker 2003 for its size and power) at α/2. If it rejects:
+       **clustered by entity** (Arellano 1987), robust to any correlation within entities.
+    3. Neither rejects: **classical** standard errors are consistent (clustered ones remain
+       a safe, slightly less efficient choice).
+
+    The two tests at α/2 each keep the pair at level α (Bonferroni). With T = 2 neither
+    test is defined, and clustered standard errors are recommended without a test.
+    """
+    st = fe.source.stats
+    half = selection.alpha / 2
+    tests = dict(selection.tests)
+    reasons: list[str] = []
+    cautions = [c for c in selection.cautions if not c.startswith("Report cluster-robust")]
+    if st.n_periods < 3 or st.n_entities < 3:
+        reasons.append(
+            f"With {st.n_periods} periods and {st.n_entities} entities neither serial "
+            "correlation nor cross-sectional dependence can be tested; clustering by entity "
+            "is robust to any correlation within entities."
+        )
+        return replace(selection, recommended_cov="cluster", cov_reasons=reasons, tests=tests)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PanelreWarning)
+        serial = serial_correlation(fe)
+        csd = cross_sectional_dependence(fe)
+    tests["serial_correlation"], tests["cross_sectional_dependence"] = serial, csd
+    reasons.append(
+        f"Cross-sectional dependence? Pesaran's CD test on the fixed-effects residuals gives "
+        f"z = {format_number(csd.stat)} ({_p(csd)}); serial correlation? Wooldridge's test "
+        f"gives F = {format_number(serial.stat)} ({_p(serial)}); each is judged at {half:g}."
+    )
+    if csd.rejects(half):
+        if st.n_periods >= MIN_PERIODS_DK:
+            cov = "driscoll-kraay"
+            reasons.append(
+                "The CD test rejects: the errors of different entities are correlated (common "
+                "shocks), which clustering by entity does not cover. Driscoll-Kraay standard "
+                "errors are robust to it and to serial correlation."
+            )
+        else:
+            cov = "cluster"
+            reasons.append(
+                f"The CD test rejects, but with {st.n_periods} periods (fewer than "
+                f"{MIN_PERIODS_DK}) Driscoll-Kraay standard errors are unreliable: cluster by "
+                "entity, and add time effects (effects='twoway') to absorb the common shocks."
+            )
+    elif serial.rejects(half):
+        cov = "cluster"
+        reasons.append(
+            "Wooldridge's test rejects: the errors are serially correlated, so classical "
+            "standard errors are too small. Cluster by entity."
+        )
+    else:
+        cov = "unadjusted"
+        reasons.append(
+            "Neither test rejects: classical standard errors are consistent if the errors are "
+            "also homoskedastic (clustered ones remain a safe, slightly less efficient choice)."
+        )
+    return replace(
+        selection, recommended_cov=cov, cov_reasons=reasons, tests=tests, cautions=cautions
     )
 
 
@@ -181,7 +272,7 @@ def decide(
             "consistent and simplest. (Use clustered standard errors if errors may be correlated "
             "within entities.)"
         )
-        return Selection("pooled", tests, models, reasons, cautions, alpha, time_invariant)
+        return Selection("pooled_ols", tests, models, reasons, cautions, alpha, time_invariant)
     which = " and ".join(
         n for n, ok in (("the F test", effects_f), ("the LM test", effects_lm)) if ok
     )

@@ -47,6 +47,7 @@ __all__ = [
     "derive",
     "group_sums",
     "host_source",
+    "in_memory",
     "is_lazy_frame",
     "map_chunks",
     "read_panel",
@@ -75,6 +76,18 @@ def map_chunks(data: Any, fn: Callable[[pd.DataFrame], pd.Series], name: str) ->
         return data.map_partitions(fn, meta=pd.Series([], dtype=float, name=name))
     frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
     return fn(frame)
+
+
+def in_memory(values: Any) -> pd.Series:
+    """Per-row values as a pandas Series: computed when a backend returned them lazily.
+
+    Examples
+    --------
+    >>> in_memory(pd.Series([1.0])).tolist()
+    [1.0]
+    """
+    compute = getattr(values, "compute", None)
+    return compute() if callable(compute) else values
 
 
 def read_panel(

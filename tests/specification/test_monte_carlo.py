@@ -38,7 +38,7 @@ def test_robust_hausman_power_under_moderate_correlation():
 
 @pytest.mark.parametrize(
     "corr,sigma_u,truth",
-    [(0.0, 0.0, "pooled"), (0.0, 1.0, "random_effects"), (0.15, 1.0, "fixed_effects")],
+    [(0.0, 0.0, "pooled_ols"), (0.0, 1.0, "random_effects"), (0.15, 1.0, "fixed_effects")],
 )
 def test_select_picks_the_data_generating_model(corr, sigma_u, truth):
     reps = 300

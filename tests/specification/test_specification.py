@@ -124,7 +124,7 @@ def test_singleton_only_panel():
 
 @pytest.mark.parametrize(
     "corr,sigma_u,expected",
-    [(0.0, 1.0, "random_effects"), (1.0, 1.0, "fixed_effects"), (0.0, 0.0, "pooled")],
+    [(0.0, 1.0, "random_effects"), (1.0, 1.0, "fixed_effects"), (0.0, 0.0, "pooled_ols")],
 )
 def test_select_recovers_the_data_generating_model(corr, sigma_u, expected):
     df = simulate(corr=corr, sigma_u=sigma_u, seed=1)
