@@ -60,6 +60,7 @@ from panelre.specification import (
     hausman_regression,
     select,
     serial_correlation,
+    unit_root,
 )
 from panelre.stats import read_panel
 
@@ -97,6 +98,7 @@ __all__ = [
     "breusch_pagan",
     "serial_correlation",
     "cross_sectional_dependence",
+    "unit_root",
     "f_test_effects",
     "select",
     "Selection",

@@ -209,6 +209,11 @@ def assert_tests_equal(data: Any, panel: pd.DataFrame, backend: Any, rtol: float
         np.testing.assert_allclose(a.stat, b.stat, rtol=rtol, err_msg=str(opts))
         np.testing.assert_allclose(a.pvalue, b.pvalue, rtol=rtol, atol=1e-300, err_msg=str(opts))
         assert a.df == b.df
+    long_enough = panel.groupby(KW["entity"]).size().min() >= 5  # the balanced panels
+    for name in ("ips", "madwu") if long_enough else ():
+        a = quiet(pr.unit_root, data, "y", test=name, lags=0, **KW)
+        b = quiet(pr.unit_root, panel, "y", test=name, lags=0, **KW)
+        np.testing.assert_allclose(a.stat, b.stat, rtol=1e-12)
     sel_a = quiet(pr.select, FORMULA_Z, data, backend=backend, **KW)
     sel_b = quiet(pr.select, FORMULA_Z, panel, **KW)
     assert sel_a.recommended == sel_b.recommended

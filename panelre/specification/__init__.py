@@ -9,6 +9,7 @@ from panelre.specification.lagrange import breusch_pagan
 from panelre.specification.poolability import f_test_effects
 from panelre.specification.select import Selection, select
 from panelre.specification.serial import serial_correlation
+from panelre.specification.unit_root import unit_root
 
 __all__ = [
     "TestResult",
@@ -18,6 +19,7 @@ __all__ = [
     "f_test_effects",
     "serial_correlation",
     "cross_sectional_dependence",
+    "unit_root",
     "Selection",
     "select",
 ]

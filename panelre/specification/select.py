@@ -12,14 +12,20 @@ from panelre.comparison import compare
 from panelre.covariance import make_covariance
 from panelre.estimators import FixedEffects, PooledOLS, RandomEffects
 from panelre.estimators.cre import CorrelatedRandomEffects
-from panelre.exceptions import IncompatibleResultsError, PanelreWarning
+from panelre.exceptions import (
+    DataError,
+    IncompatibleResultsError,
+    InsufficientDataError,
+    PanelreWarning,
+)
 from panelre.results import PanelResults, TestResult
 from panelre.specification.cross_section import cross_sectional_dependence
 from panelre.specification.hausman import hausman, regression_hausman
 from panelre.specification.lagrange import lm_test
 from panelre.specification.poolability import f_test_effects
 from panelre.specification.serial import serial_correlation
-from panelre.stats import Backend, bind
+from panelre.specification.unit_root import unit_root
+from panelre.stats import Backend, PanelSource, RowMap, bind, in_memory
 from panelre.tables import Summary, format_number
 
 __all__ = ["Selection", "select"]
@@ -163,7 +169,44 @@ def select(
         source.stats.n_entities,
         lambda: CorrelatedRandomEffects(source, method=method).fit(cov="cluster"),
     )
-    return choose_covariance(selection, fe)
+    return unit_root_caution(choose_covariance(selection, fe), source)
+
+
+#: The response is tested for a unit root from this many periods on (the IPS moments are
+#: tabulated from 10 usable periods; one lag and the differencing use two more).
+MIN_PERIODS_UNIT_ROOT = 12
+
+
+def unit_root_caution(selection: Selection, source: PanelSource) -> Selection:
+    """Warn when the response looks non-stationary (documented in docs/choosing.md).
+
+    With T ≥ 12 the Im–Pesaran–Shin test (intercept, one lag) is run on the response; if
+    it does not reject a unit root at α, a regression in levels may be spurious unless the
+    variables are cointegrated (Kao 1999; Entorf 1997 for fixed effects): the report says
+    so and suggests first differences. The test is stored as ``tests["unit_root"]``.
+    """
+    st = source.stats
+    if st.n_periods < MIN_PERIODS_UNIT_ROOT:
+        return selection
+    name = source.y_name
+    y = in_memory(source.values(RowMap.select(st.width, [0]), name)).reset_index()
+    entity, time = y.columns[0], y.columns[1]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PanelreWarning)
+            test = unit_root(y, name, entity=entity, time=time, test="ips", lags=1)
+    except (InsufficientDataError, DataError):
+        return selection
+    tests = {**selection.tests, "unit_root": test}
+    cautions = list(selection.cautions)
+    if not test.rejects(selection.alpha):
+        cautions.append(
+            f"The Im-Pesaran-Shin test cannot reject a unit root in {source.y_name} "
+            f"({_p(test)}): with {st.n_periods} periods a regression in levels may be spurious "
+            "unless the variables are cointegrated. Consider first differences "
+            "(pr.first_difference) or test the regressors too (pr.unit_root)."
+        )
+    return replace(selection, tests=tests, cautions=cautions)
 
 
 def choose_covariance(selection: Selection, fe: PanelResults) -> Selection:

@@ -43,8 +43,24 @@ def data_for(name: str) -> pd.DataFrame:
     return dataset(name)
 
 
+def run_unit_root(case: dict) -> pr.TestResult:
+    data = data_for(case["dataset"])
+    column = case["column"]
+    if case["log"]:
+        data = data.assign(**{column: np.log(data[column])})
+    lags = case["lags"] if isinstance(case["lags"], int) else case["lags"].lower()
+    trend = {"none": "n", "intercept": "c", "trend": "ct"}[case["exo"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pr.PanelreWarning)
+        return pr.unit_root(data, column, entity=case["entity"], time=case["time"],
+                            test=case["test"], lags=lags, trend=trend, pmax=case["pmax"],
+                            df_correction=case["dfcor"])  # fmt: skip
+
+
 def run(case_id: str) -> pr.TestResult:
     case = cases()[case_id]
+    if "_ur_" in case_id:
+        return run_unit_root(case)
     kind = case_id[len(case["dataset"]) + 1 :]
     data, formula = data_for(case["dataset"]), FORMULAS[case["dataset"]]
     kw = {"entity": case["entity"], "time": case["time"]}

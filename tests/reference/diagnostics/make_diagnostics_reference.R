@@ -63,6 +63,48 @@ for (name in names(sets)) {
   add("cd_pooling_lm", paste0("pcdtest(", fit("pooling"), ', test = "lm")'),
       suppressWarnings(pcdtest(po, test = "lm")))
 }
+# panel unit-root tests (plm purtest), with MacKinnon (1994) ADF p-values
+ur <- list(
+  list("grunfeld", "Grunfeld", "inv", c("firm", "year")),
+  list("grunfeld", "Grunfeld", "value", c("firm", "year")),
+  list("produc", "Produc", "gsp", c("state", "year")),
+  list("empluk", "EmplUK", "emp", c("firm", "year"))
+)
+specs <- list(
+  list("ips", "intercept", 1), list("ips", "trend", 1), list("ips", "intercept", 0),
+  list("levinlin", "intercept", 1), list("levinlin", "none", 0), list("levinlin", "trend", 1),
+  list("madwu", "intercept", 1), list("madwu", "none", 1), list("invnormal", "intercept", 1),
+  list("hadri", "intercept", 0), list("hadri", "trend", 0),
+  list("ips", "intercept", "AIC"), list("ips", "intercept", "SIC"),
+  list("ips", "intercept", "Hall"), list("madwu", "trend", "SIC"),
+  list("ips", "intercept", 1, TRUE), list("madwu", "intercept", 1, TRUE),
+  list("levinlin", "intercept", 1, TRUE)
+)
+for (u in ur) {
+  d <- get(u[[2]]); pd <- pdata.frame(d, index = u[[4]]); x <- pd[[u[[3]]]]
+  if (u[[3]] %in% c("gsp", "emp")) x <- log(x)
+  balanced <- is.pbalanced(pd)
+  for (sp in specs) {
+    if (sp[[1]] %in% c("levinlin", "hadri") && !balanced) next
+    lagarg <- if (is.character(sp[[3]])) sprintf('"%s", pmax = 4', sp[[3]]) else sp[[3]]
+    dfcor <- length(sp) > 3 && isTRUE(sp[[4]])
+    call <- sprintf('purtest(%spdata.frame(%s, index = c("%s", "%s"))$%s%s, test = "%s", exo = "%s", lags = %s, p.approx = "MacKinnon1994"%s)',
+                    if (u[[3]] %in% c("gsp", "emp")) "log(" else "", u[[2]], u[[4]][1], u[[4]][2], u[[3]],
+                    if (u[[3]] %in% c("gsp", "emp")) ")" else "", sp[[1]], sp[[2]], lagarg,
+                    if (dfcor) ", dfcor = TRUE" else "")
+    r <- tryCatch(suppressWarnings(eval(parse(text = call))), error = function(e) NULL)
+    if (is.null(r)) next
+    t <- r$statistic
+    if (!is.finite(t$statistic)) next
+    id <- paste(u[[1]], u[[3]], "ur", sp[[1]], sp[[2]], sp[[3]], if (dfcor) "dfcor" else NULL,
+                sep = "_")
+    cases[[id]] <- list(dataset = u[[1]], column = u[[3]], log = u[[3]] %in% c("gsp", "emp"),
+                        entity = u[[4]][1], time = u[[4]][2], test = sp[[1]], exo = sp[[2]],
+                        lags = sp[[3]], pmax = 4, dfcor = dfcor, call = call, statistic = unname(t$statistic),
+                        parameter = if (is.null(t$parameter)) NULL else unname(as.numeric(t$parameter)),
+                        p_value = unname(t$p.value))
+  }
+}
 out <- list(generated_by = list(R = R.version.string, plm = as.character(packageVersion("plm")),
                                 lmtest = as.character(packageVersion("lmtest"))),
             cases = cases)
