@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import numpy as np
@@ -18,12 +18,12 @@ from panelre.exceptions import (
     InvalidParameterError,
 )
 from panelre.results import PanelResults, TestResult
-from panelre.stats import bind, in_memory
+from panelre.stats import PanelSource, bind, in_memory
 
 __all__ = ["serial_correlation", "SERIAL_TESTS"]
 
 #: The tests ``serial_correlation`` runs, and the model each fits from a formula.
-SERIAL_TESTS = {
+SERIAL_TESTS: dict[str, Callable[[PanelSource], Any]] = {
     "wooldridge": FixedEffects,
     "wooldridge-fd": FirstDifference,
     "breusch-godfrey": PooledOLS,
