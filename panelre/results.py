@@ -647,8 +647,9 @@ class TestResult:
         Why the test is not valid (empty when it is).
     distribution : str
         ``"chi2"``, ``"F"``, ``"normal"``, ``"chibar2"`` (the 50:50 mixture of χ²(0) and
-        χ²(1) of a variance on its boundary) or ``"durbin-watson"`` (``stat`` is the DW
-        statistic, its p-value from a normal approximation).
+        χ²(1) of a variance on its boundary), ``"durbin-watson"`` (``stat`` is the DW
+        statistic, its p-value from a normal approximation) or ``"cips"`` (Pesaran's CIPS,
+        its p-value interpolated in tabulated critical values and bounded to [0.01, 0.10]).
     details : TestDetails or None
         What was compared or tested (e.g. the Hausman difference's rank).
 
@@ -683,6 +684,8 @@ class TestResult:
             stat = f"chi2({self.df}) = {format_number(self.stat)}"
         elif self.distribution == "durbin-watson":
             stat = f"DW = {format_number(self.stat)}"
+        elif self.distribution == "cips":
+            stat = f"CIPS = {format_number(self.stat)}"
         elif self.distribution == "chibar2":
             stat = f"chibar2(01) = {format_number(self.stat)}"
         else:

@@ -1,5 +1,5 @@
-"""Panel unit-root tests (R plm's ``purtest``): Im–Pesaran–Shin, Levin–Lin–Chu,
-Maddala–Wu, Choi and Hadri.
+"""Panel unit-root tests (R plm's ``purtest`` and ``cipstest``): Im–Pesaran–Shin,
+Levin–Lin–Chu, Maddala–Wu, Choi, Hadri and Pesaran's CIPS.
 
 Every entity's augmented Dickey–Fuller regression is solved at once: the series are laid
 out side by side (entity x position, NaN past each series' end) and the normal equations of
@@ -34,7 +34,7 @@ from panelre.stats import in_memory, is_lazy_frame
 
 __all__ = ["unit_root", "UNIT_ROOT_TESTS"]
 
-UNIT_ROOT_TESTS = ("ips", "llc", "madwu", "choi", "hadri")
+UNIT_ROOT_TESTS = ("ips", "llc", "madwu", "choi", "hadri", "cips")
 _ALIASES = {"levinlin": "llc", "invnormal": "choi", "im-pesaran-shin": "ips"}
 _TRENDS = {"n": "none", "c": "intercept", "ct": "trend"}
 _LAG_RULES = ("aic", "sic", "hall")
@@ -236,7 +236,7 @@ def unit_root(
         The variable tested.
     entity, time : str
         Panel identifiers; each entity's observations, ordered by time, form its series.
-    test : {"ips", "llc", "madwu", "choi", "hadri"}
+    test : {"ips", "llc", "madwu", "choi", "hadri", "cips"}
         - ``"ips"``: Im, Pesaran & Shin (2003) W(t̄) from the entities' ADF t statistics,
           standardised with their tabulated moments (IPS Table 3). H0: every series has a
           unit root; H1: some are stationary. Unbalanced panels allowed.
@@ -246,6 +246,11 @@ def unit_root(
         - ``"choi"``: Choi's (2001) inverse-normal Z = Σ Φ⁻¹(pᵢ)/√N.
         - ``"hadri"``: Hadri's (2000) LM test, heteroskedasticity-consistent. H0: every
           series is stationary (the reverse of the others); balanced panels.
+        - ``"cips"``: Pesaran's (2007) CIPS, the mean t statistic of cross-sectionally
+          augmented ADF regressions (each entity's regression adds the period means of Δy,
+          y₋₁ and the lagged Δy), robust to a common factor; p-value interpolated in
+          Pesaran's Table II and bounded to [0.01, 0.10] (plm ``cipstest``; needs
+          N, T ≥ 10). ``lags`` is a fixed number, 1 or more.
         Case-insensitive; plm's names ``"levinlin"`` and ``"invnormal"`` are accepted.
     lags : int or {"aic", "sic", "hall"}
         ADF lag order of every series, or chosen per series over 0..``pmax`` (on the same
@@ -279,7 +284,7 @@ def unit_root(
     The ADF p-values are MacKinnon's (1994) response surface, as plm without the
     ``urca`` package (``p.approx = "MacKinnon1994"``); with ``urca`` installed plm uses
     MacKinnon (1996) by default, whose p-values differ in the third digit. σ² of each
-    regression is e'e/n (plm's ``dfcor = FALSE``). Pesaran's CIPS test is not here yet.
+    regression is e'e/n (plm's ``dfcor = FALSE``).
 
     Examples
     --------
@@ -302,6 +307,13 @@ def unit_root(
         )
     if test == "hadri":
         return _hadri(s, deterministic)
+    if test == "cips":
+        if isinstance(lags, str) or isinstance(lags, bool) or int(lags) < 1:
+            raise InvalidParameterError(
+                f"test='cips' takes a fixed number of lags, 1 or more (plm's default is 2). "
+                f"Got lags={lags!r}."
+            )
+        return _cips(data, column, entity, time, int(lags), deterministic)
     n = s.y.shape[0]
     if isinstance(lags, str):
         rule = check_option("lags", lags, _LAG_RULES)
@@ -405,6 +417,141 @@ def _levin_lin_chu(
     return TestResult("Levin-Lin-Chu unit-root test", stat, None, float(stats.norm.cdf(stat)),
                       null, f"every series of {column!r} is stationary",
                       distribution="normal")  # fmt: skip
+
+
+def _cips_wide(data: Any, column: Hashable, entity: Hashable, time: Hashable) -> np.ndarray:
+    """The variable as an entity x period table (NaN where not observed): CIPS lags by
+    period, as plm's ``lag()`` of a panel series."""
+    if is_lazy_frame(data):
+        data = in_memory(data[[entity, time, column]])
+    panel = PanelData(data, entity=entity, time=time)
+    if column not in panel.frame.columns:
+        raise InvalidParameterError(
+            f"unit_root() needs a column of the data. Got {column!r}; the columns are "
+            f"{list(panel.frame.columns)}."
+        )
+    assert panel.time_codes is not None
+    wide = np.full((panel.n_entities, panel.n_periods), np.nan)
+    wide[panel.entity_codes, panel.time_codes] = panel.frame[column].to_numpy(dtype=float)
+    return wide
+
+
+def _approx_at(x0: float, x1: float, y0: np.ndarray, y1: np.ndarray, at: float) -> np.ndarray:
+    """R's ``approx(c(x0, x1), c(y0, y1), n = x1 - x0)$y[at - x0]``: the value at the
+    (at − x0)-th of x1 − x0 equally spaced points from x0 to x1 (plm's interpolation of the
+    CIPS critical values between tabulated N or T)."""
+    m = int(x1 - x0)
+    point = x0 + (at - x0 - 1) * (x1 - x0) / (m - 1)
+    return y0 + (point - x0) / (x1 - x0) * (y1 - y0)
+
+
+def _cips_critical_values(n: int, periods: int, kind: str) -> np.ndarray:
+    """1 %, 5 % and 10 % critical values of CIPS for N = n, T = periods (Pesaran 2007,
+    Table II), interpolated as plm's ``cipstest``."""
+    table = _tables()["cips"]
+    grid = np.array(table["n"], dtype=float)
+    values = np.array(table[kind], dtype=float)  # [n][T][level]
+    if n < grid[0] or periods < grid[0]:
+        raise InsufficientDataError(
+            f"CIPS critical values are tabulated from N = T = 10; got N = {n}, T = {periods}."
+        )
+    if n > grid[-1] or periods > grid[-1]:
+        warn("CIPS critical values are tabulated up to N = T = 200; the last entry is used.",
+             PanelreWarning)  # fmt: skip
+        n, periods = min(n, int(grid[-1])), min(periods, int(grid[-1]))
+
+    def bracket(x: int) -> tuple[int, int]:
+        lo = int(np.searchsorted(grid, x, side="right")) - 1
+        return lo, min(lo + 1, grid.size - 1)
+
+    (n0, n1), (t0, t1) = bracket(n), bracket(periods)
+
+    def at_n(t_index: int) -> np.ndarray:
+        if grid[n0] == n:
+            return values[n0, t_index]
+        return _approx_at(grid[n0], grid[n1], values[n0, t_index], values[n1, t_index], n)
+
+    if grid[t0] == periods:
+        return at_n(t0)
+    return _approx_at(grid[t0], grid[t1], at_n(t0), at_n(t1), periods)
+
+
+def _cips(
+    data: Any, column: Hashable, entity: Hashable, time: Hashable, lags: int, deterministic: str
+) -> TestResult:
+    """Pesaran's (2007) CIPS: the mean over entities of the t statistics of y₋₁ in the
+    cross-sectionally augmented ADF regressions (plm ``cipstest``, model ``"cmg"``)."""
+    y = _cips_wide(data, column, entity, time)
+    n, T = y.shape
+    de = np.full((n, T), np.nan)
+    de[:, 1:] = np.diff(y, axis=1)
+    le = np.full((n, T), np.nan)
+    le[:, 1:] = y[:, :-1]
+    lagged = []
+    for j in range(1, lags + 1):  # a loop over lags
+        d = np.full((n, T), np.nan)
+        d[:, j:] = de[:, :-j]
+        lagged.append(d)
+    own = [le, *lagged]
+    valid = np.isfinite(de) & np.all([np.isfinite(c) for c in own], axis=0)
+    counts = valid.sum(axis=0)
+    used = counts > 0
+
+    def bar(x: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = np.where(valid, x, 0.0).sum(axis=0) / counts
+        return np.broadcast_to(means, (n, T))
+
+    columns = [*own, bar(de), *[bar(c) for c in own]]
+    if deterministic in ("intercept", "trend"):
+        columns.append(np.ones((n, T)))
+    if deterministic == "trend":
+        columns.append(np.broadcast_to(np.arange(1, T + 1, dtype=float), (n, T)))
+    X = np.nan_to_num(np.where(valid[:, :, None], np.stack(columns, axis=2), 0.0))
+    yv = np.where(valid, np.nan_to_num(de), 0.0)
+    k = X.shape[2]
+    rows = valid.sum(axis=1)
+    if np.any(rows <= k):
+        raise InsufficientDataError(
+            f"The CADF regressions need more than {k} periods per entity; the shortest "
+            f"series has {int(rows.min())}."
+        )
+    # a QR factor per entity (batched; rows outside the regression are zero): the
+    # augmented regressors are nearly collinear, so no normal equations here
+    q, r = np.linalg.qr(X)
+    r_inv = np.linalg.inv(r)
+    coef = np.einsum("nkl,nl->nk", r_inv, np.einsum("ntk,nt->nk", q, yv))
+    resid = yv - np.einsum("ntk,nk->nt", X, coef)
+    s2 = np.sum(resid**2, axis=1) / (rows - k)
+    t = coef[:, 0] / np.sqrt(s2 * np.sum(r_inv[:, 0, :] ** 2, axis=1))
+    stat = float(t.mean())
+    kind = {"none": "none", "intercept": "drift", "trend": "trend"}[deterministic]
+    cv = _cips_critical_values(n, int(used.sum()), kind)
+    pvalue = _cips_pvalue(stat, cv)
+    return TestResult(
+        "Pesaran's CIPS unit-root test", stat, None, pvalue,
+        f"every series of {column!r} has a unit root",
+        f"some series of {column!r} are stationary", distribution="cips",
+    )  # fmt: skip
+
+
+def _cips_pvalue(stat: float, cv: np.ndarray) -> float:
+    """p-value by interpolation between the 1 %, 5 % and 10 % critical values (plm's rule:
+    200 grid points, the mean of the two around the statistic); outside, 0.01 or 0.10 with
+    a warning that the p-value is only a bound."""
+    if stat < cv.min():
+        warn("The CIPS p-value is below 0.01 (reported as 0.01).", PanelreWarning)
+        return 0.01
+    if stat > cv.max():
+        warn("The CIPS p-value is above 0.10 (reported as 0.10).", PanelreWarning)
+        return 0.10
+    levels = np.array([0.01, 0.05, 0.10])
+    if stat in cv:
+        return float(levels[np.flatnonzero(cv == stat)[0]])
+    grid = np.linspace(cv.min(), cv.max(), 200)
+    p = np.interp(grid, cv, levels)
+    k = int(np.searchsorted(grid, stat, side="right"))  # R's findInterval
+    return float(np.mean(p[k - 1 : k + 1]))
 
 
 def _hadri(s: _Series, deterministic: str) -> TestResult:

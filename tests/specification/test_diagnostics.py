@@ -260,6 +260,16 @@ def test_unit_root_errors(grunfeld, grunfeld_unbalanced):
         pr.unit_root(grunfeld, "inv", test="ips", trend="n", **kw)
     with pytest.raises(pr.InsufficientDataError, match="too short"):
         pr.unit_root(grunfeld, "inv", lags="aic", pmax=10, **kw)  # plm returns NaN here
+    with pytest.raises(pr.InvalidParameterError, match="'cips' takes a fixed number of lags"):
+        pr.unit_root(grunfeld, "inv", test="cips", lags="aic", **kw)
+    with pytest.raises(pr.InsufficientDataError, match="tabulated from N = T = 10.*N = 5"):
+        pr.unit_root(grunfeld[grunfeld.firm <= 5], "inv", test="cips", **kw)
+
+
+def test_cips_p_value_is_bounded_with_a_warning(grunfeld):
+    with pytest.warns(pr.PanelreWarning, match="above 0.10"):
+        t = pr.unit_root(grunfeld, "value", entity="firm", time="year", test="cips", lags=2)
+    assert t.pvalue == 0.10 and str(t).splitlines()[-1].strip().startswith("CIPS = ")
 
 
 def test_unit_root_ignores_row_order_and_missing_values(grunfeld):
@@ -276,13 +286,14 @@ def test_unit_root_ignores_row_order_and_missing_values(grunfeld):
 
 
 # test -> (H0 process rho, panel N x T, options). Measured (1000 replications): IPS 5.1 %,
-# Choi 5.5 %, Hadri 5.8 %. Maddala-Wu (7.5 % with df_correction at 20 x 50, 8.4 % without at
+# Choi 5.5 %, Hadri 5.8 %, CIPS 5.3 %. Maddala-Wu (7.5 % with df_correction at 20 x 50, 8.4 % without at
 # 20 x 100) and Levin-Lin-Chu (14.5 % at 20 x 100) over-reject with MacKinnon's asymptotic
 # ADF p-values, as plm's purtest does: reported in docs/diagnostics.md, not asserted.
 UNIT_ROOT_SIZE = {
     "ips": (1.0, (20, 100), {}),
     "choi": (1.0, (20, 100), {}),
     "hadri": (0.0, (20, 100), {}),
+    "cips": (1.0, (20, 50), {"lags": 1}),
 }
 
 

@@ -105,6 +105,30 @@ for (u in ur) {
                         p_value = unname(t$p.value))
   }
 }
+# Pesaran's CIPS (plm cipstest, model "cmg"; p-values interpolated in Pesaran's Table II)
+cips_sets <- list(
+  list("grunfeld", "Grunfeld", "inv", c("firm", "year")),
+  list("grunfeld", "Grunfeld", "value", c("firm", "year")),
+  list("grunfeld", "Grunfeld", "capital", c("firm", "year")),
+  list("produc", "Produc", "gsp", c("state", "year")),
+  list("produc", "Produc", "pcap", c("state", "year")),
+  list("produc", "Produc", "unemp", c("state", "year"))
+)
+for (u in cips_sets) {
+  logged <- u[[3]] %in% c("gsp", "pcap")
+  for (type in c("trend", "drift", "none")) for (lags in 1:2) {
+    call <- sprintf('cipstest(%spdata.frame(%s, index = c("%s", "%s"))$%s%s, lags = %d, type = "%s")',
+                    if (logged) "log(" else "", u[[2]], u[[4]][1], u[[4]][2], u[[3]],
+                    if (logged) ")" else "", lags, type)
+    r <- suppressWarnings(eval(parse(text = call)))
+    id <- paste(u[[1]], u[[3]], "ur", "cips", type, lags, sep = "_")
+    exo <- c(trend = "trend", drift = "intercept", none = "none")[[type]]
+    cases[[id]] <- list(dataset = u[[1]], column = u[[3]], log = logged, entity = u[[4]][1],
+                        time = u[[4]][2], test = "cips", exo = exo, lags = lags, pmax = 4,
+                        dfcor = FALSE, call = call, statistic = unname(r$statistic),
+                        parameter = NULL, p_value = unname(r$p.value))
+  }
+}
 out <- list(generated_by = list(R = R.version.string, plm = as.character(packageVersion("plm")),
                                 lmtest = as.character(packageVersion("lmtest"))),
             cases = cases)
