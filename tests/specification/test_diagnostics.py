@@ -286,14 +286,17 @@ def test_unit_root_ignores_row_order_and_missing_values(grunfeld):
 
 
 # test -> (H0 process rho, panel N x T, options). Measured (1000 replications): IPS 5.1 %,
-# Choi 5.5 %, Hadri 5.8 %, CIPS 5.3 %. Maddala-Wu (7.5 % with df_correction at 20 x 50, 8.4 % without at
-# 20 x 100) and Levin-Lin-Chu (14.5 % at 20 x 100) over-reject with MacKinnon's asymptotic
-# ADF p-values, as plm's purtest does: reported in docs/diagnostics.md, not asserted.
+# Choi 5.5 %, Hadri 5.8 %, CIPS 5.3 %, Maddala-Wu 5.3 % (20 x 250), Levin-Lin-Chu 6.4 %
+# (10 x 250). With shorter series Maddala-Wu (8.4 % at 20 x 100) and Levin-Lin-Chu (14.5 %
+# at 20 x 100) over-reject with MacKinnon's asymptotic ADF p-values, as plm's purtest does
+# (docs/diagnostics.md).
 UNIT_ROOT_SIZE = {
     "ips": (1.0, (20, 100), {}),
     "choi": (1.0, (20, 100), {}),
     "hadri": (0.0, (20, 100), {}),
     "cips": (1.0, (20, 50), {"lags": 1}),
+    "madwu": (1.0, (20, 250), {}),
+    "llc": (1.0, (10, 250), {}),
 }
 
 

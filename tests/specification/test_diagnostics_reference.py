@@ -1,4 +1,4 @@
-"""Serial-correlation and cross-sectional-dependence tests against R plm 2.6.2.
+"""Serial-correlation, cross-sectional-dependence and unit-root tests against R plm 2.6.2.
 
 The numbers and the R call beside each are in tests/reference/diagnostics/diagnostics_plm.json
 (made by make_diagnostics_reference.R in that folder) on Grunfeld (balanced and unbalanced),

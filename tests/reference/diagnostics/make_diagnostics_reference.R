@@ -68,7 +68,8 @@ ur <- list(
   list("grunfeld", "Grunfeld", "inv", c("firm", "year")),
   list("grunfeld", "Grunfeld", "value", c("firm", "year")),
   list("produc", "Produc", "gsp", c("state", "year")),
-  list("empluk", "EmplUK", "emp", c("firm", "year"))
+  list("empluk", "EmplUK", "emp", c("firm", "year")),
+  list("wagepan", "wagepan", "lwage", c("nr", "year"))
 )
 specs <- list(
   list("ips", "intercept", 1), list("ips", "trend", 1), list("ips", "intercept", 0),
@@ -96,8 +97,8 @@ for (u in ur) {
     if (is.null(r)) next
     t <- r$statistic
     if (!is.finite(t$statistic)) next
-    id <- paste(u[[1]], u[[3]], "ur", sp[[1]], sp[[2]], sp[[3]], if (dfcor) "dfcor" else NULL,
-                sep = "_")
+    id <- paste(c(u[[1]], u[[3]], "ur", sp[[1]], sp[[2]], sp[[3]], if (dfcor) "dfcor"),
+                collapse = "_")
     cases[[id]] <- list(dataset = u[[1]], column = u[[3]], log = u[[3]] %in% c("gsp", "emp"),
                         entity = u[[4]][1], time = u[[4]][2], test = sp[[1]], exo = sp[[2]],
                         lags = sp[[3]], pmax = 4, dfcor = dfcor, call = call, statistic = unname(t$statistic),
