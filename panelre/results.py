@@ -282,6 +282,33 @@ class PanelResults:
         half = crit * self.std_errors
         return pd.DataFrame({"lower": self.params - half, "upper": self.params + half})
 
+    @cached_property
+    def regression_resids(self) -> pd.Series:
+        """Residuals of the estimator's own (transformed) regression, in memory and in
+        (entity, time) order: within residuals for fixed effects, quasi-demeaned ones for
+        random effects (R plm's ``residuals``), the differenced ones for first differences.
+
+        Raises
+        ------
+        IncompatibleResultsError
+            For estimators without a single transformed regression (Hausman–Taylor).
+        """
+        est = self._regression()
+        assert est.regression_resid is not None
+        return in_memory(est.rows.values(est.regression_resid, "resids")).sort_index()
+
+    def _regression(self) -> Estimation:
+        from panelre.exceptions import IncompatibleResultsError
+
+        est = self._est
+        if est.regressors is None or est.regression_resid is None:
+            raise IncompatibleResultsError(
+                f"{self.estimator} has no single transformed regression whose rows could be "
+                "returned (the diagnostics need pooled, between, fixed-effects, "
+                "first-difference or random-effects results)."
+            )
+        return est
+
     def transformed_data(self) -> pd.DataFrame:
         """The rows of the estimator's own regression — the transformed response, the
         transformed regressors (as ``params``) and the residuals — in (entity, time) order:
@@ -309,15 +336,8 @@ class PanelResults:
         >>> list(d.columns), abs(round(float(d["value"].mean()), 10))   # within-demeaned
         (['inv', 'value', 'capital', 'resids'], 0.0)
         """
-        from panelre.exceptions import IncompatibleResultsError
-
-        est = self._est
-        if est.regressors is None or est.regression_resid is None:
-            raise IncompatibleResultsError(
-                f"{self.estimator} has no single transformed regression whose rows could be "
-                "returned (the diagnostics need pooled, between, fixed-effects, "
-                "first-difference or random-effects results)."
-            )
+        est = self._regression()
+        assert est.regressors is not None and est.regression_resid is not None
         params = est.params
         if est.regressors.width != len(params):  # fixed effects with constant=True
             params = params[: est.regressors.width]

@@ -156,7 +156,7 @@ def cross_sectional_dependence(result: PanelResults, *, test: str = "pesaran-cd"
             "The bias-corrected scaled LM test is defined for fixed-effects residuals "
             f"(entity or two-way effects). Got {result.estimator!r}."
         )
-    resids = result.transformed_data()["resids"]
+    resids = result.regression_resids
     n_entities = resids.index.get_level_values(0).nunique()
     if n_entities > MAX_ENTITIES:
         raise InsufficientDataError(

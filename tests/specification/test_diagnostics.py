@@ -188,13 +188,13 @@ def _size(name: str, reps: int) -> float:
 
 @pytest.mark.parametrize("name", FAST)
 def test_size_fast(name):
-    # 500 replications: a correct 5 % test lands in [3 %, 7 %] with probability > 0.96
-    rate = _size(name, 500)
+    # 300 replications (measured 4.7 % and 5.0 %); the full 1000 run under the slow marker
+    rate = _size(name, 300)
     assert 0.03 <= rate <= 0.07, rate
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(set(SIZE_CASES) - set(FAST)))
+@pytest.mark.parametrize("name", sorted(SIZE_CASES))
 def test_size(name):
     # 1000 replications: a correct 5 % test lands in [3 %, 7 %] with probability > 0.999
     rate = _size(name, 1000)
@@ -207,8 +207,8 @@ def test_size(name):
 )
 def test_power(name, alternative):
     fit, test, options, simulation = SIZE_CASES[name]
-    rate = _rate(_rejects(fit, test, **options), 200, 50_000, **simulation, **alternative)
-    assert rate > 0.8, rate
+    rate = _rate(_rejects(fit, test, **options), 100, 50_000, **simulation, **alternative)
+    assert rate > 0.8, rate  # measured: 100 % and 100 %
 
 
 @pytest.mark.parametrize(
@@ -220,8 +220,9 @@ def test_select_recommends_the_covariance(alternative, expected):
         sel = pr.select("y ~ x", df, entity="i", time="t")
         return sel.recommended_cov == expected
 
-    # measured: 96 %, 96 % and 100 % right (150 replications of 100 entities x 10 periods)
-    rate = _rate(run, 150, 60_000, n=100, t=10, **alternative)
+    # measured: 94 %, 94 % and 100 % right (100 replications of 100 entities x 10 periods;
+    # 96 %, 96 %, 100 % over 150)
+    rate = _rate(run, 100, 60_000, n=100, t=10, **alternative)
     assert rate >= 0.90, rate
 
 
