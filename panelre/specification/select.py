@@ -243,11 +243,23 @@ def choose_covariance(selection: Selection, fe: PanelResults) -> Selection:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PanelreWarning)
         serial = serial_correlation(fe)
-        csd = cross_sectional_dependence(fe)
+        try:
+            csd = cross_sectional_dependence(fe)
+        except InsufficientDataError as exc:  # too many entities for N² pairs
+            csd = TestResult(
+                "Pesaran CD test for cross-sectional dependence", float("nan"), None,
+                float("nan"), "no cross-sectional dependence", "cross-sectional dependence",
+                valid=False, reason=str(exc), distribution="normal",
+            )  # fmt: skip
     tests["serial_correlation"], tests["cross_sectional_dependence"] = serial, csd
+    cd_text = (
+        f"Pesaran's CD test on the fixed-effects residuals gives z = {format_number(csd.stat)} "
+        f"({_p(csd)})"
+        if csd.valid
+        else f"not tested ({csd.reason})"
+    )
     reasons.append(
-        f"Cross-sectional dependence? Pesaran's CD test on the fixed-effects residuals gives "
-        f"z = {format_number(csd.stat)} ({_p(csd)}); serial correlation? Wooldridge's test "
+        f"Cross-sectional dependence? {cd_text}; serial correlation? Wooldridge's test "
         f"gives F = {format_number(serial.stat)} ({_p(serial)}); each is judged at {half:g}."
     )
     if csd.rejects(half):

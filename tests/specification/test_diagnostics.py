@@ -342,3 +342,17 @@ def test_select_cautions_about_a_unit_root_in_the_response():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", pr.PanelreWarning)
         assert "unit_root" not in pr.select("y ~ x", short, entity="i", time="t").tests
+
+
+def test_select_skips_the_cd_test_beyond_its_entity_limit(monkeypatch):
+    from panelre.specification import cross_section
+
+    monkeypatch.setattr(cross_section, "MAX_ENTITIES", 50)
+    df = simulate(n=60, t=10, seed=3, ar=0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pr.PanelreWarning)
+        sel = pr.select("y ~ x", df, entity="i", time="t")
+    cd = sel.tests["cross_sectional_dependence"]
+    assert not cd.valid and "more than 50" in cd.reason
+    assert sel.recommended_cov == "cluster"  # from Wooldridge's test alone
+    assert "not tested" in sel.report()
