@@ -61,6 +61,12 @@ def assert_printed(value: float, printed: str, what: str, rel_slack: float = 1e-
     assert abs(value - float(printed)) <= tol, f"{what}: {value!r} vs Stata {printed}"
 
 
+@cache
+def fit_case(case_id: str) -> pr.PanelResults:
+    """One fit per case, shared by the tests (results are immutable)."""
+    return fit(published()["estimations"][case_id])
+
+
 def fit(case: dict) -> pr.PanelResults:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", pr.PanelreWarning)
@@ -81,7 +87,7 @@ CASES = sorted(published()["estimations"])
 @pytest.mark.parametrize("case_id", CASES)
 def test_coefficient_table(case_id: str) -> None:
     case = published()["estimations"][case_id]
-    res = fit(case)
+    res = fit_case(case_id)
     slack = case.get("float_data_rel_tol", 1e-12)
     assert sorted(res.params.index) == sorted(case["params"])
     ci = res.conf_int()
@@ -100,7 +106,7 @@ def test_coefficient_table(case_id: str) -> None:
 @pytest.mark.parametrize("case_id", CASES)
 def test_header_statistics(case_id: str) -> None:
     case = published()["estimations"][case_id]
-    res = fit(case)
+    res = fit_case(case_id)
     slack = case.get("float_data_rel_tol", 1e-12)
     for key in ("nobs", "n_entities"):
         if key in case:
@@ -127,7 +133,7 @@ RE_CASES = [c for c in CASES if published()["estimations"][c]["estimator"] == "r
 @pytest.mark.parametrize("case_id", RE_CASES)
 def test_variance_components(case_id: str) -> None:
     case = published()["estimations"][case_id]
-    res = fit(case)
+    res = fit_case(case_id)
     slack = case.get("float_data_rel_tol", 1e-12)
     vc = res.variance_components
     assert vc is not None
