@@ -7,7 +7,6 @@ a frozen ``DfCorrection`` value.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -215,7 +214,3 @@ class CovarianceEstimator(ABC):
     def options(self) -> dict[str, Any]:
         """The options that recreate this estimator (for ``with_cov``)."""
         return {"small_sample": self.correction.option}
-
-    def n_clusters(self, inputs: CovarianceInputs) -> Sequence[int]:
-        """Cluster counts (empty for non-clustered estimators)."""
-        return ()

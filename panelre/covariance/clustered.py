@@ -71,9 +71,6 @@ class Clustered(CovarianceEstimator):
         df = min(counts) - 1 if self.correction.stata_inference else None
         return ParameterCovariance(sandwich(inputs.bread, meat), df)
 
-    def n_clusters(self, inputs: CovarianceInputs) -> Sequence[int]:
-        return [inputs.score_sums(c).shape[0] for c in self.clusters]
-
     def describe(self) -> str:
         names = [c if isinstance(c, str) else "array" for c in self.clusters]
         return "Clustered (" + " & ".join(names) + ")"

@@ -89,16 +89,22 @@ class _Series:
     labels: pd.Index
 
 
-def _series(data: Any, column: Hashable, entity: Hashable, time: Hashable) -> _Series:
+def _panel(data: Any, column: Hashable, entity: Hashable, time: Hashable) -> PanelData:
+    """The panel of ``column`` (computed in memory when the frame is lazy)."""
     if is_lazy_frame(data):
         data = in_memory(data[[entity, time, column]])
     panel = PanelData(data, entity=entity, time=time)
-    frame = panel.frame
-    if column not in frame.columns:
+    if column not in panel.frame.columns:
         raise InvalidParameterError(
             f"unit_root() needs a column of the data. Got {column!r}; the columns are "
-            f"{list(frame.columns)}."
+            f"{list(panel.frame.columns)}."
         )
+    return panel
+
+
+def _series(data: Any, column: Hashable, entity: Hashable, time: Hashable) -> _Series:
+    panel = _panel(data, column, entity, time)
+    frame = panel.frame
     order = panel.order  # by entity, then time
     values = frame[column].to_numpy(dtype=float)[order]
     keep = np.isfinite(values)
@@ -396,13 +402,10 @@ def _levin_lin_chu(
     # Δy and y₋₁ purged of the lagged differences and deterministic terms, over σᵢ
     X = np.nan_to_num(np.where(adf.valid[:, :, None], adf.X[:, :, 1:], 0.0))
     purged = []
-    for target in (np.nan_to_num(adf.dy), np.nan_to_num(adf.X[:, :, 0])):
-        yv = np.where(adf.valid, target, 0.0)
+    for target in (adf.dy, adf.X[:, :, 0]):
+        yv = np.where(adf.valid, np.nan_to_num(target), 0.0)
         if X.shape[2]:
-            xtx = np.einsum("ntk,ntl->nkl", X, X)
-            k = X.shape[2]
-            xtx[:, np.arange(k), np.arange(k)] += np.all(X == 0, axis=1)
-            coef = np.linalg.solve(xtx, np.einsum("ntk,nt->nk", X, yv)[..., None])[..., 0]
+            coef = _fit(X, target, adf.valid, np.full(n, X.shape[2]))[0]
             yv = yv - np.einsum("ntk,nk->nt", X, coef)
         purged.append(np.where(adf.valid, yv, 0.0) / adf.sigma[:, None])
     e, v = purged
@@ -422,14 +425,7 @@ def _levin_lin_chu(
 def _cips_wide(data: Any, column: Hashable, entity: Hashable, time: Hashable) -> np.ndarray:
     """The variable as an entity x period table (NaN where not observed): CIPS lags by
     period, as plm's ``lag()`` of a panel series."""
-    if is_lazy_frame(data):
-        data = in_memory(data[[entity, time, column]])
-    panel = PanelData(data, entity=entity, time=time)
-    if column not in panel.frame.columns:
-        raise InvalidParameterError(
-            f"unit_root() needs a column of the data. Got {column!r}; the columns are "
-            f"{list(panel.frame.columns)}."
-        )
+    panel = _panel(data, column, entity, time)
     assert panel.time_codes is not None
     wide = np.full((panel.n_entities, panel.n_periods), np.nan)
     wide[panel.entity_codes, panel.time_codes] = panel.frame[column].to_numpy(dtype=float)
