@@ -29,6 +29,12 @@ def _check_comparable(consistent: PanelResults, efficient: PanelResults) -> None
                 f"{type(res).__name__}."
             )
     a, b = consistent.source, efficient.source
+    if a.weight_type != b.weight_type:
+        kinds = [k or "no" for k in (a.weight_type, b.weight_type)]
+        raise IncompatibleResultsError(
+            f"The two results were fitted with different weights ({kinds[0]} weights vs "
+            f"{kinds[1]} weights). Fit both models with the same weights."
+        )
     same = a.y_name == b.y_name and a.stats.fingerprint() == b.stats.fingerprint()
     if not same:
         raise IncompatibleResultsError(

@@ -8,6 +8,7 @@ must be wrapped in ``C()`` to be used as categorical regressors.
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 import formulaic
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from panelre._warnings import warn
+from panelre._weights import checked_weights
 from panelre.exceptions import DataError, FormulaError, InsufficientDataError, MissingValueWarning
 from panelre.panel import PanelData
 
@@ -36,6 +38,11 @@ class Design:
     formula : str
     n_missing : int
         Rows dropped because of missing values.
+    rhs_spec : object
+        formulaic's model spec of the right-hand side (None for plain columns).
+    weights : ndarray (n,) or None
+        Positive observation weights (None: unweighted).
+    weight_type : {"analytic", "frequency"} or None
     """
 
     y: np.ndarray
@@ -46,6 +53,8 @@ class Design:
     formula: str
     n_missing: int = 0
     rhs_spec: object = None
+    weights: np.ndarray | None = None
+    weight_type: str | None = None
 
     def regressors_for(self, data: pd.DataFrame) -> pd.DataFrame:
         """The formula's right-hand side evaluated on new data (same coding)."""
@@ -107,8 +116,16 @@ def _check_columns(formula: str, frame: pd.DataFrame, used: set[str]) -> None:
             )
 
 
-def build_design(formula: str, panel: PanelData) -> Design:
+def build_design(
+    formula: str,
+    panel: PanelData,
+    weights: Hashable | None = None,
+    weight_type: str = "analytic",
+) -> Design:
     """Evaluate ``formula`` on ``panel`` and return a ``Design``.
+
+    ``weights`` names a column of positive observation weights (see ``panelre._weights``):
+    rows of weight zero are dropped with a warning, bad values raise.
 
     Examples
     --------
@@ -140,6 +157,13 @@ def build_design(formula: str, panel: PanelData) -> Design:
             )
         panel = panel.subset(~na_rows)
         frame = panel.frame
+    w = None
+    if weights is not None:
+        w, positive = checked_weights(frame, weights, weight_type)
+        if not positive.all():
+            panel = panel.subset(positive)
+            frame, w = panel.frame, w[positive]
+    kind = None if w is None else weight_type
     plain = _plain_terms(formula, frame)
     if plain is not None:  # fast path: columns copied straight into one array
         y_name, x_names = plain
@@ -153,6 +177,8 @@ def build_design(formula: str, panel: PanelData) -> Design:
             formula=formula,
             n_missing=n_missing,
             rhs_spec=None,
+            weights=w,
+            weight_type=kind,
         )
     try:
         with np.errstate(all="ignore"):
@@ -183,6 +209,8 @@ def build_design(formula: str, panel: PanelData) -> Design:
         formula=formula,
         n_missing=n_missing,
         rhs_spec=rhs.model_spec,
+        weights=w,
+        weight_type=kind,
     )
 
 

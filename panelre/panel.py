@@ -25,10 +25,11 @@ from panelre.exceptions import (
     PanelIndexError,
 )
 
-__all__ = ["PanelData", "as_panel"]
+__all__ = ["PanelData", "as_panel", "to_pandas"]
 
 
-def _to_pandas(data: Any) -> pd.DataFrame:
+def to_pandas(data: Any) -> pd.DataFrame:
+    """``data`` as a pandas DataFrame (polars converted; the caller's frame is not copied)."""
     if isinstance(data, pd.DataFrame):
         return data
     module = type(data).__module__
@@ -86,7 +87,7 @@ class PanelData:
                 )
             self.__dict__.update({k: v for k, v in data.__dict__.items() if not k.startswith("_c")})
             return
-        frame = _to_pandas(data)
+        frame = to_pandas(data)
         if entity is None and isinstance(frame.index, pd.MultiIndex):
             if frame.index.nlevels != 2:
                 raise PanelIndexError(

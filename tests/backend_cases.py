@@ -55,6 +55,12 @@ ESTIMATORS: list[tuple[str, str, dict[str, Any]]] = [
     ("correlated_random_effects", FORMULA_Z, {}),
     ("hausman_taylor", FORMULA_Z, {"endogenous": ["x1", "z"]}),
     ("hausman_taylor", FORMULA_Z, {"endogenous": ["x1", "z"], "instruments": "amemiya-macurdy"}),
+    # observation weights (w: analytic, varying within entity; fw: integer frequencies)
+    ("pooled_ols", FORMULA, {"weights": "w"}),
+    ("between", FORMULA, {"weights": "w"}),
+    ("fixed_effects", FORMULA, {"effects": "twoway", "weights": "w"}),
+    ("fixed_effects", FORMULA, {"weights": "fw", "weight_type": "frequency", "constant": True}),
+    ("first_difference", FORMULA, {"weights": "w"}),
 ]
 
 
@@ -82,6 +88,7 @@ def make_panel(balanced: bool, n_entities: int = 300, n_periods: int = 8, seed: 
     g = rng.choice(["a", "b", "c"], n)
     y = 1 + 0.5 * x1 - 0.3 * x2 + 0.4 * z[e] + alpha[e] + rng.normal(size=n_periods)[t]
     y = y + rng.normal(size=n) + np.select([g == "b", g == "c"], [0.4, -0.25], 0.0)
+    weights = np.random.default_rng(seed + 1)  # drawn last: the other columns stay as they were
     return pd.DataFrame(
         {
             "firm": e,
@@ -92,6 +99,8 @@ def make_panel(balanced: bool, n_entities: int = 300, n_periods: int = 8, seed: 
             "z": z[e],
             "g": g,
             "region": rng.integers(0, 25, n_entities)[e],
+            "w": weights.uniform(0.3, 3.0, n),
+            "fw": weights.integers(1, 4, n),
         }
     )
 

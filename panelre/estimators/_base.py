@@ -28,7 +28,9 @@ def index_r2(
     source: PanelSource, names: Sequence[str], params: np.ndarray
 ) -> tuple[float, float, float]:
     """Stata's within, between and overall R²: squared correlations of ``x'b`` (intercept
-    excluded) with ``y``, from the statistics of the source's columns.
+    excluded) with ``y``, from the statistics of the source's columns. With observation
+    weights the within R² is weighted and the between and overall R² are not, as Stata's
+    weighted ``xtreg, fe``.
 
     Examples
     --------
@@ -46,9 +48,10 @@ def index_r2(
             b[1 + source.x_names.index(n)] = v
     y = np.zeros(p)
     y[0] = 1.0
-    overall = corr2(st.gram, st.total, st.n, y, b)
     _, within_gram = within(source, "entity")
-    within_r2 = corr2(within_gram, np.zeros(p), st.n, y, b)
+    within_r2 = corr2(within_gram, np.zeros(p), st.mass, y, b)
+    st = st.unweighted
+    overall = corr2(st.gram, st.total, st.n, y, b)
     means = st.entity.means
     between = corr2(means.T @ means, means.sum(axis=0), means.shape[0], y, b)
     return within_r2, between, overall
@@ -66,6 +69,8 @@ class PanelModel(ABC):
     requires_time: ClassVar[bool] = False
     option_names: ClassVar[tuple[str, ...]] = ()
     results_class: ClassVar[type[PanelResults]] = PanelResults
+    accepts_weights: ClassVar[bool] = True
+    weights_note: ClassVar[str] = ""
 
     def __init__(self, source: PanelSource, **options: Any) -> None:
         unknown = sorted(set(options) - set(self.option_names))
@@ -76,6 +81,12 @@ class PanelModel(ABC):
             )
         if self.requires_time:
             require_time(source.time_name is not None, self.title)
+        if source.weight_type is not None and not self.accepts_weights:
+            raise InvalidParameterError(
+                f"{self.title} is not defined with observation weights here: "
+                f"{self.weights_note} Weighted estimators: pooled_ols, between, "
+                "fixed_effects, first_difference."
+            )
         self.source = source
         self._configure(**options)
 
@@ -96,14 +107,21 @@ class PanelModel(ABC):
         entity: Hashable | None = None,
         time: Hashable | None = None,
         backend: str | Backend = "auto",
+        weights: Any = None,
+        weight_type: str = "analytic",
         **options: Any,
     ) -> PanelModel:
         """Build the model from a formula and any accepted form of panel data.
 
         ``backend`` chooses where the statistics are computed: ``"auto"`` (Dask for Dask
         frames, numpy otherwise), ``"numpy"``, ``"dask"``, ``"cupy"`` or ``"torch"``.
+        ``weights`` (a column name or one value per row) and ``weight_type``
+        (``"analytic"`` or ``"frequency"``) weight the observations.
         """
-        source = bind(formula, data, entity=entity, time=time, backend=backend)
+        source = bind(
+            formula, data, entity=entity, time=time, backend=backend, weights=weights,
+            weight_type=weight_type,
+        )  # fmt: skip
         return cls(source, **options)
 
     def fit(

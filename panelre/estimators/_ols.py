@@ -49,7 +49,8 @@ class LeastSquares:
         ``(1, −b)`` over the outputs of ``columns`` (0 for unused or dropped ones), so that
         ``e* = columns · coef``.
     gram, totals : ndarray
-        ``Σ c c'`` and ``Σ c`` of the ``columns`` outputs; ``n`` their rows.
+        ``Σ c c'`` and ``Σ c`` of the ``columns`` outputs (weighted with observation
+        weights); ``n`` their rows (``Σ w`` with weights).
     """
 
     params: np.ndarray
@@ -63,7 +64,7 @@ class LeastSquares:
     coef: np.ndarray
     gram: np.ndarray
     totals: np.ndarray
-    n: int
+    n: float
 
     @property
     def ssr(self) -> float:
@@ -155,7 +156,7 @@ def least_squares(
         coef=coef,
         gram=gram,
         totals=column_sums(stats, columns),
-        n=stats.n,
+        n=stats.mass,
     )
 
 

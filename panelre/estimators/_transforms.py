@@ -3,7 +3,9 @@ two-way, exact on unbalanced panels) and the group effects they imply.
 
 Two-way demeaning on unbalanced panels partials out the period dummies through their
 T x T normal equations ``(C_t − F'C_e⁻¹F) h = S_t − F'z̄_e`` (the incidence products come
-from the backend), then demeans by entity: ``z** = z − h[t] − (z − h)̄ᵢ``.
+from the backend), then demeans by entity: ``z** = z − h[t] − (z − h)̄ᵢ``. With
+observation weights C are the group sums of the weights, F holds the weight of each
+entity-period cell and the means are weighted: the weighted two-way LSDV, exactly.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ def period_gram(stats: PanelStats) -> np.ndarray:
     """``C_t − F' C_e⁻¹ F``: the normal equations of the period dummies after entity
     demeaning."""
     time = stats.groups("time")
-    return np.diag(time.counts) - stats.pattern().time_gram(1.0 / stats.entity.counts)
+    return np.diag(time.weights) - stats.pattern().time_gram(1.0 / stats.entity.weights)
 
 
 def within_map(stats: PanelStats, effects: str, gram: np.ndarray | None = None) -> RowMap:
@@ -54,7 +56,7 @@ def within_map(stats: PanelStats, effects: str, gram: np.ndarray | None = None) 
     if effects == "time":
         return RowMap(np.eye(p), time_table=stats.groups("time").means)
     pattern = stats.pattern()
-    c_e = stats.entity.counts
+    c_e = stats.entity.weights
     if gram is None:
         gram = period_gram(stats)
     rhs = stats.groups("time").sums - pattern.to_time(stats.entity.means)
@@ -85,8 +87,9 @@ def twoway_effects(
 ) -> tuple[pd.Series, pd.Series]:
     """Entity and period effects of a two-way within fit with coefficients ``coef`` over z
     (``(1, −b)``): the per-row effect ``h_u[t] + o_u[i]`` split into αᵢ + γₜ with γ of
-    observation-weighted mean zero (the entity effects carry the level)."""
-    c_e, c_t = stats.entity.counts, stats.groups("time").counts
+    observation-weighted mean zero (the entity effects carry the level; with observation
+    weights, weighted by the weights)."""
+    c_e, c_t = stats.entity.weights, stats.groups("time").weights
     Hu = transform.time_table @ coef  # type: ignore[operator]
     au = transform.entity_table @ coef  # type: ignore[operator]
     if gram is None:

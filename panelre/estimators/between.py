@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
+
 from panelre.estimators._base import PanelModel
 from panelre.estimators.pooled import pooled_estimation
-from panelre.exceptions import InsufficientDataError
+from panelre.exceptions import InsufficientDataError, InvalidParameterError
 from panelre.results import Estimation
 from panelre.stats import host_source
 
@@ -17,6 +21,12 @@ class Between(PanelModel):
     The entity means come from the statistics of any backend; the regression on them
     (N rows) runs in memory.
 
+    ``wls=True`` weights each entity mean by its number of observations Tᵢ (Stata's
+    ``xtreg, be wls``). With observation weights an entity's mean is the weighted mean
+    of its rows; it is weighted by the mean of its row weights (analytic weights;
+    ``Σw`` with ``wls=True``), or by 1 with frequency weights (``Σw``, its expanded
+    Tᵢ, with ``wls=True``), so that frequency weights equal repeated rows.
+
     Examples
     --------
     >>> import panelre as pr
@@ -27,6 +37,24 @@ class Between(PanelModel):
 
     estimator_name = "between"
     title = "Between"
+    option_names = ("wls",)
+
+    def _configure(self, wls: bool = False, **_: Any) -> None:
+        if not isinstance(wls, (bool, np.bool_)):
+            raise InvalidParameterError(f"The 'wls' parameter must be True or False. Got {wls!r}.")
+        self.wls = bool(wls)
+
+    def entity_weights(self) -> np.ndarray | None:
+        """The weight of each entity mean in the between regression (None: equal)."""
+        st = self.source.stats
+        kind = self.source.weight_type
+        if kind is None:
+            return st.entity.counts.copy() if self.wls else None
+        if self.wls:
+            return st.entity.weights.copy()
+        if kind == "frequency":
+            return None
+        return st.entity.weights / st.entity.counts
 
     def _estimate(self) -> Estimation:
         src = self.source
@@ -45,5 +73,6 @@ class Between(PanelModel):
             entity_labels=st.entity.labels,
             entity_name=src.entity_name,
             formula=src.formula,
+            weights=self.entity_weights(),
         )
         return pooled_estimation(rows, src)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
 from panelre.estimators._base import PanelModel
 from panelre.estimators.pooled import pooled_estimation
-from panelre.exceptions import InsufficientDataError
+from panelre.exceptions import InsufficientDataError, InvalidParameterError
 from panelre.results import Estimation
 
 __all__ = ["FirstDifference"]
@@ -20,7 +21,9 @@ class FirstDifference(PanelModel):
     As R plm, consecutive *rows* (ordered by time) are differenced even across gaps,
     and an intercept in the formula is kept as the constant of the differenced
     equation (a linear trend in levels); ``- 1`` drops it. The differences are rows of
-    their own on the backend; the regression on them is pooled OLS.
+    their own on the backend; the regression on them is pooled OLS. With analytic
+    weights (``var(eᵢₜ) = σ²/wᵢₜ``) a difference is weighted by the precision of
+    ``eᵢₜ − eᵢₜ₋₁``, ``1/(1/wᵢₜ + 1/wᵢₜ₋₁)`` (as linearmodels).
 
     Examples
     --------
@@ -34,6 +37,14 @@ class FirstDifference(PanelModel):
     estimator_name = "first_difference"
     title = "First differences"
     requires_time = True
+
+    def _configure(self, **_: Any) -> None:
+        if self.source.weight_type == "frequency":
+            raise InvalidParameterError(
+                "First differences take analytic weights only: frequency weights stand for "
+                "repeated rows, and repeated (entity, time) rows have no first differences. "
+                "Use weight_type='analytic'."
+            )
 
     def _estimate(self) -> Estimation:
         src = self.source

@@ -129,6 +129,11 @@ class HausmanTaylor(PanelModel):
     requires_time = True
     option_names = ("endogenous", "instruments")
     results_class = HausmanTaylorResults
+    accepts_weights = False
+    weights_note = (
+        "Hausman-Taylor is a random-effects GLS estimator, and neither Stata's xthtaylor nor "
+        "R plm defines it with weights."
+    )
 
     def _configure(
         self, endogenous: Sequence[str] = (), instruments: str = "baltagi", **_: Any

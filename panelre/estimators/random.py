@@ -201,6 +201,12 @@ class RandomEffects(PanelModel):
     uses_normal = True
     results_class = RandomEffectsResults
     option_names = ("effects", "method", "convention")
+    accepts_weights = False
+    weights_note = (
+        "Stata's xtreg, re takes no weights, and R plm's weighted random effects reweights "
+        "the quasi-demeaned data after unweighted transforms (not the GLS of a stated "
+        "weighted model; see the weights page of the docs)."
+    )
 
     def _configure(
         self,

@@ -164,7 +164,7 @@ def _with_average_effect(
     ``kept`` of z) within-transformed plus their grand means, and a constant."""
     st = source.stats
     columns = [0, *kept]
-    grand = st.total[columns] / st.n
+    grand = st.total[columns] / st.mass
     tables: dict[str, np.ndarray] = {}
     # the entity (or, for time effects, the period) table becomes O − z̄, which adds the
     # grand means back; its extra column of −1 is the constant

@@ -18,6 +18,7 @@ from panelre.exceptions import (
     PanelreWarning,
 )
 from panelre.results import PanelResults, TestResult
+from panelre.specification._weighted import undefined_with_weights
 
 __all__ = ["cross_sectional_dependence", "pairwise_correlations", "CD_TESTS"]
 
@@ -150,6 +151,9 @@ def cross_sectional_dependence(result: PanelResults, *, test: str = "pesaran-cd"
             "cross_sectional_dependence() takes a fitted panel result. "
             f"Got {type(result).__name__}."
         )
+    undefined = undefined_with_weights(result, f"{test} test for cross-sectional dependence")
+    if undefined is not None:
+        return undefined
     within = result.estimator == "fixed_effects" and result.model.effects in ("entity", "twoway")
     if test == "bias-corrected" and not within:
         raise IncompatibleResultsError(

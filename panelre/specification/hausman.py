@@ -100,6 +100,8 @@ def hausman_regression(
     effects: str = "entity",
     method: str = "swamy-arora",
     backend: str | Backend = "auto",
+    weights: Any = None,
+    weight_type: str = "analytic",
     **cov_options: Any,
 ) -> TestResult:
     """Regression-based (Mundlak/Wooldridge) Hausman test, R plm's ``phtest(method="aux")``.
@@ -108,7 +110,8 @@ def hausman_regression(
     within-demeaned time-varying regressors, and tests that the latter are jointly zero
     with a Wald test (df = number of time-varying regressors). With ``cov="cluster"``
     (by entity) it is the cluster-robust test Stata users get from ``xtoverid`` or
-    ``estat mundlak``.
+    ``estat mundlak``. Random effects are not defined with observation weights here, so
+    with ``weights`` the result has ``valid=False`` and the reason.
 
     Examples
     --------
@@ -119,7 +122,10 @@ def hausman_regression(
     (8.2998, 2)
     """
     covariance = make_covariance(cov, **cov_options)
-    source = bind(formula, data, entity=entity, time=time, backend=backend)
+    source = bind(
+        formula, data, entity=entity, time=time, backend=backend, weights=weights,
+        weight_type=weight_type,
+    )  # fmt: skip
     return regression_hausman(source, covariance, effects=effects, method=method)
 
 
@@ -131,6 +137,12 @@ def regression_hausman(
     method: str = "swamy-arora",
 ) -> TestResult:
     """The regression-based Hausman test on a bound source (see ``hausman_regression``)."""
+    if source.weight_type is not None:
+        return _undefined(
+            "The regression-based Hausman test quasi-demeans by the random-effects θ, and "
+            "random effects are not defined with observation weights (see the weights page "
+            "of the docs). Compare weighted fixed effects with f_test_effects()."
+        )
     model = RandomEffects(source, effects=effects, method=method)
     st = source.stats
     p = st.width

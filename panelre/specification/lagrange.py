@@ -81,6 +81,8 @@ def breusch_pagan(
     effects: str = "entity",
     variant: str = "bp",
     backend: str | Backend = "auto",
+    weights: Any = None,
+    weight_type: str = "analytic",
 ) -> TestResult:
     """LM test of no random effects (σ²ᵤ = 0) from pooled OLS residuals (R plm ``plmtest``).
 
@@ -94,6 +96,10 @@ def breusch_pagan(
         ``bp``: Breusch–Pagan χ² (df 1, or 2 two-way); ``honda``: one-sided normal
         (``(LM₁+LM₂)/√2`` two-way); ``king-wu``: one-sided normal (a weighted combination
         two-way; equal to Honda one-way).
+    weights, weight_type
+        Observation weights (see ``pr.pooled_ols``). The LM statistics are derived for
+        equal weights (homoskedastic errors), so a weighted call returns a result with
+        ``valid=False`` and the reason, not a number.
 
     Examples
     --------
@@ -103,7 +109,10 @@ def breusch_pagan(
     >>> round(t.stat, 3), t.df
     (798.162, 1)
     """
-    source = bind(formula, data, entity=entity, time=time, backend=backend)
+    source = bind(
+        formula, data, entity=entity, time=time, backend=backend, weights=weights,
+        weight_type=weight_type,
+    )  # fmt: skip
     return lm_test(source, effects=effects, variant=variant)
 
 
@@ -114,6 +123,21 @@ def lm_test(source: PanelSource, *, effects: str = "entity", variant: str = "bp"
     variant = check_option("variant", variant, ["bp", "honda", "king-wu"], {"kw": "king-wu"})
     if effects != "entity":
         require_time(source.time_name is not None, f"LM tests for {effects} effects")
+    if source.weight_type is not None:
+        return TestResult(
+            name=f"LM test for {effects} effects ({variant})",
+            stat=float("nan"),
+            df=0,
+            pvalue=float("nan"),
+            null=f"no {effects} effects (variance of the {effects} effect is zero)",
+            alternative=f"{effects} effects are present (positive variance)",
+            valid=False,
+            reason=(
+                "The Breusch-Pagan/Honda LM tests are derived for unweighted pooled OLS "
+                "with homoskedastic errors; they are not defined with observation weights. "
+                "Test the effects with f_test_effects() on a weighted fixed-effects fit."
+            ),
+        )
     st = source.stats
     p = st.width
     fit = least_squares(

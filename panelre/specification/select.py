@@ -16,6 +16,7 @@ from panelre.exceptions import (
     DataError,
     IncompatibleResultsError,
     InsufficientDataError,
+    InvalidParameterError,
     PanelreWarning,
 )
 from panelre.results import PanelResults, TestResult
@@ -123,6 +124,7 @@ def select(
     alpha: float = 0.05,
     method: str = "swamy-arora",
     backend: str | Backend = "auto",
+    weights: Any = None,
 ) -> Selection:
     """Choose between pooled OLS, fixed effects, random effects and correlated random
     effects, and explain why.
@@ -149,6 +151,12 @@ def select(
     'fixed_effects'
     """
     alpha = check_probability("alpha", alpha)
+    if weights is not None:
+        raise InvalidParameterError(
+            "select() weighs random effects, which are not defined with observation weights "
+            "(Stata's xtreg, re takes none). With weights, fit pr.fixed_effects(..., "
+            "weights=...) and test the effects with pr.f_test_effects()."
+        )
     source = bind(formula, data, entity=entity, time=time, backend=backend)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PanelreWarning)

@@ -18,6 +18,7 @@ from panelre.exceptions import (
     InvalidParameterError,
 )
 from panelre.results import PanelResults, TestResult
+from panelre.specification._weighted import undefined_with_weights
 from panelre.stats import PanelSource, bind, in_memory
 
 __all__ = ["serial_correlation", "SERIAL_TESTS"]
@@ -116,6 +117,9 @@ def serial_correlation(
                               or order < 1):  # fmt: skip
         raise InvalidParameterError(f"'order' must be a positive integer or None. Got {order!r}.")
     result = _result(result_or_formula, data, test, entity, time)
+    undefined = undefined_with_weights(result, f"{test} test for serial correlation")
+    if undefined is not None:
+        return undefined
     if test == "wooldridge":
         return _wooldridge(result)
     if test == "wooldridge-fd":

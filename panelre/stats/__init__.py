@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from panelre._validation import check_option
+from panelre._weights import weight_spec
 from panelre.exceptions import InvalidParameterError
 from panelre.stats._base import (
     Backend,
@@ -27,6 +28,7 @@ from panelre.stats._base import (
     PanelStats,
     RowMap,
     ScoreReducer,
+    Weighting,
     require_time,
 )
 from panelre.stats.algebra import column_sums, corr2, cross, derive, group_sums
@@ -40,6 +42,7 @@ __all__ = [
     "PanelStats",
     "RowMap",
     "ScoreReducer",
+    "Weighting",
     "bind",
     "column_sums",
     "corr2",
@@ -157,8 +160,11 @@ def bind(
     entity: Hashable | None = None,
     time: Hashable | None = None,
     backend: str | Backend = "auto",
+    weights: Any = None,
+    weight_type: str = "analytic",
 ) -> PanelSource:
-    """Evaluate ``formula`` on ``data`` with the chosen backend.
+    """Evaluate ``formula`` on ``data`` with the chosen backend (``weights``: a column
+    name or one value per row, see ``panelre._weights``).
 
     Examples
     --------
@@ -167,4 +173,8 @@ def bind(
     >>> src.backend.name, src.stats.n, src.x_names
     ('numpy', 200, ['Intercept', 'value', 'capital'])
     """
-    return resolve_backend(backend, data).bind(formula, data, entity, time)
+    spec = weight_spec(weights, weight_type)
+    chosen = resolve_backend(backend, data)
+    if spec is None:
+        return chosen.bind(formula, data, entity, time)
+    return chosen.bind(formula, data, entity, time, spec)

@@ -29,6 +29,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
+from panelre._weights import WeightSpec
 from panelre.exceptions import PanelIndexError
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "Incidence",
     "BalancedIncidence",
     "PanelStats",
+    "Weighting",
     "RowMap",
     "ClusterSpec",
     "ScoreReducer",
@@ -68,14 +70,23 @@ class Groups:
         Rows per group (as floats).
     sums : ndarray (G, p) or callable
         Sums of the columns of z per group, or a zero-argument callable that computes
-        them on first use (a backend may skip a pass that a model does not need).
+        them on first use (a backend may skip a pass that a model does not need). With
+        observation weights: the weighted sums ``Σ w z``.
+    weights : ndarray (G,), optional
+        Sum of the observation weights per group (the counts when unweighted): the
+        denominators of the group means.
     """
 
     def __init__(
-        self, labels: pd.Index, counts: np.ndarray, sums: np.ndarray | Callable[[], np.ndarray]
+        self,
+        labels: pd.Index,
+        counts: np.ndarray,
+        sums: np.ndarray | Callable[[], np.ndarray],
+        weights: np.ndarray | None = None,
     ) -> None:
         self.labels = labels
         self.counts = np.asarray(counts, dtype=float)
+        self.weights = self.counts if weights is None else np.asarray(weights, dtype=float)
         self._sums = sums
 
     @property
@@ -91,8 +102,8 @@ class Groups:
 
     @cached_property
     def means(self) -> np.ndarray:
-        """Group means of z, shape (G, p)."""
-        return self.sums / self.counts[:, None]
+        """Group means of z (weighted means with observation weights), shape (G, p)."""
+        return self.sums / self.weights[:, None]
 
 
 @runtime_checkable
@@ -136,13 +147,36 @@ class BalancedIncidence:
 
 
 @dataclass(frozen=True)
+class Weighting:
+    """Observation weights behind a ``PanelStats``.
+
+    Attributes
+    ----------
+    kind : {"analytic", "frequency"}
+    total : float
+        ``Σ w``.
+    unweighted : callable
+        Returns the statistics of the same rows without weights (Stata's between and
+        overall R² of weighted fits are unweighted); computed on first use.
+    """
+
+    kind: str
+    total: float
+    unweighted: Callable[[], PanelStats]
+
+
+@dataclass(frozen=True)
 class PanelStats:
     """Sufficient statistics of the rows of ``z = [y, x₁ … x_k]``.
+
+    With observation weights ``w`` every sum is weighted (``Σ w z z'``, ``Σ w z``, group
+    sums ``Σ w z`` and group weights ``Σ w``; the incidence holds ``Σ w`` per entity and
+    period), so every map and cross-product below is its weighted version.
 
     Attributes
     ----------
     n : int
-        Rows.
+        Observations: rows, or ``Σ w`` with frequency weights.
     gram : ndarray (p, p)
         ``Σ z z'``.
     total : ndarray (p,)
@@ -153,6 +187,8 @@ class PanelStats:
     incidence : Incidence or None
         The entity x period pattern (None without a time identifier); backends compute
         it lazily, on first use.
+    weighting : Weighting or None
+        The observation weights (None: unweighted).
     """
 
     n: int
@@ -161,6 +197,17 @@ class PanelStats:
     entity: Groups
     time: Groups | None
     incidence: Incidence | None = None
+    weighting: Weighting | None = None
+
+    @property
+    def mass(self) -> float:
+        """``Σ w`` (the number of rows when unweighted): the denominator of means."""
+        return float(self.n) if self.weighting is None else self.weighting.total
+
+    @property
+    def unweighted(self) -> PanelStats:
+        """The statistics without weights (these statistics when unweighted)."""
+        return self if self.weighting is None else self.weighting.unweighted()
 
     @property
     def width(self) -> int:
@@ -198,9 +245,9 @@ class PanelStats:
         return self.time  # type: ignore[return-value]
 
     def pattern(self) -> Incidence:
-        """The incidence operator (balanced panels need no pass over the rows)."""
+        """The incidence operator (balanced unweighted panels need no pass over the rows)."""
         require_time(self.time is not None, "Two-way effects")
-        if self.is_balanced:
+        if self.is_balanced and self.weighting is None:
             return BalancedIncidence(self.n_entities, self.n_periods)
         assert self.incidence is not None
         return self.incidence
@@ -324,27 +371,33 @@ def _add(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
 
 class ScoreReducer(Protocol):
     """Row-level reductions of one regression with regressors ``x = X(z)`` and residuals
-    ``e = E(z)`` (both row maps), computed where the rows are."""
+    ``e = E(z)`` (both row maps), computed where the rows are.
+
+    With observation weights ``w`` the scores are ``w x e``: ``resid_ss`` is ``Σ w e²``,
+    ``gradient`` and ``score_sums`` sum ``w x e``, and ``score_outer`` is
+    ``Σ w² (x e)(x e)'`` for analytic weights but ``Σ w (x e)(x e)'`` for frequency
+    weights (a row that stands for w identical rows).
+    """
 
     @property
     def nobs(self) -> int:
-        """Rows of the regression."""
+        """Observations of the regression (rows; ``Σ w`` with frequency weights)."""
         ...
 
     def resid_ss(self) -> float:
-        """``Σ e²``."""
+        """``Σ w e²``."""
         ...
 
     def gradient(self) -> np.ndarray:
-        """``Σ x e`` (zero at the least-squares solution; used to refine it)."""
+        """``Σ w x e`` (zero at the least-squares solution; used to refine it)."""
         ...
 
     def score_outer(self) -> np.ndarray:
-        """``Σ (x e)(x e)'``."""
+        """``Σ w² (x e)(x e)'`` (``Σ w (x e)(x e)'`` for frequency weights)."""
         ...
 
     def score_sums(self, cluster: ClusterSpec) -> np.ndarray:
-        """Sums of ``x e`` per cluster, shape (G, m), one row per cluster that has rows;
+        """Sums of ``w x e`` per cluster, shape (G, m), one row per cluster that has rows;
         periods in time order for ``"time"``."""
         ...
 
@@ -355,9 +408,15 @@ class Backend(Protocol):
     name: str
 
     def bind(
-        self, formula: str, data: Any, entity: Hashable | None, time: Hashable | None
+        self,
+        formula: str,
+        data: Any,
+        entity: Hashable | None,
+        time: Hashable | None,
+        weights: WeightSpec | None = None,
     ) -> PanelSource:
-        """Evaluate ``formula`` on ``data`` where the data are."""
+        """Evaluate ``formula`` (and the observation ``weights``) on ``data`` where the
+        data are."""
         ...
 
     def collect(self, rows: Any) -> PanelStats:
@@ -375,7 +434,9 @@ class Backend(Protocol):
 
     def first_differences(self, rows: Any, intercept: int | None) -> Any:
         """Rows of differences of consecutive observations within entity (``intercept``:
-        position in z of a column set to 1, the constant of the differenced equation)."""
+        position in z of a column set to 1, the constant of the differenced equation).
+        With analytic weights a difference weighs ``1/(1/wₜ + 1/wₜ₋₁)``, the precision of
+        ``eₜ − eₜ₋₁``."""
         ...
 
     def wide(self, rows: Any, rowmap: RowMap) -> np.ndarray:
@@ -407,6 +468,8 @@ class PanelSource:
         For a derived source (e.g. a design augmented with entity means): the map from
         the rows' own ``z`` to this source's columns. Statistics, scores and values of the
         derived columns are computed through it; no row is rewritten.
+    weight_type : {"analytic", "frequency"} or None
+        The kind of observation weights (None: unweighted).
     """
 
     backend: Backend
@@ -417,6 +480,7 @@ class PanelSource:
     entity_name: Hashable
     time_name: Hashable | None
     columns_map: RowMap | None = None
+    weight_type: str | None = None
     _shared: dict[str, Any] = field(default_factory=dict, repr=False)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -476,8 +540,9 @@ class PanelSource:
             self.formula,
             self.entity_name,
             self.time_name,
-            self._on_rows(columns),
-            self._shared,
+            columns_map=self._on_rows(columns),
+            weight_type=self.weight_type,
+            _shared=self._shared,
         )
 
     def scores(self, regressors: RowMap, resid: RowMap) -> ScoreReducer:
@@ -506,6 +571,7 @@ class PanelSource:
                 self.formula,
                 self.entity_name,
                 self.time_name,
+                weight_type=self.weight_type,
             )
         return self._shared["fd"]
 

@@ -21,10 +21,12 @@ import pandas as pd
 from dask.dataframe.utils import make_meta
 
 from panelre._warnings import warn
+from panelre._weights import WeightSpec, check_weight_column, raise_bad_weights, warn_zero_weights
 from panelre.exceptions import (
     DataError,
     FormulaError,
     InsufficientDataError,
+    InvalidParameterError,
     MissingValueWarning,
     PanelIndexError,
 )
@@ -33,6 +35,7 @@ from panelre.formula import _check_columns, _plain_terms, formula_variables
 __all__ = [
     "ENTITY",
     "TIME",
+    "WEIGHT",
     "RowSpec",
     "bind_spec",
     "cast",
@@ -44,6 +47,8 @@ __all__ = [
 
 #: Identifier columns of the lazy design frame (the z columns are ``__z0`` …).
 ENTITY, TIME = "__entity", "__time"
+#: The observation weights' column of the lazy design frame (when weighted).
+WEIGHT = "__weight"
 
 
 def zcols(p: int) -> list[str]:
@@ -55,8 +60,9 @@ def zcols(p: int) -> list[str]:
 class RowSpec:
     """What a partition task needs to evaluate the formula (no Dask collection inside):
     the identifier columns, the data columns ``used`` by the formula, the formulaic specs,
-    the global categorical dtypes, the width of z, and ``plain``, the columns of z when
-    every term is a plain numeric column (formulaic is then skipped, as in memory)."""
+    the global categorical dtypes, the width of z, ``plain``, the columns of z when
+    every term is a plain numeric column (formulaic is then skipped, as in memory), and
+    the observation weights' column and kind (rows of weight zero are dropped)."""
 
     entity: Hashable
     time: Hashable | None
@@ -67,6 +73,8 @@ class RowSpec:
     width: int
     plain: list[str] | None = None
     kinds: dict[str, tuple[str, str]] = field(default_factory=dict)
+    weights: Hashable | None = None
+    weight_type: str | None = None
 
 
 def cast(frame: pd.DataFrame, categories: dict[str, pd.CategoricalDtype]) -> pd.DataFrame:
@@ -102,11 +110,22 @@ def _complete(part: pd.DataFrame, spec: RowSpec) -> tuple[np.ndarray, np.ndarray
     return ok, ok & ~na
 
 
+def _weights(part: pd.DataFrame, spec: RowSpec) -> np.ndarray:
+    """The checked weights of the (complete) rows of a partition."""
+    values = part[spec.weights].to_numpy(dtype=float, na_value=np.nan)
+    raise_bad_weights(values, spec.weight_type or "analytic", str(spec.weights))
+    return values
+
+
 def missing_counts(part: pd.DataFrame, spec: RowSpec) -> pd.DataFrame:
-    """Rows, rows without an identifier and rows with a missing formula value."""
+    """Rows, rows without an identifier, rows with a missing formula value and complete
+    rows of weight zero."""
     ok, complete = _complete(part, spec)
-    counts = [len(part), int((~ok).sum()), int((ok & ~complete).sum())]
-    return pd.DataFrame([counts], columns=["n", "index", "na"])
+    zero = 0
+    if spec.weights is not None:
+        zero = int((_weights(part.loc[complete], spec) == 0).sum())
+    counts = [len(part), int((~ok).sum()), int((ok & ~complete).sum()), zero]
+    return pd.DataFrame([counts], columns=["n", "index", "na", "zero"])
 
 
 def _partition_rows(part: pd.DataFrame, spec: RowSpec, extra: Sequence[str]) -> pd.DataFrame:
@@ -114,6 +133,11 @@ def _partition_rows(part: pd.DataFrame, spec: RowSpec, extra: Sequence[str]) -> 
     complete = _complete(part, spec)[1]
     if not complete.all():
         part = part.loc[complete]
+    w = None
+    if spec.weights is not None:
+        w = _weights(part, spec)
+        if not (w > 0).all():
+            part, w = part.loc[w > 0], w[w > 0]
     z = np.zeros((len(part), spec.width), order="F")  # columns contiguous: one block below
     if spec.plain is not None:
         for j, name in enumerate(spec.plain):  # a loop over columns
@@ -132,6 +156,8 @@ def _partition_rows(part: pd.DataFrame, spec: RowSpec, extra: Sequence[str]) -> 
     out.insert(0, ENTITY, part[spec.entity].to_numpy())
     if spec.time is not None:
         out.insert(1, TIME, part[spec.time].to_numpy())
+    if w is not None:
+        out[WEIGHT] = w
     for c in extra:
         out[c] = part[c].to_numpy()
     return out
@@ -156,8 +182,12 @@ def _kind(dtype: Any) -> str:
 
 
 def bind_spec(
-    formula: str, source: Any, entity: Hashable | None, time: Hashable | None
-) -> tuple[RowSpec, list[str], int, pd.Index | None]:
+    formula: str,
+    source: Any,
+    entity: Hashable | None,
+    time: Hashable | None,
+    weights: WeightSpec | None = None,
+) -> tuple[RowSpec, list[str], pd.Index | None]:
     """Check the columns, scan the frame (one ``compute``) and build the formula's spec.
 
     Returns the spec, the names of z (response, regressors), the rows dropped for missing
@@ -185,6 +215,13 @@ def bind_spec(
             )
     used = sorted(formula_variables(formula))
     _check_columns(formula, meta, set(used))
+    if weights is not None:
+        if weights.column is None:
+            raise InvalidParameterError(
+                "With Dask data, 'weights' must be the name of a column of the Dask frame (an "
+                "in-memory array cannot be aligned with the partitions)."
+            )
+        check_weight_column(meta, weights.column)
     wrapped = [c for c in used if re.search(r"C\(\s*" + re.escape(c) + r"\b", formula)]
     categorical = [c for c in used if c in wrapped or _kind(meta[c].dtype) != "numeric"]
     known = {
@@ -225,6 +262,7 @@ def bind_spec(
     spec = RowSpec(
         entity, time, used, mm.lhs.model_spec, mm.rhs.model_spec, categories, len(names),
         None if plain is None else names, kinds,
+        None if weights is None else weights.column, None if weights is None else weights.kind,
     )  # fmt: skip
     return spec, names, times
 
@@ -243,8 +281,10 @@ def _sample(source: Any, cols: list[Hashable]) -> pd.DataFrame:
     return head
 
 
-def warn_missing(counts: pd.Series, used: list[str]) -> None:
-    """The in-memory path's warnings (and errors) about rows dropped for missing values."""
+def warn_missing(counts: pd.Series, spec: RowSpec) -> None:
+    """The in-memory path's warnings (and errors) about rows dropped for missing values
+    and for weight zero."""
+    used = spec.used
     n, n_index, n_missing = (int(counts[k]) for k in ("n", "index", "na"))
     if n == 0:
         raise InsufficientDataError("The data are empty (0 rows); a panel needs observations.")
@@ -263,3 +303,5 @@ def warn_missing(counts: pd.Series, used: list[str]) -> None:
             raise InsufficientDataError(
                 f"Every row has a missing value in {used}; nothing is left to estimate."
             )
+    if spec.weights is not None:
+        warn_zero_weights(int(counts["zero"]), n - n_index - n_missing, str(spec.weights))

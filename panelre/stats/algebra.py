@@ -7,14 +7,17 @@ For maps ``a_r = z_r L_a − H_a[t_r] − O_a[i_r]`` and ``b_r`` alike::
 
 with ``G = Σzz'``, ``S_e``/``S_t`` the entity/period sums of z, ``C`` the counts and
 ``F`` the entity x period incidence (needed only when both maps mix period and entity
-tables on an unbalanced panel). Everything here is small dense algebra on the host.
+tables on an unbalanced panel). With observation weights the statistics are weighted
+(``Σwzz'``, ``Σwz`` per group, ``C`` the group sums of w, ``F`` the weight of each
+entity-period cell), and the same formula gives ``Σ w a b'``. Everything here is small
+dense algebra on the host.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from panelre.stats._base import Groups, PanelStats, RowMap
+from panelre.stats._base import Groups, PanelStats, RowMap, Weighting
 
 __all__ = ["cross", "column_sums", "group_sums", "derive", "corr2"]
 
@@ -41,7 +44,7 @@ def cross(stats: PanelStats, a: RowMap, b: RowMap) -> np.ndarray:
         t = stats.time
         out -= Ha.T @ (t.sums @ b.L)  # type: ignore[union-attr]
         if Hb is not None:
-            out += (Ha * t.counts[:, None]).T @ Hb  # type: ignore[union-attr]
+            out += (Ha * t.weights[:, None]).T @ Hb  # type: ignore[union-attr]
         if Ob is not None:
             out += Ha.T @ stats.pattern().to_time(Ob)
     if Oa is not None:
@@ -50,29 +53,29 @@ def cross(stats: PanelStats, a: RowMap, b: RowMap) -> np.ndarray:
         if Hb is not None:
             out += stats.pattern().to_time(Oa).T @ Hb
         if Ob is not None:
-            out += (Oa * e.counts[:, None]).T @ Ob
+            out += (Oa * e.weights[:, None]).T @ Ob
     return out
 
 
 def column_sums(stats: PanelStats, a: RowMap) -> np.ndarray:
-    """``Σ_r a_r``, shape (m,)."""
+    """``Σ_r w_r a_r``, shape (m,)."""
     out = stats.total @ a.L
     if a.time_table is not None:
-        out = out - stats.time.counts @ a.time_table  # type: ignore[union-attr]
+        out = out - stats.time.weights @ a.time_table  # type: ignore[union-attr]
     if a.entity_table is not None:
-        out = out - stats.entity.counts @ a.entity_table
+        out = out - stats.entity.weights @ a.entity_table
     return out
 
 
 def group_sums(stats: PanelStats, a: RowMap, dim: str) -> np.ndarray:
-    """Sums of ``a_r`` per entity or per period, shape (G, m)."""
+    """Sums of ``w_r a_r`` per entity or per period, shape (G, m)."""
     g = stats.groups(dim)
     out = g.sums @ a.L
     own, other = (
         (a.entity_table, a.time_table) if dim == "entity" else (a.time_table, a.entity_table)
     )
     if own is not None:
-        out = out - g.counts[:, None] * own
+        out = out - g.weights[:, None] * own
     if other is not None:
         pattern = stats.pattern()
         out = out - (pattern.to_entity(other) if dim == "entity" else pattern.to_time(other))
@@ -82,17 +85,22 @@ def group_sums(stats: PanelStats, a: RowMap, dim: str) -> np.ndarray:
 def derive(stats: PanelStats, a: RowMap) -> PanelStats:
     """The statistics of the mapped rows ``a_r`` (as if they were a new z)."""
     gram = cross(stats, a, a)
-    entity = Groups(stats.entity.labels, stats.entity.counts, group_sums(stats, a, "entity"))
-    time = None
-    if stats.time is not None:
-        time = Groups(stats.time.labels, stats.time.counts, group_sums(stats, a, "time"))
+
+    def groups(g: Groups, dim: str) -> Groups:
+        return Groups(g.labels, g.counts, group_sums(stats, a, dim), g.weights)
+
+    weighting = stats.weighting
+    if weighting is not None:
+        source = weighting.unweighted
+        weighting = Weighting(weighting.kind, weighting.total, lambda: derive(source(), a))
     return PanelStats(
         n=stats.n,
         gram=(gram + gram.T) / 2,
         total=column_sums(stats, a),
-        entity=entity,
-        time=time,
+        entity=groups(stats.entity, "entity"),
+        time=None if stats.time is None else groups(stats.time, "time"),
         incidence=stats.incidence,
+        weighting=weighting,
     )
 
 

@@ -19,11 +19,21 @@ import numpy as np
 import pandas as pd
 from dask.dataframe.utils import make_meta
 
+from panelre._weights import WeightSpec
 from panelre.exceptions import InsufficientDataError, InvalidParameterError, PanelIndexError
-from panelre.stats._base import ClusterSpec, Groups, PanelSource, PanelStats, RowMap, require_time
+from panelre.stats._base import (
+    ClusterSpec,
+    Groups,
+    PanelSource,
+    PanelStats,
+    RowMap,
+    Weighting,
+    require_time,
+)
 from panelre.stats._dask_rows import (
     ENTITY,
     TIME,
+    WEIGHT,
     RowSpec,
     bind_spec,
     cast,
@@ -90,6 +100,11 @@ class _Maps:
     p: int
     entity: Positions | None = None
     time: Positions | None = None
+    weight_type: str | None = None
+
+    def weights(self, part: pd.DataFrame) -> np.ndarray | None:
+        """The rows' observation weights (None when unweighted)."""
+        return None if self.weight_type is None else part[WEIGHT].to_numpy(dtype=float)
 
     def scores(self, part: pd.DataFrame) -> np.ndarray:
         """``v`` for one map; ``[x e, e]`` for the pair (regressors, residual)."""
@@ -142,18 +157,43 @@ def _presum(keys: np.ndarray, values: np.ndarray, name: str) -> pd.DataFrame:
     return out
 
 
-def _group_part(part: pd.DataFrame, key: str, p: int) -> pd.DataFrame:
-    return _presum(part[key].to_numpy(), part[zcols(p)].to_numpy(dtype=float), key)
+def _group_part(part: pd.DataFrame, key: str, p: int, weighted: bool) -> pd.DataFrame:
+    """Counts and sums of z per key; weighted: ``[Σ w z, Σ w, Σ z]``."""
+    z = part[zcols(p)].to_numpy(dtype=float)
+    if weighted:
+        w = part[WEIGHT].to_numpy(dtype=float)
+        z = np.column_stack([z * w[:, None], w, z])
+    return _presum(part[key].to_numpy(), z, key)
 
 
 def _moments(part: pd.DataFrame, maps: _Maps) -> pd.DataFrame:
+    """``[rows, Σv, Σvv']`` of the map's values (one map: z; a pair: ``[x e, e]``). With
+    weights ``w``: ``Σ w v`` and ``Σ w vv'`` for one map, then ``Σw``, ``Σv``, ``Σvv'``
+    (the unweighted statistics); for a pair ``Σ w v``, ``Σ a² vv'`` with ``a = w`` (``√w``
+    for frequency weights) and ``Σ w e²`` in the last cell."""
     v = maps.scores(part)
-    out = np.concatenate([[float(len(v))], v.sum(axis=0), (v.T @ v).ravel()])
+    w = maps.weights(part)
+    if w is None:
+        out = np.concatenate([[float(len(v))], v.sum(axis=0), (v.T @ v).ravel()])
+    elif len(maps.maps) == 1:
+        wv = v * w[:, None]
+        out = np.concatenate(
+            [[float(len(v))], wv.sum(axis=0), (wv.T @ v).ravel(), [w.sum()], v.sum(axis=0),
+             (v.T @ v).ravel()]
+        )  # fmt: skip
+    else:
+        a = w if maps.weight_type == "analytic" else np.sqrt(w)
+        av = v * a[:, None]
+        gram = av.T @ av
+        gram[-1, -1] = float(w @ (v[:, -1] ** 2))
+        out = np.concatenate([[float(len(v))], (v * w[:, None]).sum(axis=0), gram.ravel()])
     return pd.DataFrame([out], columns=[f"m{i}" for i in range(out.size)])
 
 
 def _keyed(part: pd.DataFrame, maps: _Maps, keys: list[Hashable]) -> pd.DataFrame:
-    out = pd.DataFrame(maps.scores(part))
+    v = maps.scores(part)
+    w = maps.weights(part)
+    out = pd.DataFrame(v if w is None else v * w[:, None])
     out.columns = [f"v{j}" for j in range(out.shape[1])]
     for k in keys:
         if part[k].isna().any():
@@ -165,7 +205,11 @@ def _keyed(part: pd.DataFrame, maps: _Maps, keys: list[Hashable]) -> pd.DataFram
 def _keyed_alpha(part: pd.DataFrame, maps: _Maps) -> pd.DataFrame:
     v = maps.scores(part)  # [z_used α, α]
     alpha = v[:, -1]
-    return _presum(part[ENTITY].to_numpy(), np.column_stack([v, alpha * alpha]), ENTITY)
+    out = np.column_stack([v, alpha * alpha])
+    w = maps.weights(part)
+    if w is not None:
+        out *= w[:, None]
+    return _presum(part[ENTITY].to_numpy(), out, ENTITY)
 
 
 def _pattern_words(part: pd.DataFrame, periods: Positions) -> pd.DataFrame:
@@ -199,6 +243,9 @@ def _differences(
     later = part.iloc[1:].iloc[same]
     out = pd.DataFrame({ENTITY: later[ENTITY].to_numpy(), TIME: later[TIME].to_numpy()})
     out[zcols(p)] = dz
+    if WEIGHT in part.columns:  # the precision of eₜ − eₜ₋₁: 1/(1/wₜ + 1/wₜ₋₁)
+        inverse = 1.0 / part[WEIGHT].to_numpy(dtype=float)
+        out[WEIGHT] = 1.0 / (inverse[1:][same] + inverse[:-1][same])
     for c in extra:
         out[c] = later[c].to_numpy()
     return out
@@ -249,6 +296,11 @@ class DaskRows:
     def p(self) -> int:
         """Columns of z."""
         return self.spec.width
+
+    @property
+    def weight_type(self) -> str | None:
+        """The kind of observation weights (None: unweighted)."""
+        return self.spec.weight_type
 
     def frame(self, extra: Sequence[Hashable] = ()) -> Any:
         """The lazy rows: entity, time, the z columns and the ``extra`` data columns."""
@@ -309,6 +361,47 @@ class DaskIncidence:
     def to_entity(self, table: np.ndarray) -> np.ndarray:
         """``F table``."""
         return np.vstack([F @ table for _, F in self._chunks()])
+
+
+def _weight_table(part: pd.DataFrame, periods: Positions) -> pd.DataFrame:
+    """Per row, its weight in the column of its period (a group-by entity sums them)."""
+    T = len(periods.labels)
+    out = np.zeros((len(part), T))
+    out[np.arange(len(part)), periods(part[TIME].to_numpy())] = part[WEIGHT].to_numpy(float)
+    frame = pd.DataFrame(out, columns=[f"t{i}" for i in range(T)])
+    frame.insert(0, ENTITY, part[ENTITY].to_numpy())
+    return frame
+
+
+class DaskWeightedIncidence:
+    """The weighted entity x period incidence ``F_w`` (the weight of each cell) of a
+    weighted Dask panel: one group-by pass on first use, held as a dense N x T table."""
+
+    def __init__(self, rows: DaskRows, entities: pd.Index, periods: pd.Index) -> None:
+        self._rows, self._entities, self._periods = rows, entities, periods
+
+    @cached_property
+    def table(self) -> np.ndarray:
+        """``F_w`` (N x T)."""
+        import dask
+
+        frame = _apply(self._rows.frame(), _weight_table, Positions.of(self._periods))
+        (parts,) = dask.compute(_group_sums(frame, [ENTITY]))
+        res = _combined(parts, [ENTITY]).reindex(self._entities, fill_value=0.0)
+        return res.to_numpy(dtype=float)
+
+    def time_gram(self, weights: np.ndarray) -> np.ndarray:
+        """``F_w' diag(weights) F_w``."""
+        F = self.table
+        return (F * np.asarray(weights, dtype=float)[:, None]).T @ F
+
+    def to_time(self, table: np.ndarray) -> np.ndarray:
+        """``F_w' table``."""
+        return self.table.T @ table
+
+    def to_entity(self, table: np.ndarray) -> np.ndarray:
+        """``F_w table``."""
+        return self.table @ table
 
 
 class DaskScores:
@@ -420,16 +513,19 @@ class DaskScores:
         x, e = self._x, self._e
         used = np.flatnonzero(np.abs(x.L).sum(axis=1))
         alpha = RowMap(e.L)
-        maps = _Maps((RowMap.select(self._rows.p, used), alpha), self._rows.p)
+        maps = _Maps(
+            (RowMap.select(self._rows.p, used), alpha), self._rows.p,
+            weight_type=self._rows.weight_type,
+        )  # fmt: skip
         keyed = _apply(frame, _keyed_alpha, maps)
         res = self._sorted(frame, keyed, [ENTITY], ride=False)[:, 1:]  # without the counts
         u = used.size
         st = self._backend.collect(self._rows).entity
         delta = np.zeros(st.size) if e.entity_table is None else e.entity_table[:, 0]
         ze = res[:, :u] - delta[:, None] * st.sums[:, used]
-        e_sum = res[:, u] - st.counts * delta
+        e_sum = res[:, u] - st.weights * delta
         self._cache["entity_ss"] = float(
-            (res[:, u + 1] - 2 * delta * res[:, u] + st.counts * delta**2).sum()
+            (res[:, u + 1] - 2 * delta * res[:, u] + st.weights * delta**2).sum()
         )
         out = ze @ x.L[used]
         if x.entity_table is not None:
@@ -468,16 +564,24 @@ class DaskBackend:
     name = "dask"
 
     def bind(
-        self, formula: str, data: Any, entity: Hashable | None, time: Hashable | None
+        self,
+        formula: str,
+        data: Any,
+        entity: Hashable | None,
+        time: Hashable | None,
+        weights: WeightSpec | None = None,
     ) -> PanelSource:
         """Read the periods and categorical levels and a sample; build the formula's spec."""
         index = make_meta(data).index.name
         by_entity = index is not None and index == entity and bool(data.known_divisions)
         if index is not None and index in (entity, time):
             data = data.reset_index()  # e.g. set_index(entity): known divisions are fine
-        spec, names, periods = bind_spec(formula, data, entity, time)
+        spec, names, periods = bind_spec(formula, data, entity, time, weights)
         rows = DaskRows(data, spec, tuple(data.columns), by_entity, periods)
-        return PanelSource(self, rows, names[0], names[1:], formula, entity, time)
+        return PanelSource(
+            self, rows, names[0], names[1:], formula, entity, time,
+            weight_type=spec.weight_type,
+        )  # fmt: skip
 
     def _maps(self, rows: DaskRows, maps: tuple[RowMap, ...], time: bool = False) -> _Maps:
         st = self.collect(rows)
@@ -489,20 +593,23 @@ class DaskBackend:
             if need and dim not in rows.cache:
                 rows.cache[dim] = Positions.of(st.groups(dim).labels)
             pos[dim] = rows.cache[dim] if need else None
-        return _Maps(tuple(maps), rows.p, pos["entity"], pos["time"])
+        return _Maps(tuple(maps), rows.p, pos["entity"], pos["time"], rows.weight_type)
 
     def collect(self, rows: DaskRows) -> PanelStats:
         """One ``compute``: ``Σzz'``, ``Σz``, entity and period sums and counts, and the
-        duplicate (entity, time) check (per-entity bit patterns of the periods)."""
+        duplicate (entity, time) check (per-entity bit patterns of the periods); with
+        weights the weighted sums, the weights per group and the unweighted sums too."""
         if "stats" in rows.cache:
             return rows.cache["stats"]
         import dask
 
         p, spec, frame = rows.p, rows.spec, rows.frame()
-        identity = _Maps((RowMap.identity(p),), p)
+        kind = rows.weight_type
+        weighted = kind is not None
+        identity = _Maps((RowMap.identity(p),), p, weight_type=kind)
         todo = [_apply(frame, _moments, identity).sum().to_delayed()]
         for key in (ENTITY, TIME)[: 1 if spec.time is None else 2]:
-            todo.append(_group_sums(_apply(frame, _group_part, key, p), [key]))
+            todo.append(_group_sums(_apply(frame, _group_part, key, p, weighted), [key]))
         if rows.periods is not None:
             words = _apply(frame, _pattern_words, Positions.of(rows.periods))
             todo.append(_group_sums(words, [ENTITY]))
@@ -510,19 +617,22 @@ class DaskBackend:
             todo.append(rows.source.map_partitions(missing_counts, spec).sum().to_delayed())
         out = list(dask.compute(*todo))  # every item a list of delayed objects
         if rows.base is None:
-            warn_missing(out.pop()[0], spec.used)
+            warn_missing(out.pop()[0], spec)
         g = out[0][0].to_numpy(dtype=float)
         n = int(round(g[0]))
         if n == 0:
             what = "no entity is observed twice" if rows.base else "missing values removed"
             raise InsufficientDataError(f"No rows are left ({what}).")
-        groups = []
+        groups, plain = [], []
         keys = (ENTITY, TIME)
         for parts, key, name in zip(out[1:3], keys, (spec.entity, spec.time)):
             res = _combined(parts, [key])
             labels = pd.Index(res.index, name=name)
-            sums = res[[f"v{j}" for j in range(p)]].to_numpy(float)
-            groups.append(Groups(labels, res["__one"].to_numpy(), sums))
+            v = res[[c for c in res.columns if c.startswith("v")]].to_numpy(float)
+            counts = res["__one"].to_numpy()
+            groups.append(Groups(labels, counts, v[:, :p], v[:, p] if weighted else None))
+            if weighted:
+                plain.append(Groups(labels, counts, v[:, p + 1 :]))
         incidence = None
         words = _combined(out[3], [ENTITY]) if rows.periods is not None else None
         if words is not None:
@@ -530,13 +640,29 @@ class DaskBackend:
             seen = np.unpackbits(bits.view(np.uint8), axis=1).sum(axis=1)
             if (seen != groups[0].counts).any():
                 _raise_duplicates(rows, groups[0].labels[seen != groups[0].counts])
+        plain_incidence = None
         if spec.time is not None:
             bits = None
             if rows.periods is not None:  # the bit of each period with rows
                 bits = Positions.of(rows.periods)(groups[1].labels.to_numpy())
             incidence = DaskIncidence(rows, groups[0].labels, groups[1].labels, words, bits)
+            if weighted:
+                plain_incidence = incidence
+                incidence = DaskWeightedIncidence(rows, groups[0].labels, groups[1].labels)
         time = groups[1] if spec.time is not None else None
-        stats = PanelStats(n, g[1 + p :].reshape(p, p), g[1 : 1 + p], groups[0], time, incidence)
+        moments = (g[1 : 1 + p], g[1 + p : 1 + p + p * p].reshape(p, p))
+        weighting = None
+        if weighted:
+            assert kind is not None
+            rest = g[1 + p + p * p :]
+            unweighted = PanelStats(
+                n, rest[1 + p :].reshape(p, p), rest[1 : 1 + p], plain[0],
+                plain[1] if spec.time is not None else None, plain_incidence,
+            )  # fmt: skip
+            weighting = Weighting(kind, float(rest[0]), lambda: unweighted)
+            if kind == "frequency":
+                n = int(round(float(rest[0])))
+        stats = PanelStats(n, moments[1], moments[0], groups[0], time, incidence, weighting)
         rows.cache["stats"] = stats
         return stats
 

@@ -15,10 +15,18 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from panelre._weights import WeightSpec
 from panelre.exceptions import InvalidParameterError
 from panelre.formula import Design, build_design
-from panelre.panel import PanelData, as_panel, sorted_run_starts
-from panelre.stats._base import ClusterSpec, Groups, PanelSource, PanelStats, RowMap
+from panelre.panel import PanelData, as_panel, sorted_run_starts, to_pandas
+from panelre.stats._base import (
+    ClusterSpec,
+    Groups,
+    PanelSource,
+    PanelStats,
+    RowMap,
+    Weighting,
+)
 
 __all__ = [
     "NumpyBackend",
@@ -27,6 +35,7 @@ __all__ = [
     "design_source",
     "host_source",
     "row_index",
+    "weighted_panel",
 ]
 
 
@@ -41,16 +50,18 @@ def row_index(panel: PanelData) -> pd.Index:
 
 
 class SparseIncidence:
-    """The entity x period incidence as a sparse matrix, built on first use."""
+    """The entity x period incidence as a sparse matrix, built on first use (with
+    observation ``weights``, each cell holds the weight of its row)."""
 
-    def __init__(self, panel: PanelData) -> None:
+    def __init__(self, panel: PanelData, weights: np.ndarray | None = None) -> None:
         self._panel = panel
+        self._weights = weights
 
     @cached_property
     def matrix(self) -> sparse.csr_matrix:
         """``F`` (N x T)."""
         p = self._panel
-        data = np.ones(p.nobs)
+        data = np.ones(p.nobs) if self._weights is None else self._weights
         shape = (p.n_entities, p.n_periods)
         return sparse.csr_matrix((data, (p.entity_codes, p.time_codes)), shape=shape)
 
@@ -167,8 +178,16 @@ def _group_sum(values: np.ndarray, codes: np.ndarray, n_groups: int, starts: Any
     return np.bincount(codes, weights=values, minlength=n_groups)
 
 
+def design_nobs(design: Design) -> int:
+    """Observations of a design: rows, or ``Σ w`` with frequency weights."""
+    if design.weight_type == "frequency":
+        return int(round(float(design.weights.sum())))  # type: ignore[union-attr]
+    return int(design.y.shape[0])
+
+
 class NumpyScores:
-    """Score reductions of one regression on in-memory rows."""
+    """Score reductions of one regression on in-memory rows (weighted scores ``w x e``
+    with observation weights)."""
 
     def __init__(self, design: Design, regressors: RowMap, resid: RowMap) -> None:
         self._design = design
@@ -177,39 +196,53 @@ class NumpyScores:
 
     @property
     def nobs(self) -> int:
-        """Rows of the regression."""
+        """Observations of the regression."""
+        return design_nobs(self._design)
+
+    @property
+    def _rows(self) -> int:
         return int(self._design.y.shape[0])
 
     @cached_property
     def resid(self) -> np.ndarray:
         """The residuals ``e`` per row."""
-        out = np.empty(self.nobs)
+        out = np.empty(self._rows)
         col = evaluate(self._design, self._e, 0, out)
         return col if col is out else col.copy()
 
+    @cached_property
+    def weighted_resid(self) -> np.ndarray:
+        """``w e`` (``e`` when unweighted)."""
+        w = self._design.weights
+        return self.resid if w is None else w * self.resid
+
     def resid_ss(self) -> float:
-        """``Σ e²``."""
-        return float(self.resid @ self.resid)
+        """``Σ w e²``."""
+        return float(self.weighted_resid @ self.resid)
 
     def _columns(self) -> Any:
-        buffer = np.empty(self.nobs)
+        buffer = np.empty(self._rows)
         for j in range(self._x.width):  # a loop over columns
             yield evaluate(self._design, self._x, j, buffer)
 
     def gradient(self) -> np.ndarray:
-        """``Σ x e``."""
-        e = self.resid
+        """``Σ w x e``."""
+        e = self.weighted_resid
         return np.array([float(col @ e) for col in self._columns()])
 
     def score_outer(self) -> np.ndarray:
-        """``Σ (x e)(x e)'``."""
-        S = np.empty((self.nobs, self._x.width), order="F")
+        """``Σ w² (x e)(x e)'`` (``Σ w (x e)(x e)'`` for frequency weights)."""
+        d = self._design
+        factor = self.weighted_resid
+        if d.weight_type == "frequency":
+            factor = np.sqrt(d.weights) * self.resid  # type: ignore[arg-type]
+        S = np.empty((self._rows, self._x.width), order="F")
         for j, col in enumerate(self._columns()):
-            np.multiply(col, self.resid, out=S[:, j])
+            np.multiply(col, factor, out=S[:, j])
         return S.T @ S
 
     def score_sums(self, cluster: ClusterSpec) -> np.ndarray:
-        """Sums of ``x e`` per cluster (G, m)."""
+        """Sums of ``w x e`` per cluster (G, m)."""
         panel = self._design.panel
         codes, n_groups = cluster_codes(panel, cluster)
         starts = None
@@ -217,8 +250,8 @@ class NumpyScores:
             starts = sorted_run_starts(codes)
         own = {"entity": self._x.entity_table, "time": self._x.time_table}
         other = {"entity": self._x.time_table, "time": self._x.entity_table}
-        e = self.resid
-        buffer = np.empty(self.nobs)
+        e = self.weighted_resid
+        buffer = np.empty(self._rows)
         if isinstance(cluster, str) and cluster in own and other[cluster] is None:
             # Σ_g (z L − O_g) e = (Σ_g z e) L − O_g Σ_g e: only the z columns L uses
             L = self._x.L
@@ -246,35 +279,26 @@ class NumpyBackend:
     name = "numpy"
 
     def bind(
-        self, formula: str, data: Any, entity: Hashable | None, time: Hashable | None
+        self,
+        formula: str,
+        data: Any,
+        entity: Hashable | None,
+        time: Hashable | None,
+        weights: WeightSpec | None = None,
     ) -> PanelSource:
-        """Build the design matrices in memory."""
-        design = build_design(formula, as_panel(data, entity, time))
+        """Build the design matrices (and weights) in memory."""
+        design = build_design(formula, *weighted_panel(data, entity, time, weights))
         return design_source(self, design, design)
 
     def collect(self, rows: Design) -> PanelStats:
         """Cross-products by BLAS, group sums by sorted runs or ``bincount``."""
-        p = rows.panel
-        y, X = rows.y, rows.X
-        k = X.shape[1]
-        gram = np.empty((k + 1, k + 1))
-        gram[0, 0] = float(y @ y)
-        xy = X.T @ y
-        gram[0, 1:] = xy
-        gram[1:, 0] = xy
-        gram[1:, 1:] = X.T @ X
-        total = np.concatenate([[y.sum()], X.sum(axis=0)])
-
-        def sums(dim: str) -> Any:
-            return lambda: np.column_stack([p.group_sums(y, dim), p.group_sums(X, dim)])
-
-        entity = Groups(p.entity_labels, p.group_counts("entity"), sums("entity"))
-        time = None
-        incidence = None
-        if p.time_codes is not None:
-            time = Groups(p.time_labels, p.group_counts("time"), sums("time"))
-            incidence = SparseIncidence(p)
-        return PanelStats(p.nobs, gram, total, entity, time, incidence)
+        if rows.weights is None:
+            return _collect(rows, None)
+        w = rows.weights
+        kind = rows.weight_type
+        assert kind is not None
+        weighting = Weighting(kind, float(w.sum()), lambda: _collect(rows, None))
+        return _collect(rows, weighting)
 
     def scores(self, rows: Design, regressors: RowMap, resid: RowMap) -> NumpyScores:
         """Reductions on the in-memory rows."""
@@ -294,6 +318,16 @@ class NumpyBackend:
         if intercept is not None:
             diffs[:, intercept] = 1.0
         panel = PanelData(p.frame.iloc[later], p.entity, p.time)
+        weights = None
+        if rows.weights is not None:
+            if rows.weight_type != "analytic":
+                raise InvalidParameterError(
+                    "First differences take analytic weights only: frequency weights repeat "
+                    "rows, and repeated (entity, time) rows have no first differences."
+                )
+            inverse = 1.0 / rows.weights
+            step = p.first_difference(inverse[:, None])[0][:, 0]  # 1/wₜ − 1/wₜ₋₁
+            weights = 1.0 / (2.0 * inverse[later] - step)
         return Design(
             y=np.ascontiguousarray(diffs[:, 0]),
             X=np.asfortranarray(diffs[:, 1:]),
@@ -303,6 +337,8 @@ class NumpyBackend:
             formula=rows.formula,
             n_missing=rows.n_missing,
             rhs_spec=rows.rhs_spec,
+            weights=weights,
+            weight_type=rows.weight_type,
         )
 
     def wide(self, rows: Design, rowmap: RowMap) -> np.ndarray:
@@ -317,6 +353,54 @@ class NumpyBackend:
         return rows.regressors_for(data)
 
 
+def weighted_panel(
+    data: Any, entity: Hashable | None, time: Hashable | None, weights: WeightSpec | None
+) -> tuple[PanelData, Hashable | None, str]:
+    """The panel, the weights' column and their kind (an array of weights is put in a
+    column of a new frame before any row is dropped, so every row keeps its weight)."""
+    if weights is None or weights.column is not None:
+        kind = "analytic" if weights is None else weights.kind
+        return as_panel(data, entity, time), None if weights is None else weights.column, kind
+    if isinstance(data, PanelData):
+        frame, column = weights.attach(data.frame)
+        return PanelData(frame, data.entity, data.time), column, weights.kind
+    frame, column = weights.attach(to_pandas(data))
+    return PanelData(frame, entity, time), column, weights.kind
+
+
+def _collect(rows: Design, weighting: Weighting | None) -> PanelStats:
+    """The statistics of a design, weighted by its weights when ``weighting`` is given."""
+    p = rows.panel
+    y, X = rows.y, rows.X
+    w = None if weighting is None else rows.weights
+    wX = X if w is None else X * w[:, None]
+    wy = y if w is None else y * w
+    k = X.shape[1]
+    gram = np.empty((k + 1, k + 1))
+    gram[0, 0] = float(wy @ y)
+    xy = wX.T @ y
+    gram[0, 1:] = xy
+    gram[1:, 0] = xy
+    gram[1:, 1:] = wX.T @ X
+    total = np.concatenate([[wy.sum()], wX.sum(axis=0)])
+
+    def sums(dim: str) -> Any:
+        return lambda: np.column_stack([p.group_sums(wy, dim), p.group_sums(wX, dim)])
+
+    def groups(labels: pd.Index, dim: str) -> Groups:
+        counts = p.group_counts(dim)
+        mass = None if w is None else p.group_sums(w, dim)
+        return Groups(labels, counts, sums(dim), mass)
+
+    time = None
+    incidence = None
+    if p.time_codes is not None:
+        time = groups(p.time_labels, "time")  # type: ignore[arg-type]
+        incidence = SparseIncidence(p, w)
+    n = p.nobs if weighting is None or weighting.kind == "analytic" else round(weighting.total)
+    return PanelStats(n, gram, total, groups(p.entity_labels, "entity"), time, incidence, weighting)
+
+
 def design_source(backend: Any, rows: Any, design: Design) -> PanelSource:
     """The ``PanelSource`` of an in-memory ``design`` whose rows ``backend`` holds as
     ``rows`` (the design itself, or a copy on a device)."""
@@ -328,6 +412,7 @@ def design_source(backend: Any, rows: Any, design: Design) -> PanelSource:
         formula=design.formula,
         entity_name=design.panel.entity,
         time_name=design.panel.time,
+        weight_type=design.weight_type,
     )
 
 
@@ -340,9 +425,11 @@ def host_source(
     entity_labels: pd.Index,
     entity_name: Hashable,
     formula: str,
+    weights: np.ndarray | None = None,
+    weight_type: str | None = None,
 ) -> PanelSource:
     """A small in-memory source with one row per entity (e.g. the between regression's
-    entity means, which every backend holds on the host)."""
+    entity means, which every backend holds on the host), with optional weights."""
     frame = pd.DataFrame({entity_name: np.asarray(entity_labels)})
     panel = PanelData(frame, entity=entity_name)
     design = Design(
@@ -352,5 +439,7 @@ def host_source(
         x_names=list(x_names),
         panel=panel,
         formula=formula,
+        weights=weights,
+        weight_type=None if weights is None else (weight_type or "analytic"),
     )
-    return PanelSource(NumpyBackend(), design, y_name, list(x_names), formula, entity_name, None)
+    return design_source(NumpyBackend(), design, design)

@@ -30,18 +30,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from panelre._weights import WeightSpec
 from panelre.exceptions import InvalidParameterError
 from panelre.formula import Design, build_design
-from panelre.panel import PanelData, as_panel
+from panelre.panel import PanelData
 from panelre.stats._base import (
     ClusterSpec,
     Groups,
     PanelSource,
     PanelStats,
     RowMap,
+    Weighting,
     require_time,
 )
-from panelre.stats.numpy import SparseIncidence, cluster_codes, design_source, row_index
+from panelre.stats.numpy import (
+    SparseIncidence,
+    cluster_codes,
+    design_source,
+    row_index,
+    weighted_panel,
+)
 
 __all__ = ["ArrayAPIBackend", "ArrayAPIScores", "DeviceRows", "segment_sum"]
 
@@ -202,6 +210,9 @@ class DeviceRows:
         As in ``panelre.formula.Design``.
     block_rows : int
         Rows per block of a pass over the rows.
+    weights : ndarray (n,) or None
+        Observation weights (host copy; ``device_weights`` on the device).
+    weight_type : {"analytic", "frequency"} or None
     """
 
     xp: Any = field(repr=False)
@@ -216,7 +227,18 @@ class DeviceRows:
     n_missing: int
     rhs_spec: Any = field(repr=False)
     block_rows: int
+    weights: np.ndarray | None = field(default=None, repr=False)
+    weight_type: str | None = None
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def device_weights(self) -> Any:
+        """The weights on the device (None when unweighted)."""
+        if self.weights is None:
+            return None
+        if "weights" not in self._cache:
+            self._cache["weights"] = self.put(self.weights)
+        return self._cache["weights"]
 
     @classmethod
     def from_design(cls, design: Design, xp: Any, device: Any, block_rows: int) -> DeviceRows:
@@ -226,11 +248,18 @@ class DeviceRows:
         for lo, hi in _blocks(n, block_rows):
             part = np.column_stack([design.y[lo:hi], design.X[lo:hi]]).astype(float)
             z[lo:hi, :] = xp.asarray(part, device=device)
-        return cls._with(design.panel, z, design, xp, device, block_rows)
+        return cls._with(design.panel, z, design, xp, device, block_rows, design.weights)
 
     @classmethod
     def _with(
-        cls, panel: PanelData, z: Any, like: Any, xp: Any, device: Any, block_rows: int
+        cls,
+        panel: PanelData,
+        z: Any,
+        like: Any,
+        xp: Any,
+        device: Any,
+        block_rows: int,
+        weights: np.ndarray | None = None,
     ) -> DeviceRows:
         def codes(c: np.ndarray | None) -> Any:
             return None if c is None else xp.asarray(c.astype(np.int64), device=device)
@@ -248,6 +277,8 @@ class DeviceRows:
             n_missing=like.n_missing,
             rhs_spec=like.rhs_spec,
             block_rows=block_rows,
+            weights=weights,
+            weight_type=None if weights is None else like.weight_type,
         )
 
     @property
@@ -283,13 +314,15 @@ class DeviceRows:
             out = out - xp.take(dmap.entity_table, self.entity[lo:hi], axis=0)
         return out
 
-    def group_sums(self, dim: str) -> np.ndarray:
-        """Sums of z per entity or period (host, (G, p))."""
+    def group_sums(self, dim: str, weighted: bool) -> np.ndarray:
+        """Sums of z (``w z`` when ``weighted``) per entity or period (host, (G, p))."""
         codes = self.entity if dim == "entity" else self.time
         n_groups = self.panel.n_groups(dim)
+        w = self.device_weights if weighted else None
         total = None
         for lo, hi in self.blocks():
-            total = _accumulate(total, segment_sum(self.z[lo:hi, :], codes[lo:hi], n_groups))
+            zb = self.z[lo:hi, :] if w is None else self.z[lo:hi, :] * w[lo:hi, None]
+            total = _accumulate(total, segment_sum(zb, codes[lo:hi], n_groups))
         return to_host(total)
 
     def cluster(self, spec: ClusterSpec) -> tuple[Any, int]:
@@ -318,6 +351,8 @@ class DeviceRows:
             formula=self.formula,
             n_missing=self.n_missing,
             rhs_spec=self.rhs_spec,
+            weights=self.weights,
+            weight_type=self.weight_type,
         )
 
 
@@ -354,43 +389,53 @@ class ArrayAPIScores:
 
     @property
     def nobs(self) -> int:
-        """Rows of the regression."""
-        return self._rows.nobs
+        """Observations of the regression (``Σ w`` with frequency weights)."""
+        rows = self._rows
+        if rows.weight_type == "frequency":
+            return int(round(float(rows.weights.sum())))  # type: ignore[union-attr]
+        return rows.nobs
 
-    def _resid(self, lo: int, hi: int) -> Any:
-        return self._rows.apply(self._e, lo, hi)[:, 0]
+    def _resid(self, lo: int, hi: int, factor: str = "none") -> Any:
+        """``e`` on rows ``lo:hi``, times ``w`` (``factor="w"``) or the score-outer factor
+        (``"outer"``: ``w``, or ``√w`` for frequency weights) when weighted."""
+        e = self._rows.apply(self._e, lo, hi)[:, 0]
+        w = self._rows.device_weights
+        if w is None or factor == "none":
+            return e
+        if factor == "outer" and self._rows.weight_type == "frequency":
+            return e * self._rows.xp.sqrt(w[lo:hi])
+        return e * w[lo:hi]
 
-    def _scores(self) -> Iterator[tuple[int, int, Any]]:
-        """Blocks of the score rows ``x e``."""
+    def _scores(self, factor: str = "w") -> Iterator[tuple[int, int, Any]]:
+        """Blocks of the score rows ``w x e``."""
         for lo, hi in self._rows.blocks():
-            e = self._resid(lo, hi)
+            e = self._resid(lo, hi, factor)
             yield lo, hi, self._rows.apply(self._x, lo, hi) * e[:, None]
 
     def resid_ss(self) -> float:
-        """``Σ e²``."""
+        """``Σ w e²``."""
         xp, total = self._rows.xp, None
         for lo, hi in self._rows.blocks():
-            e = self._resid(lo, hi)
-            total = _accumulate(total, xp.vecdot(e, e))
+            total = _accumulate(total, xp.vecdot(self._resid(lo, hi, "w"), self._resid(lo, hi)))
         return float(to_host(total))
 
     def gradient(self) -> np.ndarray:
-        """``Σ x e``."""
+        """``Σ w x e``."""
         xp, total = self._rows.xp, None
         for _, _, s in self._scores():
             total = _accumulate(total, xp.sum(s, axis=0))
         return to_host(total)
 
     def score_outer(self) -> np.ndarray:
-        """``Σ (x e)(x e)'``."""
+        """``Σ w² (x e)(x e)'`` (``Σ w (x e)(x e)'`` for frequency weights)."""
         total = None
-        for _, _, s in self._scores():
+        for _, _, s in self._scores("outer"):
             total = _accumulate(total, s.T @ s)
         out = to_host(total)
         return (out + out.T) / 2
 
     def score_sums(self, cluster: ClusterSpec) -> np.ndarray:
-        """Sums of ``x e`` per cluster (G, m), in cluster-code order."""
+        """Sums of ``w x e`` per cluster (G, m), in cluster-code order."""
         codes, n_groups = self._rows.cluster(cluster)
         total = None
         for lo, hi, s in self._scores():
@@ -434,32 +479,55 @@ class ArrayAPIBackend:
         return f"ArrayAPIBackend({self.name!r}, device={self.device!r})"
 
     def bind(
-        self, formula: str, data: Any, entity: Hashable | None, time: Hashable | None
+        self,
+        formula: str,
+        data: Any,
+        entity: Hashable | None,
+        time: Hashable | None,
+        weights: WeightSpec | None = None,
     ) -> PanelSource:
-        """Build the design on the host, then copy z and the codes to the device."""
-        design = build_design(formula, as_panel(data, entity, time))
+        """Build the design on the host, then copy z, the codes and weights to the device."""
+        design = build_design(formula, *weighted_panel(data, entity, time, weights))
         rows = DeviceRows.from_design(design, self.xp, self.device, self.block_rows)
         return design_source(self, rows, design)
 
     def collect(self, rows: DeviceRows) -> PanelStats:
-        """``Σ zz'`` and ``Σ z`` by blocks on the device; group sums on first use."""
+        """``Σ zz'`` and ``Σ z`` by blocks on the device (weighted with weights); group sums
+        on first use."""
+        if rows.weights is None:
+            return self._collect(rows, None)
+        kind = rows.weight_type
+        assert kind is not None
+        weighting = Weighting(kind, float(rows.weights.sum()), lambda: self._collect(rows, None))
+        return self._collect(rows, weighting)
+
+    def _collect(self, rows: DeviceRows, weighting: Weighting | None) -> PanelStats:
+        w = None if weighting is None else rows.device_weights
         gram = total = None
         for lo, hi in rows.blocks():
             zb = rows.z[lo:hi, :]
-            gram = _accumulate(gram, zb.T @ zb)
-            total = _accumulate(total, rows.xp.sum(zb, axis=0))
+            wz = zb if w is None else zb * w[lo:hi, None]
+            gram = _accumulate(gram, wz.T @ zb)
+            total = _accumulate(total, rows.xp.sum(wz, axis=0))
         g = to_host(gram)
         p = rows.panel
+        host_w = None if weighting is None else rows.weights
 
-        def sums(dim: str) -> Any:
-            return lambda: rows.group_sums(dim)
+        def groups(labels: pd.Index, dim: str) -> Groups:
+            mass = None if host_w is None else p.group_sums(host_w, dim)
+            return Groups(
+                labels, p.group_counts(dim), lambda: rows.group_sums(dim, w is not None), mass
+            )
 
-        entity = Groups(p.entity_labels, p.group_counts("entity"), sums("entity"))
         time = incidence = None
         if rows.time is not None:
-            time = Groups(p.time_labels, p.group_counts("time"), sums("time"))
-            incidence = SparseIncidence(p)
-        return PanelStats(p.nobs, (g + g.T) / 2, to_host(total), entity, time, incidence)
+            time = groups(p.time_labels, "time")  # type: ignore[arg-type]
+            incidence = SparseIncidence(p, host_w)
+        n = p.nobs if weighting is None or weighting.kind == "analytic" else round(weighting.total)
+        return PanelStats(
+            n, (g + g.T) / 2, to_host(total), groups(p.entity_labels, "entity"), time,
+            incidence, weighting,
+        )  # fmt: skip
 
     def scores(self, rows: DeviceRows, regressors: RowMap, resid: RowMap) -> ArrayAPIScores:
         """Reductions on the device rows."""
@@ -488,7 +556,10 @@ class ArrayAPIBackend:
         if intercept is not None:
             z[:, intercept] = 1.0
         panel = PanelData(p.frame.iloc[later], p.entity, p.time)
-        return DeviceRows._with(panel, z, rows, xp, rows.device, rows.block_rows)
+        weights = None
+        if rows.weights is not None:  # the precision of eₜ − eₜ₋₁
+            weights = 1.0 / (1.0 / rows.weights[later] + 1.0 / rows.weights[earlier])
+        return DeviceRows._with(panel, z, rows, xp, rows.device, rows.block_rows, weights)
 
     def wide(self, rows: DeviceRows, rowmap: RowMap) -> np.ndarray:
         """(N, T, m) values per entity and period, 0 where unobserved."""
