@@ -71,9 +71,7 @@ def test_frequency_weights_equal_repeated_rows_within(data, effects) -> None:
         want = pr.pooled_ols(FORMULA + dummies[effects], rows, entity="firm", cov=cov, **opts)
         np.testing.assert_allclose(got.params, want.params[got.params.index], rtol=1e-9)
         if cov == "unadjusted":  # the df are equal; HC/cluster factors count the dummies
-            np.testing.assert_allclose(
-                got.std_errors, want.std_errors[got.params.index], rtol=1e-9
-            )
+            np.testing.assert_allclose(got.std_errors, want.std_errors[got.params.index], rtol=1e-9)
             assert got.df_resid == want.df_resid
         assert got.nobs == int(data["fw"].sum())
 
