@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from panelre._warnings import warn
+from panelre._weights import check_values
 from panelre.exceptions import (
     DataError,
     FormulaError,
@@ -38,10 +39,12 @@ class StudyData:
     labels: pd.Index
     has_intercept: bool
     int_only: bool
+    weights: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        for a in (self.y, self.v, self.X):
-            a.flags.writeable = False
+        for a in (self.y, self.v, self.X, self.weights):
+            if a is not None:
+                a.flags.writeable = False
 
     @property
     def k(self) -> int:
@@ -61,6 +64,7 @@ class StudyData:
             self.labels[keep],
             self.has_intercept,
             self.int_only,
+            None if self.weights is None else self.weights[keep],
         )
 
 
@@ -180,6 +184,7 @@ def prepare_studies(
     moderators: Any = None,
     data: pd.DataFrame | None = None,
     labels: Sequence[Any] | str | None = None,
+    weights: Any = None,
 ) -> StudyData:
     """Resolve and validate the inputs of ``panelre.meta.meta_analysis``."""
     if data is not None and not isinstance(data, pd.DataFrame):
@@ -193,7 +198,15 @@ def prepare_studies(
     X, names = _design(moderators, data, y.shape[0])
     index = _labels(labels, yi, data, y.shape[0])
     keep = _drop_missing(y, v, X)
+    w = None
+    if weights is not None:
+        w = column("weights", weights, data, n=y.shape[0])
+        _, positive = check_values(w[keep], "analytic", "weights")
+        kept = keep.copy()
+        kept[keep] = positive  # weight zero: dropped with a warning that counts them
+        keep = kept
     y, v, X, index = y[keep], v[keep], X[keep], index[keep]
+    w = None if w is None else w[keep]
     if y.shape[0] == 0:
         raise DataError("No studies left after dropping rows with missing values.")
     if (v <= 0).any():
@@ -208,4 +221,4 @@ def prepare_studies(
             f"{y.shape[0]} studies used; remove collinear moderators."
         )
     has_int = INTERCEPT in names
-    return StudyData(y, v, X, tuple(names), index, has_int, has_int and len(names) == 1)
+    return StudyData(y, v, X, tuple(names), index, has_int, has_int and len(names) == 1, w)

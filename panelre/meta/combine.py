@@ -65,14 +65,22 @@ def _estimate_tau2(studies: StudyData, method: str, warn: bool) -> Tau2Estimate:
 
 
 def _inference(studies: StudyData, tau2: float, test: str, level: float) -> Inference:
-    """Coefficients, covariance, tests and confidence intervals for a given tau^2."""
+    """Coefficients, covariance, tests and confidence intervals for a given tau^2 (with
+    user weights ``w``, metafor's ``weights=``: ``b = (X'WX)⁻¹X'Wy`` with the sandwich
+    ``(X'WX)⁻¹ X'W(V + τ²)WX (X'WX)⁻¹``)."""
     k, p = studies.k, studies.p
-    fit = weighted_fit(studies.y, studies.X, 1.0 / (studies.v + tau2))
+    total = studies.v + tau2
+    fit = weighted_fit(studies.y, studies.X, 1.0 / total)
+    if studies.weights is not None:
+        fit = weighted_fit(studies.y, studies.X, studies.weights)
     scale, df = 1.0, None
     if test == "hksj":
         df = k - p
         scale = fit.rss / df if fit.rss > np.finfo(float).eps else 0.0  # metafor's rule
     cov = scale * fit.A
+    if studies.weights is not None:
+        wx = studies.X * studies.weights[:, None]
+        cov = fit.A @ ((wx * total[:, None]).T @ wx) @ fit.A
     se = np.sqrt(np.diag(cov))
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = fit.beta / se
@@ -171,6 +179,7 @@ def meta_analysis(
     data: pd.DataFrame | None = None,
     level: float = 0.95,
     labels: Any = None,
+    weights: Any = None,
 ) -> MetaAnalysisResults:
     r"""Random-effects meta-analysis or meta-regression (R's ``metafor::rma``).
 
@@ -194,6 +203,12 @@ def meta_analysis(
     labels : str or array-like, optional
         Study labels (a column name or values); default ``data``'s index if it is not a
         plain RangeIndex, else 1..k.
+    weights : str or array-like, optional
+        User weights (a column name or values, >= 0), metafor's ``weights=``: the
+        coefficients are the weighted average ``(X'WX)⁻¹X'Wy`` with standard errors from
+        ``(X'WX)⁻¹ X'W(V + τ²)WX (X'WX)⁻¹``; τ² and the heterogeneity statistics are
+        estimated as without them (inverse-variance weights). Studies of weight zero are
+        dropped with a warning. Not combined with ``test="hksj"``.
 
     Returns
     -------
@@ -235,7 +250,13 @@ def meta_analysis(
     method = check_option("method", method, METHODS, _METHOD_ALIASES)
     test = check_option("test", test, TESTS, _TEST_ALIASES)
     level = check_probability("level", level)
-    studies = prepare_studies(yi, vi, moderators, data, labels)
+    if weights is not None and test == "hksj":
+        raise InvalidParameterError(
+            "test='hksj' is not combined with user weights here (the Knapp-Hartung scale of "
+            "a user-weighted average is not the one metafor documents for its default "
+            "weights); use test='z', or drop the weights."
+        )
+    studies = prepare_studies(yi, vi, moderators, data, labels, weights)
     return fit_studies(studies, method, test, level)
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 from formulaic import model_matrix
 from scipy import linalg
 
+from panelre._weights import check_values, check_weight_column
 from panelre.exceptions import (
     DataError,
     DroppedVariableWarning,
@@ -44,6 +45,7 @@ class MixedDesign:
     fixed_spec: object
     random_specs: tuple[object, ...]
     dropped_columns: tuple[str, ...] = ()
+    weights: np.ndarray | None = None
 
     @property
     def nobs(self) -> int:
@@ -57,6 +59,15 @@ class MixedDesign:
     def is_random_intercept(self) -> bool:
         """True when the only random effect is an intercept (a column of ones)."""
         return self.z.shape[1] == 1 and bool(np.all(self.z[:, 0] == 1.0))
+
+    def scaled(self, shift: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(x, z, y − shift)``, each row times ``√w`` with prior weights: the model with
+        residual variance ``σ²/w`` is then the unweighted one."""
+        y = self.y - shift
+        if self.weights is None:
+            return self.x, self.z, y
+        root = np.sqrt(self.weights)
+        return self.x * root[:, None], self.z * root[:, None], y * root
 
 
 def as_frame(data: object) -> pd.DataFrame:
@@ -167,8 +178,25 @@ def _drop_collinear(x: np.ndarray, names: tuple[str, ...]):
     return x[:, keep], tuple(names[i] for i in keep), dropped
 
 
-def build_design(formula: MixedFormula, data: pd.DataFrame, groups: object = None) -> MixedDesign:
-    """Model matrices for ``formula`` on ``data`` (rows with missing values removed)."""
+def _weight_values(weights: object, data: pd.DataFrame) -> tuple[np.ndarray, str]:
+    """Prior weights from a column name or one value per row, and their label."""
+    if isinstance(weights, str):
+        check_weight_column(data, weights)
+        return data[weights].to_numpy(dtype=float, na_value=np.nan), weights
+    values = np.asarray(weights, dtype=float)
+    if values.ndim != 1 or values.shape[0] != data.shape[0]:
+        raise DataError(
+            f"'weights' must be a column name or one value per row of data ({data.shape[0]}). "
+            f"Got shape {values.shape}."
+        )
+    return values, "weights"
+
+
+def build_design(
+    formula: MixedFormula, data: pd.DataFrame, groups: object = None, weights: object = None
+) -> MixedDesign:
+    """Model matrices for ``formula`` on ``data`` (rows with missing values removed; rows
+    of prior weight zero dropped with a warning)."""
     fixed = _matrix(formula.fixed_formula, data, "fixed part")
     y = np.asarray(fixed.lhs, dtype=float)
     if y.ndim == 2:
@@ -180,6 +208,13 @@ def build_design(formula: MixedFormula, data: pd.DataFrame, groups: object = Non
     z, random_names, blocks, specs = _random_parts(formula, data)
     group_values = _group_values(data, formula.group, groups)
     ok = _drop_incomplete(y, x, z, group_values)
+    w = None
+    if weights is not None:
+        values, label = _weight_values(weights, data)
+        _, positive = check_values(values[ok], "analytic", label)
+        kept = ok.copy()
+        kept[ok] = positive
+        ok, w = kept, values[kept]
     y, x, z = y[ok], x[ok], z[ok]
     codes, labels = pd.factorize(group_values[ok], sort=True)
     x, fixed_names, dropped = _drop_collinear(x, fixed_names)
@@ -198,6 +233,7 @@ def build_design(formula: MixedFormula, data: pd.DataFrame, groups: object = Non
         fixed_spec=fixed.rhs.model_spec,
         random_specs=specs,
         dropped_columns=dropped,
+        weights=w,
     )
     check_identifiable(design)
     return design

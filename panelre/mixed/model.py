@@ -27,6 +27,7 @@ def mixed(
     reml: bool = True,
     groups: object = None,
     re_formula: str | None = None,
+    weights: object = None,
 ) -> MixedResults:
     """Fit a linear mixed model by REML (default) or ML, as lme4's ``lmer``.
 
@@ -50,6 +51,11 @@ def mixed(
     re_formula : str, optional
         statsmodels spelling of the random part, e.g. ``"~Time"`` (correlated intercept and
         slope) or ``"~0 + Time"``.
+    weights : str or array-like, optional
+        Prior weights, lme4's ``weights=``: the residual variance of row i is ``σ²/wᵢ``. A
+        column name or one value per row (finite, >= 0; rows of weight zero are dropped
+        with a warning). The log-likelihood, deviance and REML criterion include the
+        ``Σ log wᵢ`` term, as lme4's.
 
     Returns
     -------
@@ -123,16 +129,18 @@ def mixed(
     if not isinstance(reml, (bool, np.bool_)):
         raise InvalidParameterError(f"The 'reml' parameter must be True or False. Got {reml!r}.")
     parsed = parse_mixed_formula(formula, groups=groups, re_formula=re_formula)
-    design = build_design(parsed, as_frame(data), groups)
+    design = build_design(parsed, as_frame(data), groups, weights)
     # With a fixed intercept, y is centred before its cross-products are formed (only the
     # intercept moves, by the mean; it is added back in _assemble): no digits are lost when
     # |mean(y)| is many standard deviations
     names = list(design.fixed_names)
     shift = float(design.y.mean()) if "Intercept" in names else 0.0
-    stats = sufficient_stats(design.x, design.z, design.y - shift, design.codes, design.n_groups)
+    stats = sufficient_stats(*design.scaled(shift), design.codes, design.n_groups)
     check_random_design(stats, design.random_names, design.group_name)
     layout = ThetaLayout.from_blocks(design.z.shape[1], design.blocks)
-    info = optimise(stats, layout, bool(reml), random_intercept=design.is_random_intercept)
+    # the one-dimensional solver reads group means, which prior weights change
+    intercept_only = design.is_random_intercept and design.weights is None
+    info = optimise(stats, layout, bool(reml), random_intercept=intercept_only)
     display = formula if groups is None else _statsmodels_formula(formula, parsed)
     res = _assemble(display, bool(reml), design, stats, layout, info, shift)
     _warn(res, info, layout)
@@ -160,10 +168,13 @@ def _assemble(
     sigma2 = ev.sigma2
     a_inv = linalg.cho_solve(ev.a_chol, np.eye(p))
     other = evaluate(info.theta, stats, layout, not reml, gradient=False).value
+    # with prior weights, -2 log L of y (not of √w·y) has the extra term −Σ log w
+    log_weights = 0.0 if design.weights is None else float(np.log(design.weights).sum())
     blups = ev.blups()
     fitted_fixed = design.x @ beta
     fitted = fitted_fixed + (design.z * blups[design.codes]).sum(axis=1)
-    mean_resid = (stats.zty[:, 0] - stats.ztx[:, 0, :] @ ev.beta) / stats.counts
+    weight_sums = stats.ztz[:, 0, 0]  # Σ z² = the counts for an intercept, Σ w with weights
+    mean_resid = (stats.zty[:, 0] - stats.ztx[:, 0, :] @ ev.beta) / weight_sums
     if not design.is_random_intercept:
         mean_resid = np.full(stats.counts.shape, np.nan)
     diag = info.theta[layout.is_diagonal]
@@ -180,9 +191,9 @@ def _assemble(
         theta=info.theta,
         sigma2=sigma2,
         cov_re_matrix=sigma2 * ev.lam @ ev.lam.T,
-        loglike=-0.5 * ev.value,
-        reml_criterion=ev.value if reml else other,
-        deviance=other if reml else ev.value,
+        loglike=-0.5 * (ev.value - log_weights),
+        reml_criterion=(ev.value if reml else other) - log_weights,
+        deviance=(other if reml else ev.value) - log_weights,
         nobs=design.nobs,
         n_groups=design.n_groups,
         blups=blups,
@@ -201,6 +212,7 @@ def _assemble(
         random_specs=design.random_specs,
         dropped_columns=design.dropped_columns,
         optimizer_message=info.message,
+        weight_sums=None if design.weights is None else weight_sums,
     )
 
 

@@ -63,6 +63,7 @@ class MixedResults:
     random_specs: tuple[object, ...] = field(repr=False)
     dropped_columns: tuple[str, ...] = ()
     optimizer_message: str = ""
+    weight_sums: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         for name in (
@@ -204,11 +205,13 @@ class MixedResults:
 
         The no-pooling estimate of group i is its mean residual from the fixed part,
         :math:`\\bar y_i - \\bar x_i'\\hat\\beta`; the BLUP shrinks it towards 0 by the factor
-        :math:`\\sigma^2_u / (\\sigma^2_u + \\sigma^2_e / n_i)`.
+        :math:`\\sigma^2_u / (\\sigma^2_u + \\sigma^2_e / n_i)` (with prior weights,
+        :math:`n_i` is the group's sum of weights and the mean residual is weighted).
         """
         self._require_intercept_only("shrinkage()")
         s2u = float(self.cov_re_matrix[0, 0])
-        factor = s2u / (s2u + self.sigma2 / self.counts)
+        mass = self.counts if self.weight_sums is None else self.weight_sums
+        factor = s2u / (s2u + self.sigma2 / mass)
         out = pd.DataFrame(
             {
                 "n": self.counts.astype(int),

@@ -77,9 +77,9 @@ data("sleepstudy", package = "lme4")
 ss <- sleepstudy
 ss$w <- round(rep(c(0.5, 1, 1.5, 2, 3), length.out = nrow(ss)), 2)
 write.csv(ss, "sleepstudy_weights.csv", row.names = FALSE)
-for (spec in list(list("mixed_intercept_reml", 'lmer(Reaction ~ Days + (1 | Subject), data = ss, weights = w, REML = TRUE)'),
-                  list("mixed_intercept_ml", 'lmer(Reaction ~ Days + (1 | Subject), data = ss, weights = w, REML = FALSE)'),
-                  list("mixed_slope_reml", 'lmer(Reaction ~ Days + (Days | Subject), data = ss, weights = w, REML = TRUE)'))) {
+for (spec in list(list("mixed_intercept_reml", 'lmer(Reaction ~ Days + (1 | Subject), data = ss, weights = w, REML = TRUE, control = lmerControl(optimizer = "bobyqa", optCtrl = list(rhoend = 1e-12, maxfun = 1e6)))'),
+                  list("mixed_intercept_ml", 'lmer(Reaction ~ Days + (1 | Subject), data = ss, weights = w, REML = FALSE, control = lmerControl(optimizer = "bobyqa", optCtrl = list(rhoend = 1e-12, maxfun = 1e6)))'),
+                  list("mixed_slope_reml", 'lmer(Reaction ~ Days + (Days | Subject), data = ss, weights = w, REML = TRUE, control = lmerControl(optimizer = "bobyqa", optCtrl = list(rhoend = 1e-12, maxfun = 1e6)))'))) {
   m <- ev(spec[[2]])
   vc <- as.data.frame(VarCorr(m))
   add(spec[[1]], spec[[2]], list(params = named(fixef(m)), std_errors = named(sqrt(diag(as.matrix(vcov(m))))),
@@ -91,10 +91,10 @@ for (spec in list(list("mixed_intercept_reml", 'lmer(Reaction ~ Days + (1 | Subj
 dat <- escalc(measure = "RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)
 dat$uw <- dat$tpos + dat$cpos
 write.csv(as.data.frame(dat), "bcg_weights.csv", row.names = FALSE)
-for (spec in list(list("meta_re_reml", 'rma(yi, vi, data = dat, weights = uw, method = "REML")'),
+for (spec in list(list("meta_re_reml", 'rma(yi, vi, data = dat, weights = uw, method = "REML", control = list(threshold = 1e-12, maxiter = 1000))'),
                   list("meta_fe", 'rma(yi, vi, data = dat, weights = uw, method = "FE")'),
                   list("meta_re_dl", 'rma(yi, vi, data = dat, weights = uw, method = "DL")'),
-                  list("meta_reg_reml", 'rma(yi, vi, mods = ~ ablat, data = dat, weights = uw, method = "REML")'))) {
+                  list("meta_reg_reml", 'rma(yi, vi, mods = ~ ablat, data = dat, weights = uw, method = "REML", control = list(threshold = 1e-12, maxiter = 1000))'))) {
   m <- ev(spec[[2]])
   add(spec[[1]], spec[[2]], list(params = named(setNames(as.numeric(coef(m)), names(coef(m)))),
       std_errors = named(setNames(as.numeric(m$se), names(coef(m)))), tau2 = m$tau2,
