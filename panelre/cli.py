@@ -107,6 +107,9 @@ def _cmd_fit(args: argparse.Namespace) -> str:
         options["small_sample"] = True
     if args.endogenous:
         options["endogenous"] = args.endogenous
+    if args.weights:
+        options["weights"] = args.weights
+        options["weight_type"] = args.weight_type
     estimator = getattr(pr, args.model)
     res = estimator(args.formula, data, **options)
     if args.plot:
@@ -136,7 +139,7 @@ def _cmd_select(args: argparse.Namespace) -> str:
 def _cmd_mixed(args: argparse.Namespace) -> str:
     from panelre.mixed import mixed
 
-    res = mixed(args.formula, read_data(args.data), reml=not args.ml)
+    res = mixed(args.formula, read_data(args.data), reml=not args.ml, weights=args.weights)
     if args.plot:
         res.plot_random_effects().savefig(args.plot, dpi=120, bbox_inches="tight")
     return _render(res, args.format)
@@ -155,7 +158,8 @@ def _cmd_meta(args: argparse.Namespace) -> str:
         raise PanelreError(
             "meta needs either --measure with --ai --bi --ci --di, or --yi and --vi."
         )
-    res = meta_analysis(yi, vi, method=args.method, test=args.test)
+    weights = None if args.weights is None else data[args.weights]
+    res = meta_analysis(yi, vi, method=args.method, test=args.test, weights=weights)
     if args.plot:
         res.forest_plot().savefig(args.plot, dpi=120, bbox_inches="tight")
     return _render(res, args.format)
@@ -203,6 +207,13 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("--cluster", help="cluster column (default: entity)")
     fit.add_argument("--small-sample", action="store_true", help="Stata's small-sample factors")
     fit.add_argument("--endogenous", nargs="*", help="Hausman–Taylor endogenous regressors")
+    fit.add_argument("--weights", metavar="COL", help="column of observation weights")
+    fit.add_argument(
+        "--weight-type",
+        choices=["analytic", "frequency"],
+        default="analytic",
+        help="analytic (Stata aweight, R lm weights) or frequency (Stata fweight)",
+    )
     fit.add_argument("--plot", help="save a coefficient plot to this image file")
     common(fit)
     fit.set_defaults(func=_cmd_fit)
@@ -229,6 +240,7 @@ def _parser() -> argparse.ArgumentParser:
     mix.add_argument("data")
     mix.add_argument("formula")
     mix.add_argument("--ml", action="store_true", help="maximum likelihood instead of REML")
+    mix.add_argument("--weights", metavar="COL", help="column of prior weights (lme4 weights=)")
     mix.add_argument("--plot", help="save a caterpillar plot of the random effects to this file")
     common(mix)
     mix.set_defaults(func=_cmd_mixed)
@@ -244,6 +256,7 @@ def _parser() -> argparse.ArgumentParser:
         meta.add_argument(f"--{col}")
     meta.add_argument("--method", default="REML")
     meta.add_argument("--test", default="z", choices=["z", "hksj"])
+    meta.add_argument("--weights", metavar="COL", help="column of user weights (metafor weights=)")
     meta.add_argument("--plot", help="save a forest plot to this image file")
     common(meta)
     meta.set_defaults(func=_cmd_meta)

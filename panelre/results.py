@@ -591,6 +591,12 @@ class PanelResults:
             ("Entities", str(self.n_entities)),
             ("T min/avg/max", f"{counts.min()}/{counts.mean():.1f}/{counts.max()}"),
             ("Covariance", self.cov_type),
+        ]
+        if self.source.weight_type is not None:
+            header.append(
+                ("Weights", f"{self.source.weight_type} (sum {self.source.stats.mass:.6g})")
+            )
+        header += [
             ("R² (own)", format_number(self.rsquared)),
             ("R² within", format_number(self.rsquared_within)),
             ("R² between", format_number(self.rsquared_between)),

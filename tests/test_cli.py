@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+import pandas as pd
 import pytest
 
+import panelre as pr
 from panelre.cli import main
 
 
@@ -136,3 +139,31 @@ def test_select_and_mixed_plots(tmp_path, capsys):
         target = tmp_path / f"{name}.png"
         assert main([*argv, "--plot", str(target)]) == 0
         assert target.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_weights_reach_the_estimators(capsys):
+    """--weights / --weight-type give the numbers of the Python call."""
+    path = "tests/reference/weights/grunfeld_weights.csv"
+    code, out, _ = run(
+        capsys, "fit", path, "inv ~ value + capital", "--entity", "firm", "--time", "year",
+        "--weights", "fw", "--weight-type", "frequency", "--format", "json",
+    )  # fmt: skip
+    assert code == 0
+    got = json.loads(out)
+    data = pd.read_csv(path)
+    want = pr.fixed_effects("inv ~ value + capital", data, entity="firm", time="year",
+                            weights="fw", weight_type="frequency")  # fmt: skip
+    params = [got["coefficients"][n]["params"] for n in want.params.index]
+    np.testing.assert_allclose(params, want.params, rtol=1e-9)  # JSON keeps 10 digits
+    code, out, _ = run(
+        capsys, "fit", path, "inv ~ value + capital", "--entity", "firm", "--time", "year",
+        "--weights", "fw", "--weight-type", "frequency",
+    )  # fmt: skip
+    assert code == 0 and str(int(data["fw"].sum())) in out
+    code, out, _ = run(capsys, "fit", path, "inv ~ value", "--entity", "firm", "--weights", "wx")
+    assert code != 0 and "did you mean" in out + _
+    code, out, _ = run(
+        capsys, "mixed", "tests/reference/weights/sleepstudy_weights.csv",
+        "Reaction ~ Days + (1 | Subject)", "--weights", "w",
+    )  # fmt: skip
+    assert code == 0 and "Reaction" in out
