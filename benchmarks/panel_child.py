@@ -62,10 +62,20 @@ def reset_peak() -> bool:
 # Each returns (prep_seconds, names, params, std_errors); the fit itself is timed by the caller
 # as the whole call minus nothing, and the preparation separately inside.
 
+def add_weights(df):
+    """The weighted task's analytic weights, 0.5 … 3, a fixed function of (entity, period)
+    that varies within entities (made outside the timed fit)."""
+    df["w"] = 0.5 + ((df[ENTITY].to_numpy() * 7 + df[TIME].to_numpy() * 3) % 11) / 4.0
+    return df
+
+
 def fit_panelre(df, task):
     import panelre as pr
 
-    if task == "re":
+    if task == "fe1w":
+        res = pr.fixed_effects(f"y ~ {FORMULA_RHS}", df, entity=ENTITY, time=TIME,
+                               weights="w", cov="cluster", cluster="entity")
+    elif task == "re":
         res = pr.random_effects(f"y ~ {FORMULA_RHS}", df, entity=ENTITY, time=TIME,
                                 method="swamy-arora", cov="cluster", cluster="entity")
     else:
@@ -83,6 +93,9 @@ def fit_linearmodels(df, task):
     prep = time.perf_counter() - t0
     if task == "re":
         mod = RandomEffects.from_formula(f"y ~ 1 + {FORMULA_RHS}", data)
+    elif task == "fe1w":
+        mod = PanelOLS.from_formula(f"y ~ {FORMULA_RHS} + EntityEffects", data,
+                                    weights=data["w"])
     else:
         extra = " + EntityEffects" + (" + TimeEffects" if task == "fe2" else "")
         mod = PanelOLS.from_formula(f"y ~ {FORMULA_RHS}{extra}", data)
@@ -95,8 +108,9 @@ def fit_pyfixest(df, task):
 
     if task == "re":
         raise NotImplementedError("pyfixest has no random-effects estimator")
-    fe = ENTITY if task == "fe1" else f"{ENTITY} + {TIME}"
-    res = pf.feols(f"y ~ {FORMULA_RHS} | {fe}", data=df, vcov={"CRV1": ENTITY})
+    fe = ENTITY if task in ("fe1", "fe1w") else f"{ENTITY} + {TIME}"
+    weights = {"weights": "w"} if task == "fe1w" else {}
+    res = pf.feols(f"y ~ {FORMULA_RHS} | {fe}", data=df, vcov={"CRV1": ENTITY}, **weights)
     coef, se = res.coef(), res.se()
     return 0.0, list(coef.index), coef.to_numpy(), se.to_numpy()
 
@@ -153,6 +167,8 @@ def main() -> None:
         if lib in ("panelre", "linearmodels", "pyfixest"):
             __import__(lib)
         df = read_panel(path)
+        if task == "fe1w":
+            df = add_weights(df)
         out["rows"] = len(df)
         out["load_peak_mb"] = maxrss_mb()
         warnings.simplefilter("ignore")  # e.g. singleton warnings; not what we measure

@@ -6,6 +6,8 @@ Tasks (each on a balanced panel and on a 20 %-unbalanced one, ``N`` entities x 1
 * ``re``   random effects (Swamy–Arora), entity-clustered standard errors
   (pyfixest has no random effects: "n/a")
 * ``fe2``  two-way (entity + time) fixed effects, entity-clustered standard errors
+* ``fe1w`` ``fe1`` with analytic weights that vary within entities (``panel_child.add_weights``);
+  the report also gives panelre's weighted / unweighted time ratio
 
 plus the "numpy floor" (entity means by ``np.bincount`` and the demeaned cross-products).
 
@@ -42,6 +44,7 @@ TASKS = {
     "fe1": "One-way FE (entity), clustered by entity",
     "re": "Random effects (Swamy–Arora), clustered by entity",
     "fe2": "Two-way FE (entity + time), clustered by entity",
+    "fe1w": "Weighted one-way FE (entity; analytic weights), clustered by entity",
 }
 RTOL = 1e-6
 
@@ -256,6 +259,23 @@ def render(report: dict) -> str:
                 f"| {fmt_s(pre)} | {lm_s} | {fmt_s(pf)} | – | – | – | – | – | – | – | – |"
             )
         lines.append("")
+    pairs = [(c, next((d for d in report["cells"] if d["task"] == "fe1" and d["n"] == c["n"]
+                       and d["balanced"] == c["balanced"]), None))
+             for c in report["cells"] if c["task"] == "fe1w"]
+    if pairs:
+        lines += ["## The cost of weights (panelre)", "",
+                  "Weighted one-way FE against the unweighted fit on the same data, both "
+                  "clustered by entity.", "",
+                  "| N entities | panel | weighted s | unweighted s | weighted / unweighted "
+                  "| peak MB weighted | peak MB unweighted |",
+                  "|---:|:---|---:|---:|---:|---:|---:|"]
+        for w, u in pairs:
+            pw = w["libs"].get("panelre")
+            pu = None if u is None else u["libs"].get("panelre")
+            lines.append(
+                f"| {w['n']:,} | {'bal.' if w['balanced'] else 'unb.'} | {fmt_s(pw)} "
+                f"| {fmt_s(pu)} | {fmt_ratio(pw, pu)} | {fmt_mb(pw)} | {fmt_mb(pu)} |")
+        lines.append("")
     lines += ["## Numpy floor (one-way entity FE)", "",
               "`numpy`: entity means by `np.bincount`, demeaned X̃'X̃ and X̃'ỹ, solve (ids used "
               "directly as codes). `numpy + CRV`: also residuals and the entity-clustered "
@@ -289,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="comma-separated numbers of entities (x 10 periods); default 1e4,1e5,1e6")
     ap.add_argument("--quick", action="store_true",
                     help="smoke run: 1e4 entities, balanced only, 1 repetition (~1 minute)")
-    ap.add_argument("--tasks", default="fe1,re,fe2")
+    ap.add_argument("--tasks", default="fe1,re,fe2,fe1w")
     ap.add_argument("--libs", default=",".join(LIBS))
     ap.add_argument("--reps", type=int, default=0, help="override repetitions per fit")
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds per child process")

@@ -134,7 +134,11 @@ def checked_weights(frame: pd.DataFrame, column: Hashable, kind: str) -> tuple[n
     """The weights in ``column`` of ``frame`` as floats and the mask of rows to keep
     (positive weight), or a clear error for bad values."""
     check_weight_column(frame, column)
-    values = frame[column].to_numpy(dtype=float, na_value=np.nan)
+    series = frame[column]
+    if series.dtype == np.float64:  # a read-only view: no copy of a large column
+        values = series.to_numpy()
+    else:
+        values = series.to_numpy(dtype=float, na_value=np.nan)
     return check_values(values, kind, str(column))
 
 
@@ -152,6 +156,8 @@ def check_values(values: np.ndarray, kind: str, what: str) -> tuple[np.ndarray, 
     [True, False, True]
     """
     raise_bad_weights(values, kind, what)
+    if values.size and values.min() > 0:  # the usual case: no mask to build
+        return values, np.ones(values.size, dtype=bool)
     keep = values > 0
     warn_zero_weights(int((~keep).sum()), values.size, what)
     return values, keep
@@ -160,6 +166,9 @@ def check_values(values: np.ndarray, kind: str, what: str) -> tuple[np.ndarray, 
 def raise_bad_weights(values: np.ndarray, kind: str, what: str) -> None:
     """A ``DataError`` for missing, infinite, negative or (frequency) non-integer weights."""
     label = f"The weights {what!r}" if what != WEIGHT_COLUMN else "The weights"
+    fine = values.size == 0 or (bool((values >= 0).all()) and bool(np.isfinite(values.max())))
+    if fine and kind != "frequency":
+        return  # one comparison pass; the diagnostics below only for bad weights
     problems = [
         (np.isnan(values), "missing"),
         (np.isinf(values), "infinite"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -99,8 +99,10 @@ class Estimation:
         Fitted values and residuals as one-column maps of ``rows``.
     rsquared : float
         R² of the estimator's own regression.
-    index_r2 : (float, float, float)
-        Stata's within, between and overall R² of ``x'b``.
+    index_r2 : (float, float, float) or callable
+        Stata's within, between and overall R² of ``x'b``, or a zero-argument callable that
+        computes them when first asked for (with weights they need unweighted statistics,
+        a pass over the rows that a fit for coefficients alone does not make).
     effects, time_effects : Series or None
         Estimated group effects (FE: αᵢ, and γₜ for two-way; RE: BLUPs).
     dropped, absorbed : list of str
@@ -138,7 +140,7 @@ class Estimation:
     fitted: RowMap
     resid: RowMap
     rsquared: float
-    index_r2: tuple[float, float, float]
+    index_r2: tuple[float, float, float] | Callable[[], tuple[float, float, float]]
     effects: pd.Series | None = None
     time_effects: pd.Series | None = None
     dropped: list[str] = field(default_factory=list)
@@ -505,20 +507,25 @@ class PanelResults:
         the squared correlation of the transformed response and fitted values."""
         return self._est.rsquared
 
+    @cached_property
+    def _index_r2(self) -> tuple[float, float, float]:
+        value = self._est.index_r2
+        return value() if callable(value) else value
+
     @property
     def rsquared_within(self) -> float:
         """Stata's within R²: corr²(x'b − mean, y − mean) within entities."""
-        return self._est.index_r2[0]
+        return self._index_r2[0]
 
     @property
     def rsquared_between(self) -> float:
         """Stata's between R²: corr² of entity means of x'b and y."""
-        return self._est.index_r2[1]
+        return self._index_r2[1]
 
     @property
     def rsquared_overall(self) -> float:
         """Stata's overall R²: corr²(x'b, y)."""
-        return self._est.index_r2[2]
+        return self._index_r2[2]
 
     # -------------------------------------------------------------- derived
     def with_cov(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from panelre.estimators._base import PanelModel, index_r2
@@ -37,7 +39,7 @@ def pooled_estimation(
         fitted=fit.regressors.times(fit.params),
         resid=fit.resid,
         rsquared=fit.rsquared,
-        index_r2=index_r2(levels, fit.names, fit.params),
+        index_r2=partial(index_r2, levels, fit.names, fit.params),
         dropped=fit.dropped,
         absorbed=fit.absorbed,
         ssr=fit.reliable_ssr,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -146,7 +147,7 @@ class FixedEffects(PanelModel):
             fitted=fitted,
             resid=fit.resid,
             rsquared=fit.rsquared,
-            index_r2=index_r2(src, fit.names, fit.params),
+            index_r2=partial(index_r2, src, fit.names, fit.params),
             effects=effects,
             time_effects=time_effects,
             dropped=fit.dropped,

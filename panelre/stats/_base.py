@@ -72,9 +72,9 @@ class Groups:
         Sums of the columns of z per group, or a zero-argument callable that computes
         them on first use (a backend may skip a pass that a model does not need). With
         observation weights: the weighted sums ``Σ w z``.
-    weights : ndarray (G,), optional
+    weights : ndarray (G,) or callable, optional
         Sum of the observation weights per group (the counts when unweighted): the
-        denominators of the group means.
+        denominators of the group means; a callable computes them on first use.
     """
 
     def __init__(
@@ -82,12 +82,20 @@ class Groups:
         labels: pd.Index,
         counts: np.ndarray,
         sums: np.ndarray | Callable[[], np.ndarray],
-        weights: np.ndarray | None = None,
+        weights: np.ndarray | Callable[[], np.ndarray] | None = None,
     ) -> None:
         self.labels = labels
         self.counts = np.asarray(counts, dtype=float)
-        self.weights = self.counts if weights is None else np.asarray(weights, dtype=float)
         self._sums = sums
+        self._weights = weights
+
+    @cached_property
+    def weights(self) -> np.ndarray:
+        """Sum of the observation weights per group (the counts when unweighted)."""
+        w = self._weights
+        if w is None:
+            return self.counts
+        return np.asarray(w() if callable(w) else w, dtype=float)
 
     @property
     def size(self) -> int:

@@ -214,7 +214,13 @@ class NumpyScores:
     def weighted_resid(self) -> np.ndarray:
         """``w e`` (``e`` when unweighted)."""
         w = self._design.weights
-        return self.resid if w is None else w * self.resid
+        if w is None:
+            return self.resid
+        if "resid" in self.__dict__:
+            return w * self.resid
+        out = np.empty(self._rows)
+        col = evaluate(self._design, self._e, 0, out)
+        return np.multiply(col, w, out=out)
 
     def resid_ss(self) -> float:
         """``Σ w e²``."""
@@ -369,27 +375,44 @@ def weighted_panel(
 
 
 def _collect(rows: Design, weighting: Weighting | None) -> PanelStats:
-    """The statistics of a design, weighted by its weights when ``weighting`` is given."""
+    """The statistics of a design, weighted by its weights when ``weighting`` is given
+    (one column ``w z_j`` at a time in a reused buffer: no n x p temporary)."""
     p = rows.panel
     y, X = rows.y, rows.X
     w = None if weighting is None else rows.weights
-    wX = X if w is None else X * w[:, None]
-    wy = y if w is None else y * w
     k = X.shape[1]
     gram = np.empty((k + 1, k + 1))
-    gram[0, 0] = float(wy @ y)
-    xy = wX.T @ y
-    gram[0, 1:] = xy
-    gram[1:, 0] = xy
-    gram[1:, 1:] = wX.T @ X
-    total = np.concatenate([[wy.sum()], wX.sum(axis=0)])
+    if w is None:
+        gram[0, 0] = float(y @ y)
+        xy = X.T @ y
+        gram[0, 1:] = xy
+        gram[1:, 0] = xy
+        gram[1:, 1:] = X.T @ X
+        total = np.concatenate([[y.sum()], X.sum(axis=0)])
+    else:  # one column w z_j at a time; the entity sums ride along (every estimator
+        # needs them); the upper triangle of the gram from the columns X is F-ordered in
+        total = np.empty(k + 1)
+        entity_sums = np.empty((p.n_entities, k + 1))
+        for j, wz in enumerate(_weighted_columns(rows)):  # a loop over columns
+            total[j] = wz.sum()
+            if j == 0:
+                gram[0, 0] = float(wz @ y)
+            gram[j, max(j, 1) :] = X[:, max(j, 1) - 1 :].T @ wz
+            entity_sums[:, j] = p.group_sums(wz, "entity")
+        gram = np.triu(gram) + np.triu(gram, 1).T
 
     def sums(dim: str) -> Any:
-        return lambda: np.column_stack([p.group_sums(wy, dim), p.group_sums(wX, dim)])
+        if w is None:
+            return lambda: np.column_stack([p.group_sums(y, dim), p.group_sums(X, dim)])
+        if dim == "entity":
+            return entity_sums
+        return lambda: np.column_stack(
+            [p.group_sums(wz, dim) for wz in _weighted_columns(rows)]  # a loop over columns
+        )
 
     def groups(labels: pd.Index, dim: str) -> Groups:
         counts = p.group_counts(dim)
-        mass = None if w is None else p.group_sums(w, dim)
+        mass = None if w is None else (lambda: p.group_sums(w, dim))
         return Groups(labels, counts, sums(dim), mass)
 
     time = None
@@ -398,7 +421,19 @@ def _collect(rows: Design, weighting: Weighting | None) -> PanelStats:
         time = groups(p.time_labels, "time")  # type: ignore[arg-type]
         incidence = SparseIncidence(p, w)
     n = p.nobs if weighting is None or weighting.kind == "analytic" else round(weighting.total)
-    return PanelStats(n, gram, total, groups(p.entity_labels, "entity"), time, incidence, weighting)
+    return PanelStats(
+        n, gram, total, groups(p.entity_labels, "entity"), time, incidence, weighting
+    )
+
+
+def _weighted_columns(rows: Design) -> Any:
+    """``w y``, then ``w x_j`` for each regressor, in one reused buffer (consume each
+    before asking for the next)."""
+    w = rows.weights
+    buffer = np.empty(rows.y.shape[0])
+    yield np.multiply(rows.y, w, out=buffer)
+    for j in range(rows.X.shape[1]):  # a loop over columns
+        yield np.multiply(rows.X[:, j], w, out=buffer)
 
 
 def design_source(backend: Any, rows: Any, design: Design) -> PanelSource:
