@@ -1,4 +1,9 @@
-"""Function shortcuts to the estimator classes (the public API of API.md)."""
+"""Function shortcuts to the estimator classes (the public API of API.md).
+
+Every function takes ``weights=`` (a column name or one value per row) and
+``weight_type="analytic" | "frequency"`` (see the Weights page of the docs); random
+effects, CRE and Hausman–Taylor raise a clear error with weights.
+"""
 
 from __future__ import annotations
 
@@ -38,9 +43,14 @@ def _fit(
     cov: str,
     options: dict[str, Any],
     backend: str | Backend = "auto",
+    weights: Any = None,
+    weight_type: str = "analytic",
 ) -> PanelResults:
     model_opts, cov_opts = _split(dict(options))
-    model = cls.from_formula(formula, data, entity=entity, time=time, backend=backend, **model_opts)
+    model = cls.from_formula(
+        formula, data, entity=entity, time=time, backend=backend, weights=weights,
+        weight_type=weight_type, **model_opts,
+    )  # fmt: skip
     return model.fit(cov=cov, **cov_opts)
 
 
@@ -52,6 +62,8 @@ def pooled_ols(
     time: Hashable | None = None,
     cov: str = "unadjusted",
     backend: str | Backend = "auto",
+    weights: Any = None,
+    weight_type: str = "analytic",
     **options: Any,
 ) -> PanelResults:
     """Pooled OLS. See ``panelre.PooledOLS``.
@@ -63,7 +75,7 @@ def pooled_ols(
     ...               entity="firm").params.round(4).tolist()
     [-42.7144, 0.1156, 0.2307]
     """
-    return _fit(PooledOLS, formula, data, entity, time, cov, options, backend)
+    return _fit(PooledOLS, formula, data, entity, time, cov, options, backend, weights, weight_type)
 
 
 def between(
@@ -74,10 +86,12 @@ def between(
     time: Hashable | None = None,
     cov: str = "unadjusted",
     backend: str | Backend = "auto",
+    weights: Any = None,
+    weight_type: str = "analytic",
     **options: Any,
 ) -> PanelResults:
     """Between estimator (OLS on entity means). See ``panelre.Between``."""
-    return _fit(Between, formula, data, entity, time, cov, options, backend)
+    return _fit(Between, formula, data, entity, time, cov, options, backend, weights, weight_type)
 
 
 def fixed_effects(
@@ -89,13 +103,16 @@ def fixed_effects(
     time: Hashable | None = None,
     cov: str = "unadjusted",
     backend: str | Backend = "auto",
+    weights: Any = None,
+    weight_type: str = "analytic",
     **options: Any,
 ) -> PanelResults:
     """Fixed effects (within): ``effects="entity" | "time" | "twoway"``.
     See ``panelre.FixedEffects``."""
     return _fit(
-        FixedEffects, formula, data, entity, time, cov, {"effects": effects, **options}, backend
-    )
+        FixedEffects, formula, data, entity, time, cov, {"effects": effects, **options}, backend,
+        weights, weight_type,
+    )  # fmt: skip
 
 
 def first_difference(
@@ -106,10 +123,14 @@ def first_difference(
     time: Hashable | None = None,
     cov: str = "unadjusted",
     backend: str | Backend = "auto",
+    weights: Any = None,
+    weight_type: str = "analytic",
     **options: Any,
 ) -> PanelResults:
     """First-difference estimator. See ``panelre.FirstDifference``."""
-    return _fit(FirstDifference, formula, data, entity, time, cov, options, backend)
+    return _fit(
+        FirstDifference, formula, data, entity, time, cov, options, backend, weights, weight_type
+    )
 
 
 def random_effects(
@@ -123,11 +144,15 @@ def random_effects(
     time: Hashable | None = None,
     cov: str = "unadjusted",
     backend: str | Backend = "auto",
+    weights: Any = None,
+    weight_type: str = "analytic",
     **options: Any,
 ) -> PanelResults:
     """Random effects (GLS). See ``panelre.RandomEffects``."""
     opts = {"effects": effects, "method": method, "convention": convention, **options}
-    return _fit(RandomEffects, formula, data, entity, time, cov, opts, backend)
+    return _fit(
+        RandomEffects, formula, data, entity, time, cov, opts, backend, weights, weight_type
+    )
 
 
 def correlated_random_effects(
@@ -140,11 +165,24 @@ def correlated_random_effects(
     time: Hashable | None = None,
     cov: str = "unadjusted",
     backend: str | Backend = "auto",
+    weights: Any = None,
+    weight_type: str = "analytic",
     **options: Any,
 ) -> PanelResults:
     """Correlated random effects (Mundlak). See ``panelre.CorrelatedRandomEffects``."""
     opts = {"method": method, "convention": convention, **options}
-    return _fit(CorrelatedRandomEffects, formula, data, entity, time, cov, opts, backend)
+    return _fit(
+        CorrelatedRandomEffects,
+        formula,
+        data,
+        entity,
+        time,
+        cov,
+        opts,
+        backend,
+        weights,
+        weight_type,
+    )
 
 
 def hausman_taylor(
@@ -157,8 +195,12 @@ def hausman_taylor(
     time: Hashable | None = None,
     cov: str = "unadjusted",
     backend: str | Backend = "auto",
+    weights: Any = None,
+    weight_type: str = "analytic",
     **options: Any,
 ) -> PanelResults:
     """Hausman–Taylor IV random effects. See ``panelre.HausmanTaylor``."""
     opts = {"endogenous": endogenous, "instruments": instruments, **options}
-    return _fit(HausmanTaylor, formula, data, entity, time, cov, opts, backend)
+    return _fit(
+        HausmanTaylor, formula, data, entity, time, cov, opts, backend, weights, weight_type
+    )

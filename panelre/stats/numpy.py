@@ -421,9 +421,7 @@ def _collect(rows: Design, weighting: Weighting | None) -> PanelStats:
         time = groups(p.time_labels, "time")  # type: ignore[arg-type]
         incidence = SparseIncidence(p, w)
     n = p.nobs if weighting is None or weighting.kind == "analytic" else round(weighting.total)
-    return PanelStats(
-        n, gram, total, groups(p.entity_labels, "entity"), time, incidence, weighting
-    )
+    return PanelStats(n, gram, total, groups(p.entity_labels, "entity"), time, incidence, weighting)
 
 
 def _weighted_columns(rows: Design) -> Any:
