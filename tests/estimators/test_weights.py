@@ -279,3 +279,23 @@ def test_hausman_and_select_refuse_mixed_or_weighted_inputs(data) -> None:
         pr.hausman(fe, re)
     with pytest.raises(InvalidParameterError, match=r"f_test_effects"):
         pr.select(FORMULA, data, **KW, weights="w")
+
+
+@pytest.mark.parametrize("effects", ["entity", "twoway"])
+def test_weighted_effects_are_the_weighted_lsdv_dummies(data, effects) -> None:
+    """The entity effects (and the fitted values x'b + αᵢ + γₜ) of a weighted fit are the
+    dummies' coefficients (fitted values) of the weighted LSDV regression."""
+    import statsmodels.formula.api as smf
+
+    fe = pr.fixed_effects(FORMULA, data, **KW, weights="w", effects=effects)
+    dummies = " + C(firm) - 1" + (" + C(year)" if effects == "twoway" else "")
+    lsdv = smf.wls(FORMULA + dummies, data, weights=data["w"]).fit()
+    fitted = fe.fitted_values.to_numpy()
+    np.testing.assert_allclose(fitted, lsdv.fittedvalues.to_numpy(), rtol=1e-10, atol=1e-8)
+    if effects == "entity":
+        alpha = lsdv.params[[f"C(firm)[{f}]" for f in fe.effects.index]].to_numpy()
+        np.testing.assert_allclose(fe.effects.to_numpy(), alpha, rtol=1e-10)
+    else:  # γ has weighted mean zero; α carries the level
+        gamma = fe.time_effects.to_numpy()
+        w_t = data.groupby("year")["w"].sum().to_numpy()
+        assert abs(gamma @ w_t) < 1e-8 * np.abs(gamma).max() * w_t.sum()
