@@ -30,6 +30,7 @@ demo: $(DEMO_STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check panelre tests
+	$(BIN)/mypy panelre
 	$(BIN)/python -m pytest -m "not slow" --doctest-modules --doctest-glob="*.md" panelre tests docs
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir $(VENV)/site
 

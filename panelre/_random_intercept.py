@@ -30,6 +30,7 @@ __all__ = [
     "RandomInterceptFit",
     "fit_random_intercept",
     "observed_information",
+    "CriterionPoint",
     "random_intercept_criterion",
 ]
 
@@ -102,13 +103,21 @@ class _Inputs:
         return self.nobs - self.xtx.shape[0] if self.reml else self.nobs
 
 
-def random_intercept_criterion(
-    lam: float, inputs: _Inputs, *, full: bool = False
-) -> tuple[float, float] | dict[str, object]:
-    """Profiled criterion (-2 log-likelihood or REML criterion) and its derivative in ``lam``.
+@dataclass(frozen=True)
+class CriterionPoint:
+    """The profiled criterion at one ``lam``: its value and derivative, and the GLS
+    coefficients, penalised residual sum of squares and Cholesky factor behind them."""
 
-    With ``full=True`` return a dictionary with every intermediate quantity instead.
-    """
+    value: float
+    grad: float
+    beta: np.ndarray
+    rss: float
+    chol: tuple[np.ndarray, bool]
+
+
+def random_intercept_criterion(lam: float, inputs: _Inputs) -> CriterionPoint:
+    """Profiled criterion (-2 log-likelihood or REML criterion) and its derivative in
+    ``lam``, with the quantities behind them."""
     s = inputs.sizes
     one_plus = 1.0 + s * lam
     weight = s * (s * lam / one_plus)  # w_i n_i
@@ -134,9 +143,7 @@ def random_intercept_criterion(
     grad = float(inputs.n_per @ (s / one_plus)) - dof / rss * sum_c_e2
     if inputs.reml:
         grad -= float(np.trace(linalg.cho_solve(chol, cxx)))
-    if not full:
-        return value, grad
-    return {"value": value, "grad": grad, "beta": beta, "rss": rss, "chol": chol}
+    return CriterionPoint(value, grad, beta, rss, chol)
 
 
 def _collapse_by_size(counts: np.ndarray, xbar: np.ndarray, ybar: np.ndarray):
@@ -192,31 +199,31 @@ def _validate(counts, xbar, ybar, xtx, xty, yty, reml) -> _Inputs:
 def _locate(inputs: _Inputs) -> tuple[float, float, float, int, bool]:
     """Grid over log10(lambda), then Brent's root finder on the derivative."""
     lams = 10.0**_GRID
-    vals = np.array([random_intercept_criterion(lam, inputs)[0] for lam in lams])
+    vals = np.array([random_intercept_criterion(lam, inputs).value for lam in lams])
     n_eval = lams.size
     best = int(np.argmin(vals))
     if best == 0:
-        value, grad = random_intercept_criterion(0.0, inputs)
-        return 0.0, value, grad, n_eval + 1, grad >= 0 or abs(grad) < 1e-8
+        at = random_intercept_criterion(0.0, inputs)
+        return 0.0, at.value, at.grad, n_eval + 1, at.grad >= 0 or abs(at.grad) < 1e-8
     lo = lams[best - 1]
     hi = lams[best + 1] if best + 1 < lams.size else lams[best] * 1e3
 
     def deriv(lam: float) -> float:
-        return random_intercept_criterion(lam, inputs)[1]
+        return random_intercept_criterion(lam, inputs).grad
 
     g_lo, g_hi = deriv(lo), deriv(hi)
     n_eval += 2
     if lo == 0.0 and g_lo >= 0:
-        return 0.0, random_intercept_criterion(0.0, inputs)[0], g_lo, n_eval, True
+        return 0.0, random_intercept_criterion(0.0, inputs).value, g_lo, n_eval, True
     if not (g_lo <= 0 <= g_hi):
         lam = float(lams[best])
-        value, grad = random_intercept_criterion(lam, inputs)
-        return lam, value, grad, n_eval + 1, False
+        at = random_intercept_criterion(lam, inputs)
+        return lam, at.value, at.grad, n_eval + 1, False
     lam, info = optimize.brentq(
         deriv, lo, hi, xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=500, full_output=True
     )
-    value, grad = random_intercept_criterion(lam, inputs)
-    return float(lam), value, grad, n_eval + info.function_calls + 1, bool(info.converged)
+    at = random_intercept_criterion(lam, inputs)
+    return float(lam), at.value, at.grad, n_eval + info.function_calls + 1, bool(info.converged)
 
 
 def fit_random_intercept(
@@ -284,15 +291,14 @@ def fit_random_intercept(
     """
     inputs = _validate(counts, xbar, ybar, xtx, xty, yty, reml)
     lam, value, grad, n_eval, converged = _locate(inputs)
-    out = random_intercept_criterion(lam, inputs, full=True)
-    assert isinstance(out, dict)
-    sigma2_e = float(out["rss"]) / inputs.dof
+    out = random_intercept_criterion(lam, inputs)
+    sigma2_e = out.rss / inputs.dof
     k = inputs.xtx.shape[0]
-    cov_beta = sigma2_e * linalg.cho_solve(out["chol"], np.eye(k))
+    cov_beta = sigma2_e * linalg.cho_solve(out.chol, np.eye(k))
     return RandomInterceptFit(
         sigma2_u=lam * sigma2_e,
         sigma2_e=sigma2_e,
-        beta=np.asarray(out["beta"]),
+        beta=np.asarray(out.beta),
         cov_beta=cov_beta,
         loglike=-0.5 * value,
         criterion=value,

@@ -185,7 +185,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--format", choices=FORMATS, default="text", help="output format")
+        p.add_argument(
+            "--format", choices=FORMATS, type=str.lower, default="text", help="output format"
+        )
         p.add_argument("--output", help="write the table to this file instead of stdout")
 
     fit = sub.add_parser(
@@ -198,7 +200,7 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("formula", help='e.g. "y ~ x1 + x2"')
     fit.add_argument("--entity", required=True)
     fit.add_argument("--time")
-    fit.add_argument("--model", choices=MODELS, default="fixed_effects")
+    fit.add_argument("--model", choices=MODELS, type=str.lower, default="fixed_effects")
     fit.add_argument("--effects", help="entity | time | twoway")
     fit.add_argument("--method", help="random-effects method, e.g. swamy-arora")
     fit.add_argument(
@@ -211,6 +213,7 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument(
         "--weight-type",
         choices=["analytic", "frequency"],
+        type=str.lower,
         default="analytic",
         help="analytic (Stata aweight, R lm weights) or frequency (Stata fweight)",
     )
@@ -255,7 +258,7 @@ def _parser() -> argparse.ArgumentParser:
     for col in ("ai", "bi", "ci", "di", "yi", "vi"):
         meta.add_argument(f"--{col}")
     meta.add_argument("--method", default="REML")
-    meta.add_argument("--test", default="z", choices=["z", "hksj"])
+    meta.add_argument("--test", default="z", type=str.lower, choices=["z", "hksj", "knha"])
     meta.add_argument("--weights", metavar="COL", help="column of user weights (metafor weights=)")
     meta.add_argument("--plot", help="save a forest plot to this image file")
     common(meta)

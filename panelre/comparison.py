@@ -65,6 +65,8 @@ def compare(
     results : mapping of name -> results, or a sequence (named Model 1, Model 2, ...)
     stars : bool
         Append significance stars (* p<0.1, ** p<0.05, *** p<0.01).
+    digits : int, default 4
+        Decimal places of the coefficients and standard errors.
     tests : mapping of label -> TestResult, optional
         Key tests to report under the table (statistic, df and p-value).
 
@@ -73,6 +75,11 @@ def compare(
     Summary
         Renders as text (``str``), HTML, LaTeX (``as_latex`` / ``to_latex(path)``) and
         Markdown (``as_markdown`` / ``to_markdown(path)``).
+
+    Raises
+    ------
+    InvalidParameterError
+        No results to compare.
 
     Examples
     --------

@@ -318,9 +318,9 @@ class PanelData:
         the (entity-demeaned) dummies of the smaller dimension are partialled out
         through their T x T normal equations, built from sparse group counts.
         """
-        effects = check_option("effects", effects, ["entity", "time", "twoway"])
-        if effects != "twoway":
-            return self.subtract_group_values(x, self.group_means(x, effects), effects)
+        effect = check_option("effects", effects, ["entity", "time", "twoway"])
+        if effect != "twoway":
+            return self.subtract_group_values(x, self.group_means(x, effect), effect)
         self._require_time("two-way effects")
         if self.is_balanced:
             xm = x.mean(axis=0)
@@ -453,8 +453,8 @@ def factorize_sorted(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
             present = np.zeros(hi - lo + 1, dtype=bool)
             present[shifted] = True
             lookup = np.cumsum(present) - 1
-            labels = pd.Index(np.flatnonzero(present) + lo, dtype=values.dtype)
-            return lookup[shifted].astype(np.int64), labels
+            index = pd.Index(np.flatnonzero(present) + lo, dtype=values.dtype)
+            return lookup[shifted].astype(np.int64), index
     codes, labels = pd.factorize(values, sort=True)
     return codes.astype(np.int64), pd.Index(labels)
 

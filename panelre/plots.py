@@ -79,7 +79,7 @@ def _effect_intervals(result: Any, level: float) -> pd.DataFrame:
     if effects is None:
         raise InvalidParameterError(f"{result.model.title} has no estimated group effects to plot.")
     st = result.source.stats
-    counts = st.entity.counts
+    counts = st.entity.weights  # Tᵢ, or Σw with observation weights (Var = σ²/Σw)
     vc = result.variance_components
     if vc is not None:  # BLUPs: conditional sd sqrt(σ²ᵤ(1 − shrinkage))
         se = np.sqrt(vc.sigma2_u * (1 - vc.shrinkage.to_numpy()))

@@ -75,8 +75,25 @@ class VarianceComponents:
             out["sigma2_t"] = self.sigma2_t
         out["rho"] = self.rho
         th = self.theta
-        out["theta"] = th if np.isscalar(th) else float(np.mean(th))  # type: ignore[arg-type]
+        out["theta"] = float(np.mean(th))
         return pd.Series(out, dtype=float)
+
+
+def tidy_coefficients(result: Any, level: float | None = None) -> pd.DataFrame:
+    """The shared tidy table of any result: ``params``, ``std_errors``, ``tstats``,
+    ``pvalues`` and the ``lower``/``upper`` bounds of ``conf_int(level)``, one row per
+    coefficient."""
+    ci = result.conf_int() if level is None else result.conf_int(level)
+    return pd.DataFrame(
+        {
+            "params": result.params,
+            "std_errors": result.std_errors,
+            "tstats": result.tstats,
+            "pvalues": result.pvalues,
+            "lower": ci["lower"],
+            "upper": ci["upper"],
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -575,17 +592,7 @@ class PanelResults:
 
     def to_frame(self, level: float = 0.95) -> pd.DataFrame:
         """Tidy coefficient table: estimate, std. error, statistic, p-value, interval."""
-        ci = self.conf_int(level)
-        return pd.DataFrame(
-            {
-                "params": self.params,
-                "std_errors": self.std_errors,
-                "tstats": self.tstats,
-                "pvalues": self.pvalues,
-                "lower": ci["lower"],
-                "upper": ci["upper"],
-            }
-        )
+        return tidy_coefficients(self, level)
 
     @property
     def summary(self) -> Summary:

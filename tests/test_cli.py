@@ -167,3 +167,14 @@ def test_weights_reach_the_estimators(capsys):
         "Reaction ~ Days + (1 | Subject)", "--weights", "w",
     )  # fmt: skip
     assert code == 0 and "Reaction" in out
+
+
+def test_option_strings_are_case_insensitive(capsys):
+    fit = ["fit", "grunfeld", "inv ~ value + capital", "--entity", "firm"]
+    code, out, _ = run(capsys, *fit, "--model", "Random_Effects", "--format", "JSON",
+                       "--cov", "Cluster")  # fmt: skip
+    assert code == 0 and json.loads(out)["coefficients"]
+    meta = ["meta", "bcg", "--measure", "rr", "--ai", "tpos", "--bi", "tneg", "--ci", "cpos"]
+    code, out, _ = run(capsys, *meta, "--di", "cneg", "--test", "HKSJ",
+                       "--method", "reml")  # fmt: skip
+    assert code == 0 and "Hartung-Knapp" in out

@@ -20,7 +20,8 @@ def test_dimensions_and_balance(grunfeld):
 def test_multiindex_and_polars_inputs_agree(grunfeld):
     a = pr.PanelData(grunfeld, entity="firm", time="year")
     b = pr.PanelData(grunfeld.set_index(["firm", "year"]))
-    pl = pytest.importorskip("polars")
+    import polars as pl
+
     c = pr.PanelData(pl.from_pandas(grunfeld), entity="firm", time="year")
     for other in (b, c):
         assert np.array_equal(a.entity_codes, other.entity_codes)

@@ -107,6 +107,6 @@ def load(name: str) -> pd.DataFrame:
     (13, 9)
     """
     key = check_option("name", name, names())
-    path = resources.files("panelre.datasets").joinpath("data", f"{key}.csv.gz")
+    path = resources.files("panelre.datasets").joinpath("data").joinpath(f"{key}.csv.gz")
     with resources.as_file(path) as p:
         return pd.read_csv(p, compression="gzip")

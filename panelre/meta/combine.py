@@ -166,7 +166,25 @@ def fit_studies(
     r2 = None
     if full and not studies.int_only and studies.has_intercept:
         r2 = _pseudo_r2(studies, method, est.tau2)
-    return MetaAnalysisResults.build(studies, method, test, level, est, inf, het, tau2_ci, r2)
+    loglike = _loglike(studies, method, est.tau2, inf.beta)
+    return MetaAnalysisResults.build(
+        studies, method, test, level, est, inf, het, tau2_ci, r2, loglike
+    )
+
+
+def _loglike(studies: StudyData, method: str, tau2: float, beta: np.ndarray) -> float:
+    """metafor's ``logLik``: the restricted log-likelihood for REML (with its
+    ``+ ½ log|X'X|`` term), else the log-likelihood, at τ² and the reported coefficients
+    (user-weighted ones with ``weights``), with the inverse-variance weights."""
+    total = studies.v + tau2
+    e = studies.y - studies.X @ beta
+    k, p = studies.k, studies.p
+    core = float(np.log(total).sum() + (e * e / total).sum())
+    if method != "REML":
+        return float(-0.5 * (k * np.log(2 * np.pi) + core))
+    xwx = (studies.X / total[:, None]).T @ studies.X
+    logdets = np.linalg.slogdet(xwx)[1] - np.linalg.slogdet(studies.X.T @ studies.X)[1]
+    return float(-0.5 * ((k - p) * np.log(2 * np.pi) + core + float(logdets)))
 
 
 def meta_analysis(
@@ -270,7 +288,7 @@ def leave_one_out(result: MetaAnalysisResults, progress: bool | None = None) -> 
             "leave_one_out() is only available for models without "
             "moderators (as metafor's leave1out)."
         )
-    rows = []
+    rows: list[dict[str, float]] = []
     for i in show_progress(
         range(studies.k), total=studies.k, desc="leave-one-out", enabled=progress
     ):
@@ -295,8 +313,8 @@ def leave_one_out(result: MetaAnalysisResults, progress: bool | None = None) -> 
                 "se": r.se,
                 "statistic": r.statistic,
                 "pvalue": r.pvalue,
-                "ci_lower": r.ci[0],
-                "ci_upper": r.ci[1],
+                "lower": r.ci[0],
+                "upper": r.ci[1],
                 "q": r.q,
                 "q_pvalue": r.q_pvalue,
                 "tau2": r.tau2,
@@ -309,8 +327,8 @@ def leave_one_out(result: MetaAnalysisResults, progress: bool | None = None) -> 
         "se",
         "statistic",
         "pvalue",
-        "ci_lower",
-        "ci_upper",
+        "lower",
+        "upper",
         "q",
         "q_pvalue",
         "tau2",

@@ -242,6 +242,7 @@ def effect_size(
     values = dict(
         ai=ai, bi=bi, ci=ci, di=di, m1i=m1i, m2i=m2i, sd1i=sd1i, sd2i=sd2i, n1i=n1i, n2i=n2i
     )
+    args: tuple[np.ndarray, ...]
     if spec.arguments == _TABLE:
         cells = _table_arguments(values, data)
         args = _tables(cells["ai"], cells["bi"], cells["ci"], cells["di"], add, to, drop00)
@@ -255,6 +256,5 @@ def effect_size(
         first = column(spec.arguments[0], values[spec.arguments[0]], data)
         args = tuple(column(a, values[a], data, n=first.shape[0]) for a in spec.arguments)
     yi, vi = spec.compute(*args)
-    same = data is not None and len(data) == len(yi)
-    index = data.index if same else pd.RangeIndex(len(yi))
+    index = data.index if data is not None and len(data) == len(yi) else pd.RangeIndex(len(yi))
     return pd.DataFrame({"yi": yi, "vi": vi}, index=index)

@@ -70,7 +70,7 @@ def forest_plot(
     k = result.k
     fig, ax = plt.subplots(figsize=figsize or (8.0, 1.5 + 0.32 * (k + 3)))
     rows = np.arange(k, 0, -1) + 1.0
-    ax.hlines(rows, f(table.ci_lower), f(table.ci_upper), color="0.2", lw=1)
+    ax.hlines(rows, f(table.lower), f(table.upper), color="0.2", lw=1)
     size = 20 + 300 * table.weight.to_numpy() / table.weight.max()
     ax.scatter(f(table.yi), rows, s=size, marker="s", color="0.3", zorder=3)
     lo, hi = result.ci
@@ -89,14 +89,12 @@ def forest_plot(
     ax.set_yticks(ticks, names)
     ax.set_ylim(-1.4, k + 1.8)
     ax.set_xlabel(xlabel)
-    if transform is not None and np.all(f(table.ci_lower.to_numpy()) > 0):
+    if transform is not None and np.all(f(table.lower.to_numpy()) > 0):
         ax.set_xscale("log")
     if show_weights:
         texts = [
             f"{w:5.1f}%  {f(y):6.2f} [{f(a):.2f}, {f(b):.2f}]"
-            for w, y, a, b in zip(
-                table.weight, table.yi, table.ci_lower, table.ci_upper, strict=True
-            )
+            for w, y, a, b in zip(table.weight, table.yi, table.lower, table.upper, strict=True)
         ]
         texts.append(f"100.0%  {f(est):6.2f} [{f(lo):.2f}, {f(hi):.2f}]")
         for y, t in zip(list(rows) + [0.0], texts, strict=True):

@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from panelre._validation import check_probability
 from panelre.meta._inputs import StudyData
 from panelre.meta.tau2 import Tau2Estimate
+from panelre.results import tidy_coefficients
 from panelre.tables import Summary, format_number
 
 if TYPE_CHECKING:
@@ -105,7 +107,8 @@ class MetaAnalysisResults:
     qm_pvalue: float | None
     qm_df: tuple[int, ...] | None
     r2: float | None
-    cov_params: pd.DataFrame
+    cov: pd.DataFrame
+    loglike: float
     studies: StudyData = field(compare=False)
 
     # -- construction --------------------------------------------------------------------------
@@ -121,6 +124,7 @@ class MetaAnalysisResults:
         het: Heterogeneity,
         tau2_ci: tuple[float, float] | None,
         r2: float | None,
+        loglike: float,
     ) -> MetaAnalysisResults:
         """Assemble the result from the fitted pieces (used by ``panelre.meta.combine``)."""
         names = list(studies.names)
@@ -167,7 +171,8 @@ class MetaAnalysisResults:
             qm_pvalue=inf.qm_pvalue if moderated else None,
             qm_df=inf.qm_df if moderated else None,
             r2=r2,
-            cov_params=pd.DataFrame(_frozen(inf.cov), index=names, columns=names),
+            cov=pd.DataFrame(_frozen(inf.cov), index=names, columns=names),
+            loglike=loglike,
             studies=studies,
         )
 
@@ -176,6 +181,72 @@ class MetaAnalysisResults:
     def tau(self) -> float:
         """Estimated between-study standard deviation, sqrt(tau2)."""
         return float(np.sqrt(self.tau2))
+
+    # -- the vocabulary every result shares -------------------------------------------------
+    def _series(self, values: Any, name: str) -> pd.Series:
+        return pd.Series(np.atleast_1d(np.asarray(values, dtype=float)),
+                         index=list(self.studies.names), name=name)  # fmt: skip
+
+    @property
+    def params(self) -> pd.Series:
+        """Coefficients as a Series (``Intercept``, then the moderators)."""
+        return self._series(self.estimate, "params")
+
+    @property
+    def std_errors(self) -> pd.Series:
+        """Standard errors of ``params``."""
+        return self._series(self.se, "std_errors")
+
+    @property
+    def tstats(self) -> pd.Series:
+        """z (or, under ``test="hksj"``, t) statistics of ``params``."""
+        return self._series(self.statistic, "tstats")
+
+    @property
+    def pvalues(self) -> pd.Series:
+        """Two-sided p-values of ``params``."""
+        return self._series(self.pvalue, "pvalues")
+
+    @property
+    def nobs(self) -> int:
+        """Number of studies (metafor's k)."""
+        return self.k
+
+    def conf_int(self, level: float | None = None) -> pd.DataFrame:
+        """Confidence intervals of ``params`` (columns ``lower``, ``upper``): normal, or t on
+        ``df`` degrees of freedom under ``test="hksj"``; ``level`` defaults to the fit's.
+
+        Examples
+        --------
+        >>> from panelre.datasets import load
+        >>> from panelre.meta import effect_size, meta_analysis
+        >>> bcg = load("bcg")
+        >>> es = effect_size("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bcg)
+        >>> meta_analysis(es.yi, es.vi, moderators="~ ablat", data=bcg).conf_int().round(4)
+                    lower   upper
+        Intercept -0.2367  0.7397
+        ablat     -0.0432 -0.0150
+        """
+        level = self.level if level is None else check_probability("level", level)
+        dist = stats.norm if self.df is None else stats.t(self.df)
+        crit = float(dist.ppf(0.5 + level / 2))
+        half = crit * self.std_errors
+        return pd.DataFrame({"lower": self.params - half, "upper": self.params + half})
+
+    def to_frame(self, level: float | None = None) -> pd.DataFrame:
+        """Tidy coefficient table (the columns of every result's ``to_frame``)."""
+        return tidy_coefficients(self, level)
+
+    @property
+    def fitted_values(self) -> pd.Series:
+        """``X b`` per study (metafor's ``fitted``)."""
+        values = self.studies.X @ self.params.to_numpy()
+        return pd.Series(values, index=self.studies.labels, name="fitted_values")
+
+    @property
+    def resids(self) -> pd.Series:
+        """``yi − X b`` per study (metafor's ``resid``)."""
+        return (self.yi - self.fitted_values).rename("resids")
 
     @property
     def yi(self) -> pd.Series:
@@ -194,7 +265,7 @@ class MetaAnalysisResults:
         -------
         DataFrame
             One row per omitted study (indexed by label) with ``estimate, se, statistic,
-            pvalue, ci_lower, ci_upper, q, q_pvalue, tau2, i2, h2`` (metafor's
+            pvalue, lower, upper, q, q_pvalue, tau2, i2, h2`` (metafor's
             ``estimate, se, zval/tval, pval, ci.lb, ci.ub, Q, Qp, tau2, I2, H2``; no ``tau2``
             for FE). Rows are NaN where the reduced model cannot be fitted.
 
@@ -318,8 +389,8 @@ class MetaAnalysisResults:
         return pd.DataFrame(
             {
                 "yi": y,
-                "ci_lower": y - crit * se,
-                "ci_upper": y + crit * se,
+                "lower": y - crit * se,
+                "upper": y + crit * se,
                 "weight": self.weights.to_numpy(),
             },
             index=self.studies.labels,

@@ -26,13 +26,13 @@ def _matrix(spec, data: pd.DataFrame, what: str) -> np.ndarray:
 def predict(res: MixedResults, data: pd.DataFrame | None, include_random: bool) -> pd.Series:
     """:math:`X\\hat\\beta` (+ :math:`Z\\hat b_i`, 0 for groups not seen in the fit)."""
     if data is None:
-        values = res.fitted if include_random else res.fitted_fixed
+        values = res.fitted_values.to_numpy() if include_random else res.fitted_fixed
         return pd.Series(values, index=res.row_index, name="predicted")
     frame = as_frame(data)
     x_full = _matrix(res.fixed_spec, frame, "fixed part")
     names = [str(c) for c in res.fixed_spec.column_names]
     keep = [names.index(n) for n in res.fixed_names]
-    out = x_full[:, keep] @ res.beta
+    out = x_full[:, keep] @ res.params.to_numpy()
     if include_random:
         if res.group_name not in frame.columns:
             raise DataError(
@@ -40,7 +40,7 @@ def predict(res: MixedResults, data: pd.DataFrame | None, include_random: bool) 
                 f"in data. Got columns {list(frame.columns)}; or use include_random=False."
             )
         z = np.column_stack([_matrix(s, frame, "random part") for s in res.random_specs])
-        codes = res.group_labels.get_indexer(frame[res.group_name])
+        codes = res.group_labels.get_indexer(pd.Index(frame[res.group_name]))
         effects = np.where(codes[:, None] >= 0, res.blups[np.maximum(codes, 0)], 0.0)
         out = out + (z * effects).sum(axis=1)
     return pd.Series(out, index=frame.index, name="predicted")

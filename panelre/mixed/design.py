@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -70,7 +71,7 @@ class MixedDesign:
         return self.x * root[:, None], self.z * root[:, None], y * root
 
 
-def as_frame(data: object) -> pd.DataFrame:
+def as_frame(data: Any) -> pd.DataFrame:
     """Accept a pandas DataFrame (index levels usable as columns) or a polars DataFrame."""
     if hasattr(data, "to_pandas") and not isinstance(data, pd.DataFrame):
         data = data.to_pandas()
@@ -109,7 +110,10 @@ def _group_values(data: pd.DataFrame, group: str, groups: object) -> pd.Series:
 
 
 def _random_parts(formula: MixedFormula, data: pd.DataFrame):
-    cols, names, blocks, specs = [], [], [], []
+    cols: list[np.ndarray] = []
+    names: list[str] = []
+    blocks: list[tuple[int, ...]] = []
+    specs: list[object] = []
     for term in formula.random:
         mat = _matrix(term.expr, data, f"random term {term}")
         if mat.shape[1] == 0:

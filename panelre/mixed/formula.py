@@ -123,7 +123,7 @@ def _split_response(formula: str) -> tuple[str, str]:
 def parse_mixed_formula(
     formula: str,
     *,
-    groups: str | None = None,
+    groups: object = None,
     re_formula: str | None = None,
 ) -> MixedFormula:
     """Split an lme4-style formula into response, fixed part and random terms.

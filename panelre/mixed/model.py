@@ -186,8 +186,8 @@ def _assemble(
         group_name=design.group_name,
         group_labels=design.group_labels,
         blocks=design.blocks,
-        beta=beta,
-        cov_beta=sigma2 * a_inv,
+        _beta=beta,
+        _cov_beta=sigma2 * a_inv,
         theta=info.theta,
         sigma2=sigma2,
         cov_re_matrix=sigma2 * ev.lam @ ev.lam.T,
@@ -204,7 +204,7 @@ def _assemble(
         singular=bool(np.any(diag < _SINGULAR_TOL)),
         counts=stats.counts,
         group_mean_resid=mean_resid,
-        fitted=fitted,
+        _fitted=fitted,
         fitted_fixed=fitted_fixed,
         row_index=design.row_index,
         response=design.response,
@@ -213,6 +213,7 @@ def _assemble(
         dropped_columns=design.dropped_columns,
         optimizer_message=info.message,
         weight_sums=None if design.weights is None else weight_sums,
+        response_values=design.y,
     )
 
 

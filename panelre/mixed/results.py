@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -10,7 +11,8 @@ from scipy import stats as sps
 
 from panelre._validation import check_probability
 from panelre.exceptions import InvalidParameterError
-from panelre.tables import Summary, coefficient_table
+from panelre.results import tidy_coefficients
+from panelre.tables import Summary
 
 __all__ = ["MixedResults"]
 
@@ -37,8 +39,8 @@ class MixedResults:
     group_name: str
     group_labels: pd.Index
     blocks: tuple[tuple[int, ...], ...]
-    beta: np.ndarray
-    cov_beta: np.ndarray
+    _beta: np.ndarray
+    _cov_beta: np.ndarray
     theta: np.ndarray
     sigma2: float
     cov_re_matrix: np.ndarray
@@ -55,20 +57,21 @@ class MixedResults:
     singular: bool
     counts: np.ndarray
     group_mean_resid: np.ndarray
-    fitted: np.ndarray
+    _fitted: np.ndarray
     fitted_fixed: np.ndarray
     row_index: pd.Index
     response: str
-    fixed_spec: object = field(repr=False)
+    fixed_spec: Any = field(repr=False)
     random_specs: tuple[object, ...] = field(repr=False)
     dropped_columns: tuple[str, ...] = ()
     optimizer_message: str = ""
     weight_sums: np.ndarray | None = None
+    response_values: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
 
     def __post_init__(self) -> None:
         for name in (
-            "beta",
-            "cov_beta",
+            "_beta",
+            "_cov_beta",
             "theta",
             "cov_re_matrix",
             "blups",
@@ -76,7 +79,7 @@ class MixedResults:
             "gradient",
             "counts",
             "group_mean_resid",
-            "fitted",
+            "_fitted",
             "fitted_fixed",
         ):
             object.__setattr__(self, name, _readonly(getattr(self, name)))
@@ -85,18 +88,18 @@ class MixedResults:
     @property
     def params(self) -> pd.Series:
         """Fixed-effect estimates."""
-        return pd.Series(self.beta, index=list(self.fixed_names), name="params")
+        return pd.Series(self._beta, index=list(self.fixed_names), name="params")
 
     @property
     def cov(self) -> pd.DataFrame:
         """Covariance of the fixed-effect estimates (lme4's ``vcov``)."""
         names = list(self.fixed_names)
-        return pd.DataFrame(self.cov_beta, index=names, columns=names)
+        return pd.DataFrame(self._cov_beta, index=names, columns=names)
 
     @property
     def std_errors(self) -> pd.Series:
         return pd.Series(
-            np.sqrt(np.diag(self.cov_beta)), index=list(self.fixed_names), name="std_errors"
+            np.sqrt(np.diag(self._cov_beta)), index=list(self.fixed_names), name="std_errors"
         )
 
     @property
@@ -178,9 +181,14 @@ class MixedResults:
         }
 
     @property
-    def fittedvalues(self) -> pd.Series:
+    def fitted_values(self) -> pd.Series:
         """:math:`X\\hat\\beta + Z\\hat b` on the estimation rows."""
-        return pd.Series(self.fitted, index=self.row_index, name="fitted")
+        return pd.Series(self._fitted, index=self.row_index, name="fitted_values")
+
+    @property
+    def resids(self) -> pd.Series:
+        """Conditional residuals :math:`y - X\\hat\\beta - Z\\hat b` (lme4's ``resid``)."""
+        return pd.Series(self.response_values - self._fitted, index=self.row_index, name="resids")
 
     def predict(self, data: pd.DataFrame | None = None, include_random: bool = True) -> pd.Series:
         """Predictions :math:`X\\hat\\beta` (+ :math:`Z\\hat b` with ``include_random``).
@@ -245,11 +253,9 @@ class MixedResults:
 
         return build_summary(self)
 
-    def to_frame(self) -> pd.DataFrame:
-        """Tidy coefficient table."""
-        return coefficient_table(
-            self.params, self.std_errors, self.tstats, self.pvalues, self.conf_int(), stat_name="z"
-        )
+    def to_frame(self, level: float = 0.95) -> pd.DataFrame:
+        """Tidy coefficient table (the columns of every result's ``to_frame``)."""
+        return tidy_coefficients(self, level)
 
     def __str__(self) -> str:
         return str(self.summary)

@@ -13,22 +13,27 @@ from panelre.contrast import HAUSMAN_ALTERNATIVE as _ALT
 from panelre.contrast import HAUSMAN_NULL as _NULL
 from panelre.contrast import hausman_contrast
 from panelre.covariance import CovarianceEstimator, CovarianceInputs, make_covariance
-from panelre.estimators import RandomEffects
+from panelre.estimators import FixedEffects, RandomEffects
 from panelre.estimators._ols import least_squares
 from panelre.estimators._transforms import within
 from panelre.estimators.random import gls_map
 from panelre.results import PanelResults, TestDetails, TestResult
-from panelre.stats import Backend, PanelSource, RowMap, bind
+from panelre.specification._inputs import tested_source
+from panelre.stats import Backend, PanelSource, RowMap
 
 __all__ = ["hausman", "hausman_regression", "regression_hausman"]
 
 
 def hausman(
-    fe_result: PanelResults,
-    re_result: PanelResults,
+    fe_result: PanelResults | str,
+    re_result: Any,
     *,
     variant: str = "classic",
     convention: str | None = None,
+    entity: Hashable | None = None,
+    time: Hashable | None = None,
+    method: str = "swamy-arora",
+    backend: str | Backend = "auto",
 ) -> TestResult:
     """Hausman test of fixed against random effects, following Stata's ``hausman``.
 
@@ -40,7 +45,8 @@ def hausman(
     ----------
     fe_result, re_result : PanelResults
         The consistent (fixed effects) and efficient (random effects) fits, on the same
-        data, with unadjusted covariances.
+        data, with unadjusted covariances. Or a formula and its data: both models are then
+        fitted (entity effects; random effects by ``method``).
     variant : {"classic", "sigmamore", "sigmaless"}
         ``sigmamore`` bases both covariances on the RE estimate of σₑ² (rescales V_FE by
         (s_RE/s_FE)², with s² each model's residual mean square: the within regression's
@@ -54,6 +60,8 @@ def hausman(
         None (default): ``"stata"``, except against a Hausman–Taylor result, where the
         test is plm's ``phtest(within, ht)`` — the over-identification test that
         ``HausmanTaylorResults.overid_test`` reports (one path, one number).
+    entity, time, method, backend
+        With a formula: the identifiers, the random-effects method and the backend.
 
     Returns
     -------
@@ -61,6 +69,12 @@ def hausman(
         ``details`` holds ``rank``, ``positive_definite``, ``eigenvalues`` and the compared
         names. A negative statistic or a difference that is not positive semi-definite is
         returned with ``valid=False``, a ``reason`` and a warning; it is never ``abs()``-ed.
+
+    Raises
+    ------
+    IncompatibleResultsError
+        Results on different data or weights, robust covariances, or no shared
+        coefficients.
 
     Examples
     --------
@@ -71,6 +85,12 @@ def hausman(
     >>> round(pr.hausman(fe, re).stat, 4)
     2.3304
     """
+    if isinstance(fe_result, str):
+        source = tested_source(
+            fe_result, re_result, "hausman", entity=entity, time=time, backend=backend
+        )
+        fe_result = FixedEffects(source).fit()
+        re_result = RandomEffects(source, method=method).fit()
     if convention is None:
         convention = "plm" if getattr(re_result, "estimator", "") == "hausman_taylor" else "stata"
     return hausman_contrast(fe_result, re_result, variant=variant, convention=convention)
@@ -91,8 +111,8 @@ def _undefined(reason: str) -> TestResult:
 
 
 def hausman_regression(
-    formula: str,
-    data: Any,
+    formula: str | PanelResults,
+    data: Any = None,
     *,
     entity: Hashable | None = None,
     time: Hashable | None = None,
@@ -113,6 +133,38 @@ def hausman_regression(
     ``estat mundlak``. Random effects are not defined with observation weights here, so
     with ``weights`` the result has ``valid=False`` and the reason.
 
+    Parameters
+    ----------
+    formula : str or PanelResults
+        The model, or a fitted panel result whose data and formula are used.
+    data : DataFrame, PanelData or dask DataFrame, optional
+        The panel (not needed with a fitted result).
+    entity, time : hashable, optional
+        Identifier columns.
+    cov : {"unadjusted", "robust", "cluster", "driscoll-kraay"}
+        Covariance of the Wald test; ``"cluster"`` (by entity) is the robust test.
+    effects : {"entity", "time", "twoway"}
+        The random effects of the auxiliary regression.
+    method : str, default "swamy-arora"
+        Their variance-component estimator.
+    backend : {"auto", "numpy", "dask", "cupy", "torch"}
+        Where the statistics are computed.
+    weights, weight_type
+        Observation weights (the result is then not valid, as above).
+    **cov_options
+        ``cluster``, ``small_sample``, ``bandwidth`` of the covariance.
+
+    Returns
+    -------
+    TestResult
+        χ² with df = number of time-varying regressors; ``valid=False`` with a ``reason``
+        when the test is undefined.
+
+    Raises
+    ------
+    InvalidParameterError
+        An unknown option or option value.
+
     Examples
     --------
     >>> import panelre as pr
@@ -122,9 +174,9 @@ def hausman_regression(
     (8.2998, 2)
     """
     covariance = make_covariance(cov, **cov_options)
-    source = bind(
-        formula, data, entity=entity, time=time, backend=backend, weights=weights,
-        weight_type=weight_type,
+    source = tested_source(
+        formula, data, "hausman_regression", entity=entity, time=time, backend=backend,
+        weights=weights, weight_type=weight_type,
     )  # fmt: skip
     return regression_hausman(source, covariance, effects=effects, method=method)
 

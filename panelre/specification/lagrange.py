@@ -12,8 +12,9 @@ from panelre._typing import EFFECT_ALIASES, EFFECTS
 from panelre._validation import check_option
 from panelre.estimators._ols import least_squares
 from panelre.exceptions import InsufficientDataError
-from panelre.results import TestResult
-from panelre.stats import Backend, PanelSource, RowMap, bind, require_time
+from panelre.results import PanelResults, TestResult
+from panelre.specification._inputs import tested_source
+from panelre.stats import Backend, PanelSource, RowMap, require_time
 
 __all__ = ["breusch_pagan", "lm_test", "lm_component", "lm_test_result"]
 
@@ -73,8 +74,8 @@ def lm_test_result(
 
 
 def breusch_pagan(
-    formula: str,
-    data: Any,
+    formula: str | PanelResults,
+    data: Any = None,
     *,
     entity: Hashable | None = None,
     time: Hashable | None = None,
@@ -91,6 +92,14 @@ def breusch_pagan(
 
     Parameters
     ----------
+    formula : str or PanelResults
+        The model, or a fitted panel result whose data and formula are used.
+    data : DataFrame, PanelData or dask DataFrame, optional
+        The panel (not needed with a fitted result).
+    entity, time : hashable, optional
+        Identifier columns.
+    backend : {"auto", "numpy", "dask", "cupy", "torch"}
+        Where the statistics are computed.
     effects : {"entity", "time", "twoway"}
     variant : {"bp", "honda", "king-wu"}
         ``bp``: Breusch–Pagan χ² (df 1, or 2 two-way); ``honda``: one-sided normal
@@ -101,6 +110,18 @@ def breusch_pagan(
         equal weights (homoskedastic errors), so a weighted call returns a result with
         ``valid=False`` and the reason, not a number.
 
+    Returns
+    -------
+    TestResult
+        χ² (``bp``) or one-sided normal (``honda``, ``king-wu``).
+
+    Raises
+    ------
+    InvalidParameterError
+        An unknown ``effects`` or ``variant``.
+    InsufficientDataError
+        One observation per group.
+
     Examples
     --------
     >>> import panelre as pr
@@ -109,9 +130,9 @@ def breusch_pagan(
     >>> round(t.stat, 3), t.df
     (798.162, 1)
     """
-    source = bind(
-        formula, data, entity=entity, time=time, backend=backend, weights=weights,
-        weight_type=weight_type,
+    source = tested_source(
+        formula, data, "breusch_pagan", entity=entity, time=time, backend=backend,
+        weights=weights, weight_type=weight_type,
     )  # fmt: skip
     return lm_test(source, effects=effects, variant=variant)
 

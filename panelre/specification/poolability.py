@@ -2,20 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+from typing import Any
+
 import numpy as np
 from scipy import stats
 
 from panelre._validation import check_option
-from panelre.estimators import PooledOLS
+from panelre.estimators import FixedEffects, PooledOLS
 from panelre.estimators._ols import least_squares
 from panelre.exceptions import IncompatibleResultsError, InsufficientDataError
 from panelre.results import PanelResults, TestResult
-from panelre.stats import RowMap
+from panelre.specification._inputs import tested_source
+from panelre.stats import Backend, RowMap
 
 __all__ = ["f_test_effects", "f_test_from_ssr"]
 
 
-def f_test_effects(fe_result: PanelResults, *, convention: str = "plm") -> TestResult:
+def f_test_effects(
+    fe_result: PanelResults | str,
+    data: Any = None,
+    *,
+    convention: str = "plm",
+    effects: str = "entity",
+    entity: Hashable | None = None,
+    time: Hashable | None = None,
+    backend: str | Backend = "auto",
+    weights: Any = None,
+    weight_type: str = "analytic",
+) -> TestResult:
     """F test that all fixed effects are zero (R plm ``pFtest``; Stata's "F test that all
     u_i=0").
 
@@ -24,14 +39,18 @@ def f_test_effects(fe_result: PanelResults, *, convention: str = "plm") -> TestR
 
     Parameters
     ----------
-    fe_result : PanelResults
-        A result of ``pr.fixed_effects``.
+    fe_result : PanelResults or str
+        A result of ``pr.fixed_effects``, or a formula (then fitted with ``effects``).
+    data : DataFrame, PanelData or dask DataFrame, optional
+        The data of a formula.
     convention : {"plm", "stata"}
         The restricted (pooled OLS) model. ``"plm"`` (``pFtest``): the formula's
         regressors, time-invariant ones included, so df₁ = N − 1 − (number absorbed).
         ``"stata"`` (``xtreg, fe``): only the regressors the fixed-effects model kept and
         a constant, so df₁ = N − 1 for entity effects. The two agree when the effects
         absorb no regressor.
+    effects, entity, time, backend, weights, weight_type
+        With a formula: as ``pr.fixed_effects``.
 
     Returns
     -------
@@ -56,6 +75,12 @@ def f_test_effects(fe_result: PanelResults, *, convention: str = "plm") -> TestR
     >>> pr.f_test_effects(fe, convention="stata").df   # nothing absorbed: the same test
     (9, 188)
     """
+    if isinstance(fe_result, str):
+        source = tested_source(
+            fe_result, data, "f_test_effects", entity=entity, time=time, backend=backend,
+            weights=weights, weight_type=weight_type,
+        )  # fmt: skip
+        fe_result = FixedEffects(source, effects=effects).fit()
     if not isinstance(fe_result, PanelResults) or fe_result.estimator != "fixed_effects":
         raise IncompatibleResultsError(
             "f_test_effects() needs the result of pr.fixed_effects(...). Got "

@@ -142,6 +142,40 @@ def select(
     3. Otherwise: **random effects** if the LM test found a variance component, else
        **fixed effects** (effects found only by the F test).
 
+    Then the covariance: Pesaran's CD test (Driscoll–Kraay when T ≥ 10) and Wooldridge's
+    serial-correlation test (clustered by entity), each at α/2 (``recommended_cov``).
+
+    Parameters
+    ----------
+    formula : str
+        Wilkinson formula (time-invariant regressors make CRE a candidate).
+    data : DataFrame, polars DataFrame, PanelData or dask DataFrame
+        The panel; never modified.
+    entity, time : hashable, optional
+        Identifier columns.
+    alpha : float, default 0.05
+        Level of the decision (split by Bonferroni as above).
+    method : str, default "swamy-arora"
+        Variance-component estimator of the random-effects candidates.
+    backend : {"auto", "numpy", "dask", "cupy", "torch"}
+        Where the statistics are computed.
+    weights : optional
+        Not supported: random effects are not defined with weights, so passing weights
+        raises (test weighted fixed effects with ``f_test_effects``).
+
+    Returns
+    -------
+    Selection
+        ``recommended`` (a function name), ``recommended_cov``, the ``tests``, the fitted
+        ``models``, the reasons, and ``report()``.
+
+    Raises
+    ------
+    InvalidParameterError
+        ``alpha`` outside (0, 1), or weights.
+    InsufficientDataError
+        A panel with one observation per entity.
+
     Examples
     --------
     >>> import panelre as pr
@@ -164,9 +198,9 @@ def select(
         fe = FixedEffects(source, effects="entity").fit()
         re = RandomEffects(source, method=method).fit()
     tests: dict[str, TestResult] = {
-        "f_test": f_test_effects(fe),
+        "f_test_effects": f_test_effects(fe),
         "breusch_pagan": lm_test(source),
-        "hausman_robust": regression_hausman(source, make_covariance("cluster"), method=method),
+        "hausman_regression": regression_hausman(source, make_covariance("cluster"), method=method),
     }
     selection = decide(
         tests,
@@ -316,12 +350,12 @@ def decide(
     try:  # the classic test, for the record (robust-vs-classic caution)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PanelreWarning)
-            tests["hausman_classic"] = hausman(models["FE"], models["RE"])
+            tests["hausman"] = hausman(models["FE"], models["RE"])
     except IncompatibleResultsError:
         pass
     reasons: list[str] = []
     half = alpha / 2
-    f, lm, h = tests["f_test"], tests["breusch_pagan"], tests["hausman_robust"]
+    f, lm, h = tests["f_test_effects"], tests["breusch_pagan"], tests["hausman_regression"]
     effects_f, effects_lm = f.rejects(half), lm.rejects(half)
     reasons.append(
         f"Entity effects? The F test that all fixed effects are zero gives F = "
@@ -395,8 +429,8 @@ def decide(
 
 def _cautions(tests: Mapping[str, TestResult], n_entities: int) -> list[str]:
     out = []
-    classic = tests.get("hausman_classic")
-    robust = tests["hausman_robust"]
+    classic = tests.get("hausman")
+    robust = tests["hausman_regression"]
     if classic is not None and classic.valid and robust.valid:
         if classic.rejects() != robust.rejects():
             out.append(

@@ -111,6 +111,22 @@ def read_panel(
     -------
     dask.dataframe.DataFrame
         Pass it to any estimator with the same ``entity=``/``time=``.
+
+    Raises
+    ------
+    PanelIndexError
+        ``entity`` or ``time`` is not a column of the files.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import panelre as pr
+    >>> folder = tempfile.mkdtemp()
+    >>> pr.datasets.load("grunfeld").to_parquet(os.path.join(folder, "g.parquet"))
+    >>> frame = pr.read_panel(os.path.join(folder, "*.parquet"), entity="firm", time="year")
+    >>> pr.fixed_effects("inv ~ value + capital", frame, entity="firm",
+    ...                  time="year").params.round(4).tolist()
+    [0.1101, 0.3101]
     """
     from panelre.stats.dask import read_panel as read
 

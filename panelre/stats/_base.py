@@ -303,7 +303,7 @@ class RowMap:
         return int(self.L.shape[1])
 
     @staticmethod
-    def select(p: int, columns: Sequence[int]) -> RowMap:
+    def select(p: int, columns: Sequence[int] | np.ndarray) -> RowMap:
         """The map that picks ``columns`` of z."""
         L = np.zeros((p, len(columns)))
         L[list(columns), np.arange(len(columns))] = 1.0
@@ -314,18 +314,18 @@ class RowMap:
         """z itself."""
         return RowMap(np.eye(p))
 
-    def times(self, M: np.ndarray) -> RowMap:
+    def times(self, M: np.ndarray | Sequence[float]) -> RowMap:
         """Linear combinations ``(z L − H − O) M`` of the outputs."""
-        M = np.asarray(M, dtype=float)
-        if M.ndim == 1:
-            M = M[:, None]
+        arr = np.asarray(M, dtype=float)
+        if arr.ndim == 1:
+            arr = arr[:, None]
         return RowMap(
-            self.L @ M,
-            None if self.time_table is None else self.time_table @ M,
-            None if self.entity_table is None else self.entity_table @ M,
+            self.L @ arr,
+            None if self.time_table is None else self.time_table @ arr,
+            None if self.entity_table is None else self.entity_table @ arr,
         )
 
-    def columns(self, idx: Sequence[int]) -> RowMap:
+    def columns(self, idx: Sequence[int] | np.ndarray) -> RowMap:
         """The outputs ``idx``."""
         idx = list(idx)
         return RowMap(

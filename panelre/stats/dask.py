@@ -24,6 +24,7 @@ from panelre.exceptions import InsufficientDataError, InvalidParameterError, Pan
 from panelre.stats._base import (
     ClusterSpec,
     Groups,
+    Incidence,
     PanelSource,
     PanelStats,
     RowMap,
@@ -88,7 +89,7 @@ class Positions:
 
     def __call__(self, values: np.ndarray) -> np.ndarray:
         if self.lookup is None:
-            return self.labels.get_indexer(values)
+            return self.labels.get_indexer(pd.Index(values))
         return self.lookup[np.asarray(values, dtype=np.int64) - self.low]
 
 
@@ -481,8 +482,9 @@ class DaskScores:
         """Sums of ``x e`` per cluster (G, m); periods in time order for ``"time"``."""
         specs = cluster if isinstance(cluster, tuple) else (cluster,)
         keys = list(dict.fromkeys(self._key(c) for c in specs))
-        if ("sums", *keys) in self._cache:
-            return self._cache[("sums", *keys)]
+        key = ("sums", *keys)
+        if key in self._cache:
+            return self._cache[key]
         rows, x, e = self._rows, self._x, self._e
         frame, m = rows.frame(keys), x.width
         own = {ENTITY: (x.entity_table, x.time_table), TIME: (x.time_table, x.entity_table)}
@@ -503,7 +505,7 @@ class DaskScores:
         else:
             maps = self._backend._maps(rows, (x, e))
             out = self._sorted(frame, _apply(frame, _keyed, maps, keys), keys)[:, :m]
-        self._cache[("sums", *keys)] = out
+        self._cache[key] = out
         return out
 
     def _entity_sums(self, frame: Any) -> np.ndarray:
@@ -633,19 +635,19 @@ class DaskBackend:
             groups.append(Groups(labels, counts, v[:, :p], v[:, p] if weighted else None))
             if weighted:
                 plain.append(Groups(labels, counts, v[:, p + 1 :]))
-        incidence = None
+        incidence: Incidence | None = None
         words = _combined(out[3], [ENTITY]) if rows.periods is not None else None
         if words is not None:
             bits = np.ascontiguousarray(words.reindex(groups[0].labels), dtype=np.int64)
             seen = np.unpackbits(bits.view(np.uint8), axis=1).sum(axis=1)
             if (seen != groups[0].counts).any():
                 _raise_duplicates(rows, groups[0].labels[seen != groups[0].counts])
-        plain_incidence = None
+        plain_incidence: Incidence | None = None
         if spec.time is not None:
-            bits = None
+            period_bits = None
             if rows.periods is not None:  # the bit of each period with rows
-                bits = Positions.of(rows.periods)(groups[1].labels.to_numpy())
-            incidence = DaskIncidence(rows, groups[0].labels, groups[1].labels, words, bits)
+                period_bits = Positions.of(rows.periods)(groups[1].labels.to_numpy())
+            incidence = DaskIncidence(rows, groups[0].labels, groups[1].labels, words, period_bits)
             if weighted:
                 plain_incidence = incidence
                 incidence = DaskWeightedIncidence(rows, groups[0].labels, groups[1].labels)

@@ -41,7 +41,7 @@ __all__ = [
 
 def row_index(panel: PanelData) -> pd.Index:
     """Labels for the rows of a panel: (entity, time) MultiIndex, or entity labels."""
-    if panel.time_labels is not None:
+    if panel.time_labels is not None and panel.time_codes is not None:
         return pd.MultiIndex.from_arrays(
             [panel.entity_labels[panel.entity_codes], panel.time_labels[panel.time_codes]],
             names=[str(panel.entity), str(panel.time)],
@@ -99,7 +99,7 @@ def _z_column(design: Design, weights: np.ndarray, out: np.ndarray) -> np.ndarra
             out += weights[0] * design.y
         return out
     out[:] = 0.0
-    for j in nz:  # a loop over columns
+    for j in map(int, nz):  # a loop over columns
         col = design.y if j == 0 else design.X[:, j - 1]
         out += weights[j] * col
     return out
@@ -118,7 +118,7 @@ def evaluate(design: Design, rowmap: RowMap, j: int, out: np.ndarray) -> np.ndar
         base = out
     buffer = None
     for table, codes in tables:
-        if table is None:
+        if table is None or codes is None:
             continue
         if buffer is None:
             buffer = np.empty(out.shape[0])
@@ -263,7 +263,7 @@ class NumpyScores:
             L = self._x.L
             used = np.flatnonzero(np.abs(L).sum(axis=1))
             zsum = np.zeros((n_groups, L.shape[0]))
-            for j in used:  # a loop over columns
+            for j in map(int, used):  # a loop over columns
                 col = self._design.y if j == 0 else self._design.X[:, j - 1]
                 np.multiply(col, e, out=buffer)
                 zsum[:, j] = _group_sum(buffer, codes, n_groups, starts)
@@ -428,6 +428,7 @@ def _weighted_columns(rows: Design) -> Any:
     """``w y``, then ``w x_j`` for each regressor, in one reused buffer (consume each
     before asking for the next)."""
     w = rows.weights
+    assert w is not None
     buffer = np.empty(rows.y.shape[0])
     yield np.multiply(rows.y, w, out=buffer)
     for j in range(rows.X.shape[1]):  # a loop over columns

@@ -74,13 +74,13 @@ def _namespace(name: str | ModuleType) -> tuple[Any, str]:
             "ArrayAPIBackend takes 'cupy', 'torch', 'array_api_strict' or an array "
             f"namespace module. Got {name!r}."
         )
+    import importlib
+
+    module = {"cupy": "array_api_compat.cupy", "torch": "array_api_compat.torch"}.get(
+        name, "array_api_strict"
+    )
     try:
-        if name == "cupy":
-            import array_api_compat.cupy as xp
-        elif name == "torch":
-            import array_api_compat.torch as xp
-        else:
-            import array_api_strict as xp
+        xp = importlib.import_module(module)
     except ImportError as exc:
         raise ImportError(hints[name]) from exc
     return xp, name

@@ -299,3 +299,17 @@ def test_weighted_effects_are_the_weighted_lsdv_dummies(data, effects) -> None:
         gamma = fe.time_effects.to_numpy()
         w_t = data.groupby("year")["w"].sum().to_numpy()
         assert abs(gamma @ w_t) < 1e-8 * np.abs(gamma).max() * w_t.sum()
+
+
+def test_weights_with_panel_data_and_dask_inputs(data) -> None:
+    panel = pr.PanelData(data, entity="firm", time="year")
+    a = pr.fixed_effects(FORMULA, panel, weights=data["w"].to_numpy())
+    b = pr.fixed_effects(FORMULA, data, **KW, weights="w")
+    pd.testing.assert_series_equal(a.params, b.params)
+    import dask.dataframe as dd
+
+    lazy = dd.from_pandas(data, npartitions=2)
+    with pytest.raises(InvalidParameterError, match="must be the name of a column of the Dask"):
+        pr.pooled_ols(FORMULA, lazy, **KW, weights=data["w"].to_numpy())
+    with pytest.raises(InvalidParameterError, match="'wx' is not in the data"):
+        pr.pooled_ols(FORMULA, lazy, **KW, weights="wx")

@@ -86,7 +86,7 @@ def test_level_changes_intervals(bcg: pd.DataFrame, model: MetaAnalysisResults) 
 def test_regression_attributes(regression: MetaAnalysisResults) -> None:
     assert isinstance(regression.estimate, pd.Series) and regression.pi is None
     assert regression.r2 == pytest.approx(75.6266218116048, rel=1e-9)
-    assert regression.cov_params.shape == (2, 2)
+    assert regression.cov.shape == (2, 2)
     assert regression.tau == pytest.approx(np.sqrt(regression.tau2))
 
 

@@ -72,14 +72,15 @@ def test_random_intercept_derivative_matches_numerical(reml):
         reml,
     )
     for lam in (0.0, 0.05, 0.7, 3.0):
-        value, grad = random_intercept_criterion(lam, inputs)
+        at = random_intercept_criterion(lam, inputs)
+        value, grad = at.value, at.grad
         h = 1e-6 * max(lam, 1.0)
         if lam == 0.0:
-            num = (random_intercept_criterion(h, inputs)[0] - value) / h
+            num = (random_intercept_criterion(h, inputs).value - value) / h
             np.testing.assert_allclose(grad, num, rtol=1e-4, atol=1e-4)
         else:
-            up = random_intercept_criterion(lam + h, inputs)[0]
-            down = random_intercept_criterion(lam - h, inputs)[0]
+            up = random_intercept_criterion(lam + h, inputs).value
+            down = random_intercept_criterion(lam - h, inputs).value
             np.testing.assert_allclose(grad, (up - down) / (2 * h), rtol=1e-5, atol=1e-6)
         # the 1-D criterion is the general criterion at θ = sqrt(λ)
         general = evaluate(

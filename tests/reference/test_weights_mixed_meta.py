@@ -125,3 +125,25 @@ def test_meta_weights_bad_input_and_hksj() -> None:
         one_zero = data.assign(uw=np.where(np.arange(len(data)) == 0, 0.0, data["uw"]))
         res = meta_analysis("yi", "vi", data=one_zero, weights="uw")
     assert len(res.weights) == len(data) - 1
+
+
+@pytest.mark.reference
+def test_meta_loglike_fitted_and_resids_match_metafor() -> None:
+    """logLik (REML: the restricted one, with metafor's + ½ log|X'X|), fitted and resid
+    against tests/reference/meta/metafor_loglike.json (calls beside the numbers)."""
+    ref = json.loads((HERE.parent / "meta" / "metafor_loglike.json").read_text())
+    data = pd.read_csv(HERE / "bcg_weights.csv")
+    fits = [
+        {"method": "REML"},
+        {"method": "ML"},
+        {"method": "DL"},
+        {"method": "FE"},
+        {"method": "REML", "moderators": "~ ablat"},
+        {"method": "REML", "weights": "uw"},
+    ]
+    assert len(fits) == len(ref["cases"])
+    for options, case in zip(fits, ref["cases"], strict=True):
+        res = meta_analysis("yi", "vi", data=data, **options)
+        np.testing.assert_allclose(res.loglike, case["loglike"], rtol=1e-9, err_msg=case["call"])
+        np.testing.assert_allclose(res.fitted_values, case["fitted"], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(res.resids, case["resid"], rtol=1e-9, atol=1e-12)

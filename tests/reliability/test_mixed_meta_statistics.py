@@ -92,7 +92,8 @@ def test_mixed_model_properties(seed, scale, shift):
 @pytest.mark.parametrize("kind", ["nan", "zero_variance", "one_study", "strings", "empty"])
 def test_meta_and_mixed_fuzz_inputs_raise_panelre_errors(kind):
     """Bad inputs to meta_analysis, effect_size and mixed end in a PanelreError (or a
-    result with a warning), never another exception type; the data are not modified."""
+    result with a warning), never another exception type; the data are not modified. Each
+    kind corrupts both the meta-analysis data and the mixed model's data."""
     bcg = pr.datasets.load("bcg")
     sleep = pr.datasets.load("sleepstudy")
     data = {
@@ -102,22 +103,33 @@ def test_meta_and_mixed_fuzz_inputs_raise_panelre_errors(kind):
         "strings": bcg.assign(tpos=bcg["tpos"].astype(str)),
         "empty": bcg.iloc[:0],
     }[kind]
-    before = pd.util.hash_pandas_object(data, index=True).sum()
+    first = sleep["Subject"] == sleep["Subject"].iloc[0]
+    sleep_data = {
+        "nan": sleep.assign(Reaction=sleep["Reaction"].where(sleep.index % 7 != 2)),
+        "zero_variance": sleep.assign(Days=0),  # a random slope with no variation
+        "one_study": sleep[first],  # one group
+        "strings": sleep.assign(Reaction=sleep["Reaction"].astype(str)),
+        "empty": sleep.iloc[:0],
+    }[kind]
+    before = [pd.util.hash_pandas_object(d, index=True).sum() for d in (data, sleep_data)]
+    outcomes = []
     for call in (
         lambda: pr.meta_analysis(
             *pr.effect_size(
                 "RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=data
             ).T.to_numpy()
         ),
-        lambda: pr.mixed(
-            "Reaction ~ Days + (Days | Subject)",
-            sleep.iloc[: 0 if kind == "empty" else (10 if kind == "one_study" else 180)],
-        ),
+        lambda: pr.mixed("Reaction ~ Days + (Days | Subject)", sleep_data),
     ):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             try:
                 call()
+                outcomes.append("warned" if caught else "fitted")
             except pr.PanelreError as exc:
                 assert str(exc)
-    assert pd.util.hash_pandas_object(data, index=True).sum() == before
+                outcomes.append("error")
+    # the mixed model: missing values are dropped with a warning; the others are errors
+    assert outcomes[1] == ("warned" if kind == "nan" else "error"), outcomes
+    after = [pd.util.hash_pandas_object(d, index=True).sum() for d in (data, sleep_data)]
+    assert after == before

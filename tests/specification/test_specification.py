@@ -97,10 +97,17 @@ def test_hausman_no_common_coefficients(grunfeld):
         pr.hausman(fe, re)
 
 
-def test_regression_hausman_equals_cre_wald(grunfeld):
-    # the Mundlak auxiliary regression test equals a Wald test on the entity means
-    res = pr.hausman_regression(F, grunfeld, entity="firm", time="year")
-    assert res.df == 2 and res.valid
+@pytest.mark.parametrize("cov", ["unadjusted", "cluster"])
+def test_regression_hausman_equals_cre_wald(grunfeld, cov):
+    """On a balanced panel the auxiliary-regression Hausman test (within-demeaned
+    regressors added to the RE regression) is the Wald test of the entity means in the
+    Mundlak (CRE) regression: the two regressions span the same columns. Measured
+    agreement 2e-13 (unadjusted) and 3e-12 (clustered)."""
+    res = pr.hausman_regression(F, grunfeld, entity="firm", time="year", cov=cov)
+    cre = pr.correlated_random_effects(F, grunfeld, entity="firm", time="year", cov=cov)
+    assert res.valid and res.df == cre.mundlak_test.df == 2
+    np.testing.assert_allclose(res.stat, cre.mundlak_test.stat, rtol=1e-10)
+    np.testing.assert_allclose(res.pvalue, cre.mundlak_test.pvalue, rtol=1e-9)
 
 
 def test_f_test_needs_fixed_effects(fe_re):
@@ -132,7 +139,7 @@ def test_select_recovers_the_data_generating_model(corr, sigma_u, expected):
     assert sel.recommended == expected
     text = sel.report()
     assert "Recommended model" in text and "p = " in text
-    assert set(sel.tests) >= {"f_test", "breusch_pagan", "hausman_robust"}
+    assert set(sel.tests) >= {"f_test_effects", "breusch_pagan", "hausman_regression"}
     assert set(sel.models) >= {"Pooled", "FE", "RE"}
 
 
@@ -149,7 +156,7 @@ def test_select_recommends_cre_with_time_invariant_regressors():
 def test_selection_renders(grunfeld):
     sel = pr.select(F, grunfeld, entity="firm", time="year")
     d = sel.to_dict()
-    assert d["recommended"] == "fixed_effects" and "hausman_robust" in d["tests"]
+    assert d["recommended"] == "fixed_effects" and "hausman_regression" in d["tests"]
     assert "Model comparison" in str(sel)
 
 

@@ -10,17 +10,16 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+import array_api_strict as xps  # noqa: E402  (the test extra installs it: never skipped)
 import numpy as np
 import pandas as pd
 import pytest
+from array_api_compat import array_namespace
 
 from panelre.exceptions import InvalidParameterError, PanelIndexError
 from panelre.stats._base import PanelSource, PanelStats, RowMap
 from panelre.stats.numpy import NumpyBackend
 from panelre.stats.xp import ArrayAPIBackend, segment_sum
-
-xps = pytest.importorskip("array_api_strict")
-array_namespace = pytest.importorskip("array_api_compat").array_namespace
 
 RTOL = 1e-12
 FORMULA = "y ~ x1 + x2 + C(g)"

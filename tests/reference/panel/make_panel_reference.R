@@ -170,7 +170,7 @@ grunfeld_cases <- function(name, dname, balanced) {
       t <- TRY(paste0(name, "_", id), cl)
       if (!is.null(t)) add(c(list(id = paste0(name, "_", id), kind = "test", call = cl), extra, base, testres(t)))
     }
-    tcase("hausman_classic", "phtest(fe, re_swar)",
+    tcase("hausman", "phtest(fe, re_swar)",
           list(test = "hausman", variant = "classic", models = c("within_entity", "re_swar"),
                model_call = c(paste0("fe <- ", mods$within_entity[[3]]), paste0("re_swar <- ", re_call("swar")))))
     tcase("hausman_aux", "phtest(inv ~ value + capital, data = pd, method = \"aux\")",
@@ -247,7 +247,7 @@ for (ty in c("HC0", "sss")) {
                                model_call = paste0("w_within_entity <- ", wm$within_entity[[4]]), formula = fw),
                           wbase, coefs(w_within_entity, vc)))
 }
-w_tcase("hausman_classic", "phtest(w_within_entity, w_re_swar)",
+w_tcase("hausman", "phtest(w_within_entity, w_re_swar)",
         list(test = "hausman", variant = "classic", models = c("within_entity", "re_swar"),
              model_call = c(paste0("w_within_entity <- ", wm$within_entity[[4]]), paste0("w_re_swar <- ", wm$re_swar[[4]]))))
 w_tcase("hausman_aux", paste0("phtest(", fw, ", data = pw, method = \"aux\")"),
