@@ -169,27 +169,23 @@ def raise_bad_weights(values: np.ndarray, kind: str, what: str) -> None:
     fine = values.size == 0 or (bool((values >= 0).all()) and bool(np.isfinite(values.max())))
     if fine and kind != "frequency":
         return  # one comparison pass; the diagnostics below only for bad weights
+    advice = "Weights must be finite and >= 0; drop those rows or fix the weights."
     problems = [
-        (np.isnan(values), "missing"),
-        (np.isinf(values), "infinite"),
-        (values < 0, "negative"),
+        (np.isnan(values), "missing", advice),
+        (np.isinf(values), "infinite", advice),
+        (values < 0, "negative", advice),
     ]
-    for bad, word in problems:
+    if kind == "frequency":
+        problems.append(
+            (values != np.round(values), "non-integer",
+             "Frequency weights count rows; use weight_type='analytic' for precision weights.")
+        )  # fmt: skip
+    for bad, word, hint in problems:
         if bad.any():
             first = int(np.flatnonzero(bad)[0])
             raise DataError(
                 f"{label} have {int(bad.sum())} {word} value(s) (first at row {first}: "
-                f"{values[first]!r}). Weights must be finite and >= 0; drop those rows or fix "
-                "the weights."
-            )
-    if kind == "frequency":
-        frac = values != np.round(values)
-        if frac.any():
-            first = int(np.flatnonzero(frac)[0])
-            raise DataError(
-                f"{label} are frequency weights but {int(frac.sum())} value(s) are not "
-                f"integers (first at row {first}: {values[first]!r}). Use "
-                "weight_type='analytic' for precision weights."
+                f"{values[first]!r}). {hint}"
             )
 
 

@@ -740,6 +740,30 @@ class TestResult:
             lines.append(f"  NOT VALID: {self.reason}")
         return "\n".join(lines)
 
+    @property
+    def summary(self) -> Summary:
+        """The test as a renderable summary (text, HTML, LaTeX, Markdown), as every result.
+
+        Examples
+        --------
+        >>> import panelre as pr
+        >>> fe = pr.fixed_effects("inv ~ value + capital", pr.datasets.load("grunfeld"),
+        ...                       entity="firm", time="year")
+        >>> print(pr.f_test_effects(fe).summary.as_markdown().splitlines()[0])
+        **F test for entity effects**
+        """
+        df = ", ".join(map(str, self.df)) if isinstance(self.df, tuple) else str(self.df)
+        header = [
+            ("H0", self.null),
+            ("H1", self.alternative),
+            ("Statistic", format_number(self.stat)),
+            ("df", df),
+            ("p-value", format_number(self.pvalue)),
+            ("Distribution", self.distribution),
+        ]
+        notes = [] if self.valid else [f"NOT VALID: {self.reason}"]
+        return Summary(self.name, header, (), notes)
+
     def to_dict(self) -> dict[str, Any]:
         """Plain-Python representation (for JSON output)."""
         df = list(self.df) if isinstance(self.df, tuple) else self.df

@@ -77,6 +77,7 @@ def test_tests_share_pvalue_and_accept_results_or_formulas() -> None:
     ]
     for from_result, from_formula in pairs:
         assert isinstance(from_result.pvalue, float)
+        assert from_result.name in str(from_result.summary)
         assert from_result.stat == pytest.approx(from_formula.stat, rel=1e-12)
     with pytest.raises(pr.InvalidParameterError, match="not both"):
         pr.breusch_pagan(fe, g)
@@ -90,3 +91,35 @@ def test_select_names_use_the_function_names() -> None:
     assert set(sel.tests) <= {"f_test_effects", "breusch_pagan", "hausman_regression", "hausman",
                               "serial_correlation", "cross_sectional_dependence",
                               "unit_root"}  # fmt: skip
+
+
+def test_method_and_option_strings_are_case_insensitive() -> None:
+    g = pr.datasets.load("grunfeld")
+    F, KW = "inv ~ value + capital", {"entity": "firm", "time": "year"}
+    base = pr.random_effects(F, g, method="swamy-arora", **KW)
+    shouted = pr.random_effects(F, g, method="Swamy-Arora", convention="PLM", effects="Entity",
+                                cov="Unadjusted", backend="NumPy", **KW)  # fmt: skip
+    pd.testing.assert_series_equal(base.params, shouted.params)
+    fe = pr.fixed_effects(F, g, cov="CLUSTER", small_sample="Stata", **KW)
+    assert fe.cov_type == pr.fixed_effects(F, g, cov="cluster", small_sample="stata", **KW).cov_type
+    w = pr.pooled_ols(F, g.assign(n=2), weights="n", weight_type="Frequency", **KW)
+    assert w.nobs == 2 * len(g)
+    fe0 = pr.fixed_effects(F, g, **KW)
+    assert pr.serial_correlation(fe0, test="Wooldridge").stat == pytest.approx(
+        pr.serial_correlation(fe0, test="wooldridge").stat
+    )
+    assert pr.cross_sectional_dependence(fe0, test="Pesaran-CD").stat == pytest.approx(
+        pr.cross_sectional_dependence(fe0, test="pesaran-cd").stat
+    )
+    assert pr.unit_root(g, "inv", test="IPS", lags=1, **KW).stat == pytest.approx(
+        pr.unit_root(g, "inv", test="ips", lags=1, **KW).stat
+    )
+    re = RESULTS["random_effects"]
+    assert pr.hausman(fe0, re, variant="SigmaMore").stat == pytest.approx(
+        pr.hausman(fe0, re, variant="sigmamore").stat
+    )
+    bcg = pr.datasets.load("bcg")
+    es = pr.effect_size("rr", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bcg)
+    assert pr.meta_analysis(es.yi, es.vi, method="reml", test="HKSJ").tau2 == pytest.approx(
+        pr.meta_analysis(es.yi, es.vi, method="REML", test="hksj").tau2
+    )

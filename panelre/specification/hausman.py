@@ -122,7 +122,9 @@ def hausman_regression(
     backend: str | Backend = "auto",
     weights: Any = None,
     weight_type: str = "analytic",
-    **cov_options: Any,
+    cluster: Any = None,
+    small_sample: Any = None,
+    bandwidth: int | None = None,
 ) -> TestResult:
     """Regression-based (Mundlak/Wooldridge) Hausman test, R plm's ``phtest(method="aux")``.
 
@@ -151,8 +153,8 @@ def hausman_regression(
         Where the statistics are computed.
     weights, weight_type
         Observation weights (the result is then not valid, as above).
-    **cov_options
-        ``cluster``, ``small_sample``, ``bandwidth`` of the covariance.
+    cluster, small_sample, bandwidth
+        Options of the covariance, as in ``pr.pooled_ols``.
 
     Returns
     -------
@@ -173,7 +175,8 @@ def hausman_regression(
     >>> round(t.stat, 4), t.df
     (8.2998, 2)
     """
-    covariance = make_covariance(cov, **cov_options)
+    options = {"cluster": cluster, "small_sample": small_sample, "bandwidth": bandwidth}
+    covariance = make_covariance(cov, **{k: v for k, v in options.items() if v is not None})
     source = tested_source(
         formula, data, "hausman_regression", entity=entity, time=time, backend=backend,
         weights=weights, weight_type=weight_type,

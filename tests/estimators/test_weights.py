@@ -185,7 +185,7 @@ def test_zero_weights_are_dropped_with_a_count(data) -> None:
         (np.nan, "analytic", DataError, r"1 missing value\(s\) \(first at row 7"),
         (np.inf, "analytic", DataError, r"1 infinite value"),
         (-1.0, "analytic", DataError, r"1 negative value.*finite and >= 0"),
-        (1.5, "frequency", DataError, r"not integers.*weight_type='analytic'"),
+        (1.5, "frequency", DataError, r"1 non-integer value.*weight_type='analytic'"),
     ],
 )
 def test_bad_weight_values_are_errors(data, values, kind, error, match) -> None:

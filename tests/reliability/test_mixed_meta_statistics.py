@@ -22,13 +22,13 @@ def _grouped(rng: np.random.Generator, groups: int = 40, size: int = 5, sigma_u:
 
 
 def test_reml_variance_components_are_close_to_unbiased():
-    """Mean REML σ²ᵤ and σ²ₑ over 400 replications (40 groups × 5) within 3 Monte Carlo SEs
+    """Mean REML σ²ᵤ and σ²ₑ over 200 replications (40 groups × 5) within 3 Monte Carlo SEs
     of the truth (1, 1); ML's σ²ᵤ is biased downwards, which the check can see."""
     rng = np.random.default_rng(2024)
     reml, ml = [], []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", pr.PanelreWarning)
-        for _ in range(400):
+        for _ in range(200):
             df = _grouped(rng)
             a = pr.mixed("y ~ x + (1 | g)", df)
             b = pr.mixed("y ~ x + (1 | g)", df, reml=False)
@@ -54,9 +54,19 @@ def _meta_coverage(test: str, reps: int, seed: int, k: int = 5) -> float:
 
 
 def test_hksj_keeps_its_level_with_few_studies_where_z_does_not():
+    """600 seeded meta-analyses of k = 5 studies (measured: z covers 0.907, HKSJ 0.947;
+    the binomial standard error is 0.009); the 2,000-replication check runs with -m slow."""
+    z = _meta_coverage("z", 600, seed=99)
+    hksj = _meta_coverage("hksj", 600, seed=99)
+    assert z < 0.93, z  # the z interval under-covers with k = 5
+    assert 0.93 <= hksj <= 0.97, hksj
+
+
+@pytest.mark.slow
+def test_hksj_keeps_its_level_with_few_studies_where_z_does_not_2000():
     z = _meta_coverage("z", 2000, seed=99)
     hksj = _meta_coverage("hksj", 2000, seed=99)
-    assert z < 0.93, z  # the z interval under-covers with k = 5
+    assert z < 0.93, z
     assert 0.93 <= hksj <= 0.97, hksj
 
 
