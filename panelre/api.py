@@ -66,14 +66,14 @@ def _fit(
             f"{cls.__name__} got unexpected option(s) {sorted(unknown)}"
             f"{closest_names(name, allowed)}. Allowed: {', '.join(allowed)}."
         )
-    cov_options = {
-        k: common[k] for k in ("cluster", "small_sample", "bandwidth") if common[k] is not None
-    }
     model = cls.from_formula(
         formula, data, entity=common["entity"], time=common["time"], backend=common["backend"],
         weights=common["weights"], weight_type=common["weight_type"], **model_options,
     )  # fmt: skip
-    return model.fit(cov=common["cov"], **cov_options)
+    return model.fit(
+        cov=common["cov"], cluster=common["cluster"], small_sample=common["small_sample"],
+        bandwidth=common["bandwidth"],
+    )  # fmt: skip
 
 
 def pooled_ols(

@@ -546,9 +546,16 @@ class PanelResults:
 
     # -------------------------------------------------------------- derived
     def with_cov(
-        self, cov: str | CovarianceEstimator = "unadjusted", **cov_options: Any
+        self,
+        cov: str | CovarianceEstimator = "unadjusted",
+        *,
+        cluster: Any = None,
+        small_sample: Any = None,
+        bandwidth: int | None = None,
+        **unknown: Any,
     ) -> PanelResults:
-        """New results with another covariance, without refitting.
+        """New results with another covariance, without refitting (the options as in
+        ``pr.pooled_ols``).
 
         Examples
         --------
@@ -558,7 +565,9 @@ class PanelResults:
         >>> pooled.with_cov("robust").cov_type
         'Robust (HC0)'
         """
-        estimator = make_covariance(cov, **cov_options)
+        estimator = make_covariance(
+            cov, cluster=cluster, small_sample=small_sample, bandwidth=bandwidth, **unknown
+        )
         return type(self)(
             model=self._model,
             estimation=self._est,

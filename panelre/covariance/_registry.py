@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from panelre._typing import COV_ALIASES, COV_TYPES
-from panelre._validation import check_option
+from panelre._validation import check_option, closest_names
 from panelre.covariance._base import CovarianceEstimator
 from panelre.covariance.classic import Unadjusted
 from panelre.covariance.clustered import Clustered
@@ -32,15 +32,49 @@ _ACCEPTS = {
 
 
 def make_covariance(
-    cov: str | CovarianceEstimator = "unadjusted", **options: Any
+    cov: str | CovarianceEstimator = "unadjusted",
+    *,
+    cluster: Any = None,
+    small_sample: Any = None,
+    bandwidth: int | None = None,
+    **unknown: Any,
 ) -> CovarianceEstimator:
     """Build a covariance estimator from its name and options.
+
+    Parameters
+    ----------
+    cov : {"unadjusted", "robust", "cluster", "driscoll-kraay"} or CovarianceEstimator
+        The covariance (case-insensitive), or a ready-made estimator object.
+    cluster : str, array or list, optional
+        With ``"cluster"``: the clustering (default ``"entity"``).
+    small_sample : bool or {"stata", "plm"}, optional
+        Small-sample factors (default False).
+    bandwidth : int, optional
+        With ``"driscoll-kraay"``: the lag truncation.
+
+    Returns
+    -------
+    CovarianceEstimator
+
+    Raises
+    ------
+    InvalidParameterError
+        An unknown covariance or option, or an option the covariance does not take.
 
     Examples
     --------
     >>> make_covariance("cluster", cluster="time").describe()
     'Clustered (time)'
     """
+    if unknown:
+        names = ["cluster", "small_sample", "bandwidth"]
+        first = sorted(unknown)[0]
+        raise InvalidParameterError(
+            f"Unknown covariance option(s) {sorted(unknown)}{closest_names(first, names)}. "
+            f"Allowed: {', '.join(names)}."
+        )
+    given = {"cluster": cluster, "small_sample": small_sample, "bandwidth": bandwidth}
+    options = {k: v for k, v in given.items() if v is not None}
     if isinstance(cov, CovarianceEstimator):
         if options:
             raise InvalidParameterError(
@@ -48,10 +82,10 @@ def make_covariance(
             )
         return cov
     name = check_option("cov", cov, COV_TYPES, COV_ALIASES)
-    unknown = sorted(set(options) - _ACCEPTS[name])
-    if unknown:
+    refused = sorted(set(options) - _ACCEPTS[name])
+    if refused:
         allowed = ", ".join(sorted(_ACCEPTS[name]))
         raise InvalidParameterError(
-            f"cov={name!r} does not take option(s) {unknown}. Allowed: {allowed}."
+            f"cov={name!r} does not take option(s) {refused}. Allowed: {allowed}."
         )
     return REGISTRY[name](**options)

@@ -125,10 +125,19 @@ class PanelModel(ABC):
         return cls(source, **options)
 
     def fit(
-        self, cov: str | CovarianceEstimator = "unadjusted", **cov_options: Any
+        self,
+        cov: str | CovarianceEstimator = "unadjusted",
+        *,
+        cluster: Any = None,
+        small_sample: Any = None,
+        bandwidth: int | None = None,
+        **unknown: Any,
     ) -> PanelResults:
-        """Estimate the model and its covariance (see ``panelre.covariance``)."""
-        covariance = make_covariance(cov, **cov_options)
+        """Estimate the model and its covariance (the options as in ``pr.pooled_ols``;
+        see ``panelre.covariance``)."""
+        covariance = make_covariance(
+            cov, cluster=cluster, small_sample=small_sample, bandwidth=bandwidth, **unknown
+        )
         estimation = self._estimate()
         if estimation.df_resid <= 0:
             raise InsufficientDataError(

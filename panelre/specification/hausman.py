@@ -175,8 +175,9 @@ def hausman_regression(
     >>> round(t.stat, 4), t.df
     (8.2998, 2)
     """
-    options = {"cluster": cluster, "small_sample": small_sample, "bandwidth": bandwidth}
-    covariance = make_covariance(cov, **{k: v for k, v in options.items() if v is not None})
+    covariance = make_covariance(
+        cov, cluster=cluster, small_sample=small_sample, bandwidth=bandwidth
+    )
     source = tested_source(
         formula, data, "hausman_regression", entity=entity, time=time, backend=backend,
         weights=weights, weight_type=weight_type,
