@@ -110,11 +110,10 @@ def _newton_polish(theta: np.ndarray, fun: _Objective, max_iter: int = 20) -> np
     return theta
 
 
-def _optimise_general(stats: SufficientStats, layout: ThetaLayout, reml: bool) -> OptimumInfo:
-    fun = _Objective(stats, layout, reml)
+def _descend(fun: _Objective, start: np.ndarray, scale: float) -> tuple[np.ndarray, float, str]:
+    """L-BFGS-B from ``start``, Newton polishing, tiny diagonal entries set to the bound."""
+    layout = fun.layout
     bounds = [(0.0, None) if d else (None, None) for d in layout.is_diagonal]
-    start = _start(stats, layout)
-    scale = max(1.0, abs(fun(start)[0]))  # the gradient grows with the criterion (~ n)
     res = optimize.minimize(
         fun,
         start,
@@ -125,10 +124,33 @@ def _optimise_general(stats: SufficientStats, layout: ThetaLayout, reml: bool) -
     )
     theta = _newton_polish(np.maximum(res.x, fun.lower), fun)
     theta = np.where(layout.is_diagonal & (theta < 1e-10 * (1 + np.abs(theta).max())), 0.0, theta)
+    return theta, fun(theta)[0], str(res.message)
+
+
+#: Interior restarts from a boundary optimum: the zero diagonal entries of Λ are set to these
+#: fractions of their starting values (the gradient in such an entry is exactly 0 at 0, since
+#: the criterion depends on it through its square, so a gradient method cannot leave the
+#: bound by itself; lme4 checks boundary fits the same way, by looking inside).
+_RESTART_FRACTIONS = (1.0, 0.25, 0.05)
+
+
+def _optimise_general(stats: SufficientStats, layout: ThetaLayout, reml: bool) -> OptimumInfo:
+    fun = _Objective(stats, layout, reml)
+    start = _start(stats, layout)
+    scale = max(1.0, abs(fun(start)[0]))  # the gradient grows with the criterion (~ n)
+    theta, value, message = _descend(fun, start, scale)
+    at_bound = layout.is_diagonal & (theta <= 0.0)
+    if at_bound.any():
+        for fraction in _RESTART_FRACTIONS:  # a loop over a few restarts
+            inside = theta.copy()
+            inside[at_bound] = fraction * start[at_bound]
+            trial, trial_value, trial_message = _descend(fun, inside, scale)
+            if trial_value < value - 1e-10 * max(1.0, abs(value)):
+                theta, value, message = trial, trial_value, trial_message
     ev = evaluate(theta, stats, layout, reml)
     grad = _projected(theta, ev.gradient, layout)
     converged = bool(np.linalg.norm(grad) <= 1e-6 * max(1.0, abs(ev.value)))
-    return OptimumInfo(theta, ev, grad, converged, fun.n_eval, str(res.message))
+    return OptimumInfo(theta, ev, grad, converged, fun.n_eval, message)
 
 
 def _optimise_intercept(stats: SufficientStats, reml: bool) -> OptimumInfo:
