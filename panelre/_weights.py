@@ -58,10 +58,13 @@ class WeightSpec:
     values : hashable or ndarray
         A column name of the data, or one weight per row of the data.
     kind : {"analytic", "frequency"}
+    index : Index or None
+        The index of a pandas Series of weights (aligned on the data's index).
     """
 
     values: Any
     kind: str
+    index: pd.Index | None = None
 
     @property
     def column(self) -> Hashable | None:
@@ -69,15 +72,30 @@ class WeightSpec:
         return None if isinstance(self.values, np.ndarray) else self.values
 
     def attach(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, Hashable]:
-        """``frame`` (a new frame when the weights are an array) and the weights' column."""
+        """``frame`` (a new frame when the weights are an array) and the weights' column. A
+        pandas Series of weights is aligned on the frame's index when its labels are the
+        frame's in another order."""
         if self.column is not None:
             return frame, self.column
-        if len(self.values) != len(frame):
+        values = self.values
+        if self.index is not None and not self.index.equals(frame.index):
+            same_labels = (
+                self.index.is_unique and frame.index.is_unique and len(self.index) == len(frame)
+                and bool(self.index.isin(frame.index).all())
+            )  # fmt: skip
+            if not same_labels:
+                raise InvalidParameterError(
+                    "The weights Series has an index that does not match the data's: pass a "
+                    "column name, a Series with the data's index, or a plain array with one "
+                    "value per row."
+                )
+            values = pd.Series(values, index=self.index).reindex(frame.index).to_numpy()
+        if len(values) != len(frame):
             raise InvalidParameterError(
                 f"An array of weights needs one value per row of the data ({len(frame)} rows). "
-                f"Got {len(self.values)} values."
+                f"Got {len(values)} values."
             )
-        return frame.assign(**{WEIGHT_COLUMN: self.values}), WEIGHT_COLUMN
+        return frame.assign(**{WEIGHT_COLUMN: values}), WEIGHT_COLUMN
 
 
 def weight_spec(weights: Any, weight_type: str = "analytic") -> WeightSpec | None:
@@ -109,7 +127,9 @@ def weight_spec(weights: Any, weight_type: str = "analytic") -> WeightSpec | Non
                 "The 'weights' parameter must be a column name or a one-dimensional numeric "
                 f"array. Got an array of shape {values.shape} and dtype {values.dtype}."
             )
-        return WeightSpec(pd.to_numeric(pd.Series(values)).to_numpy(dtype=float), kind)
+        index = weights.index if isinstance(weights, pd.Series) else None
+        numbers = pd.to_numeric(pd.Series(values)).to_numpy(dtype=float)
+        return WeightSpec(numbers, kind, index)
     raise InvalidParameterError(
         "The 'weights' parameter must be None, a column name or an array with one weight per "
         f"row. Got {type(weights).__name__}."

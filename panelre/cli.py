@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from panelre._validation import closest_names
 from panelre.exceptions import PanelreError
 
 __all__ = ["main", "read_data"]
@@ -158,7 +159,12 @@ def _cmd_meta(args: argparse.Namespace) -> str:
         raise PanelreError(
             "meta needs either --measure with --ai --bi --ci --di, or --yi and --vi."
         )
-    weights = None if args.weights is None else data[args.weights]
+    weights = None
+    if args.weights is not None:
+        if args.weights not in data.columns:
+            hint = closest_names(args.weights, [str(c) for c in data.columns])
+            raise PanelreError(f"The weights column {args.weights!r} is not in the data{hint}.")
+        weights = data[args.weights]
     res = meta_analysis(yi, vi, method=args.method, test=args.test, weights=weights)
     if args.plot:
         res.forest_plot().savefig(args.plot, dpi=120, bbox_inches="tight")

@@ -306,6 +306,8 @@ class PanelResults:
         """Residuals of the estimator's own (transformed) regression, in memory and in
         (entity, time) order: within residuals for fixed effects, quasi-demeaned ones for
         random effects (R plm's ``residuals``), the differenced ones for first differences.
+        With weights these are the residuals themselves (``transformed_data`` carries the
+        weights).
 
         Raises
         ------
@@ -338,8 +340,10 @@ class PanelResults:
         Returns
         -------
         DataFrame
-            Columns: the response name, the coefficient names, ``"resids"``; indexed by
-            (entity, time). Computed in memory on every backend.
+            Columns: the response name, the coefficient names, ``"resids"`` and, for a
+            weighted fit, ``"weights"`` (WLS of the response on the regressors with these
+            weights is the fit); indexed by (entity, time). Computed in memory on every
+            backend.
 
         Raises
         ------
@@ -367,6 +371,9 @@ class PanelResults:
             columns[name] = est.regressors.columns([j])
         columns["resids"] = est.regression_resid
         series = [in_memory(est.rows.values(m, name)) for name, m in columns.items()]
+        weights = est.rows.row_weights("weights")
+        if weights is not None:  # WLS on these rows with these weights is the fit
+            series.append(in_memory(weights))
         return pd.concat(series, axis=1).sort_index()
 
     def wald_test(self, terms: Sequence[str] | None = None) -> TestResult:

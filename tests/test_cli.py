@@ -178,3 +178,9 @@ def test_option_strings_are_case_insensitive(capsys):
     code, out, _ = run(capsys, *meta, "--di", "cneg", "--test", "HKSJ",
                        "--method", "reml")  # fmt: skip
     assert code == 0 and "Hartung-Knapp" in out
+
+
+def test_meta_weights_column_errors_name_the_closest(capsys):
+    code, out, err = run(capsys, "meta", "bcg", "--measure", "RR", "--ai", "tpos", "--bi", "tneg",
+                         "--ci", "cpos", "--di", "cneg", "--weights", "tpoz")  # fmt: skip
+    assert code != 0 and "did you mean 'tpos'" in out + err

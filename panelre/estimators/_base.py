@@ -28,9 +28,10 @@ def index_r2(
     source: PanelSource, names: Sequence[str], params: np.ndarray
 ) -> tuple[float, float, float]:
     """Stata's within, between and overall R²: squared correlations of ``x'b`` (intercept
-    excluded) with ``y``, from the statistics of the source's columns. With observation
-    weights the within R² is weighted and the between and overall R² are not, as Stata's
-    weighted ``xtreg, fe``.
+    excluded) with ``y``, from the statistics of the source's columns. With analytic weights
+    the within R² is weighted and the between and overall R² are not, as Stata's weighted
+    ``xtreg, fe``; with frequency weights all three are those of the data with the rows
+    repeated (weighted; the between R² over the weighted entity means).
 
     Examples
     --------
@@ -50,8 +51,9 @@ def index_r2(
     y[0] = 1.0
     _, within_gram = within(source, "entity")
     within_r2 = corr2(within_gram, np.zeros(p), st.mass, y, b)
-    st = st.unweighted
-    overall = corr2(st.gram, st.total, st.n, y, b)
+    if source.weight_type != "frequency":
+        st = st.unweighted
+    overall = corr2(st.gram, st.total, st.mass, y, b)
     means = st.entity.means
     between = corr2(means.T @ means, means.sum(axis=0), means.shape[0], y, b)
     return within_r2, between, overall

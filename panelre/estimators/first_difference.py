@@ -55,6 +55,6 @@ class FirstDifference(PanelModel):
         diffs = src.first_differences()
         raw_ss = np.diag(src.stats.gram)[1:].copy()
         if src.has_intercept:
-            raw_ss[src.x_names.index("Intercept")] = float(diffs.stats.n)
+            raw_ss[src.x_names.index("Intercept")] = diffs.stats.mass  # Σw of the constant
         estimation = pooled_estimation(diffs, src, raw_ss=raw_ss, absorbed_by="first-difference")
         return replace(estimation, nobs=diffs.stats.n)

@@ -26,10 +26,11 @@ def tested_source(
     """The data of a test: those of a fitted result (the formula and rows it was fitted
     on, its weights included), or ``given`` as a formula bound to ``data``."""
     if isinstance(given, PanelResults):
-        if data is not None or weights is not None:
+        data_args = (data, weights, entity, time)
+        if any(a is not None for a in data_args) or weight_type != "analytic" or backend != "auto":
             raise InvalidParameterError(
                 f"{test}() takes a fitted result or a formula with its data, not both: the "
-                "result already carries its data (and weights)."
+                "result already carries its data, identifiers, backend and weights."
             )
         original = getattr(given.model, "original_source", None)  # CRE: before the means
         return given.source if original is None else original

@@ -17,6 +17,7 @@ from panelre.estimators import FixedEffects, RandomEffects
 from panelre.estimators._ols import least_squares
 from panelre.estimators._transforms import within
 from panelre.estimators.random import gls_map
+from panelre.exceptions import InvalidParameterError
 from panelre.results import PanelResults, TestDetails, TestResult
 from panelre.specification._inputs import tested_source
 from panelre.stats import Backend, PanelSource, RowMap
@@ -85,6 +86,13 @@ def hausman(
     >>> round(pr.hausman(fe, re).stat, 4)
     2.3304
     """
+    if not isinstance(fe_result, str) and (
+        entity is not None or time is not None or backend != "auto" or method != "swamy-arora"
+    ):
+        raise InvalidParameterError(
+            "hausman() takes 'entity', 'time', 'method' and 'backend' with a formula; fitted "
+            "results already carry them."
+        )
     if isinstance(fe_result, str):
         source = tested_source(
             fe_result, re_result, "hausman", entity=entity, time=time, backend=backend

@@ -11,7 +11,11 @@ from scipy import stats
 from panelre._validation import check_option
 from panelre.estimators import FixedEffects, PooledOLS
 from panelre.estimators._ols import least_squares
-from panelre.exceptions import IncompatibleResultsError, InsufficientDataError
+from panelre.exceptions import (
+    IncompatibleResultsError,
+    InsufficientDataError,
+    InvalidParameterError,
+)
 from panelre.results import PanelResults, TestResult
 from panelre.specification._inputs import tested_source
 from panelre.stats import Backend, RowMap
@@ -75,6 +79,16 @@ def f_test_effects(
     >>> pr.f_test_effects(fe, convention="stata").df   # nothing absorbed: the same test
     (9, 188)
     """
+    if isinstance(fe_result, PanelResults) and effects != "entity":
+        raise InvalidParameterError(
+            "f_test_effects() takes the effects of a fitted result from the result; 'effects' "
+            "is for a formula."
+        )
+    if isinstance(fe_result, PanelResults):  # the data arguments belong to a formula
+        tested_source(
+            fe_result, data, "f_test_effects", entity=entity, time=time, backend=backend,
+            weights=weights, weight_type=weight_type,
+        )  # fmt: skip
     if isinstance(fe_result, str):
         source = tested_source(
             fe_result, data, "f_test_effects", entity=entity, time=time, backend=backend,

@@ -440,6 +440,11 @@ class Backend(Protocol):
         time), or a lazy series on backends that do not collect rows."""
         ...
 
+    def row_weights(self, rows: Any, name: str) -> Any:
+        """The observation weights of the rows (indexed as ``values``), or None when
+        unweighted."""
+        ...
+
     def first_differences(self, rows: Any, intercept: int | None) -> Any:
         """Rows of differences of consecutive observations within entity (``intercept``:
         position in z of a column set to 1, the constant of the differenced equation).
@@ -564,6 +569,10 @@ class PanelSource:
     def wide(self, rowmap: RowMap) -> np.ndarray:
         """Entity x period table of a map's values."""
         return self.backend.wide(self.rows, self._on_rows(rowmap))
+
+    def row_weights(self, name: str) -> Any:
+        """The rows' observation weights as a (lazy) Series, or None when unweighted."""
+        return self.backend.row_weights(self.rows, name)
 
     def first_differences(self) -> PanelSource:
         """The source of first differences (an intercept stays as the constant)."""

@@ -549,6 +549,12 @@ def _values(part: pd.DataFrame, maps: _Maps, name: str, index: list[str]) -> pd.
     return pd.Series(maps.scores(part)[:, 0], index=idx.set_names(index), name=name)
 
 
+def _weight_values(part: pd.DataFrame, name: str, index: list[str]) -> pd.Series:
+    ids = [part[c].to_numpy() for c in (ENTITY, TIME)[: len(index)]]
+    idx = pd.MultiIndex.from_arrays(ids, names=index) if len(ids) > 1 else pd.Index(ids[0])
+    return pd.Series(part[WEIGHT].to_numpy(dtype=float), index=idx.set_names(index), name=name)
+
+
 def _wide(part: pd.DataFrame, maps: _Maps) -> pd.DataFrame:
     v = maps.scores(part)
     T, m = len(maps.time.labels), v.shape[1]  # type: ignore[union-attr]
@@ -676,6 +682,13 @@ class DaskBackend:
         """A lazy Series of the map's values, indexed by (entity, time)."""
         index = [str(n) for n in (rows.spec.entity, rows.spec.time) if n is not None]
         return _apply(rows.frame(), _values, self._maps(rows, (rowmap,)), name, index)
+
+    def row_weights(self, rows: DaskRows, name: str) -> Any:
+        """A lazy Series of the weights, indexed by (entity, time); None when unweighted."""
+        if rows.weight_type is None:
+            return None
+        index = [str(n) for n in (rows.spec.entity, rows.spec.time) if n is not None]
+        return _apply(rows.frame(), _weight_values, name, index)
 
     def first_differences(self, rows: DaskRows, intercept: int | None) -> DaskRows:
         """Rows of differences of consecutive rows within entity (ordered by time)."""

@@ -316,6 +316,12 @@ class NumpyBackend:
         col = evaluate(rows, rowmap, 0, out)
         return pd.Series(col if col is out else col.copy(), index=row_index(rows.panel), name=name)
 
+    def row_weights(self, rows: Design, name: str) -> pd.Series | None:
+        """The weights, indexed by (entity, time)."""
+        if rows.weights is None:
+            return None
+        return pd.Series(rows.weights, index=row_index(rows.panel), name=name)
+
     def first_differences(self, rows: Design, intercept: int | None) -> Design:
         """Differences of consecutive rows within entity, on the later row's index."""
         p = rows.panel

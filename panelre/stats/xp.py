@@ -541,6 +541,12 @@ class ArrayAPIBackend:
             out[lo:hi] = to_host(rows.apply(dmap, lo, hi)[:, 0])
         return pd.Series(out, index=row_index(rows.panel), name=name)
 
+    def row_weights(self, rows: DeviceRows, name: str) -> pd.Series | None:
+        """The weights (held on the host too), indexed by (entity, time)."""
+        if rows.weights is None:
+            return None
+        return pd.Series(rows.weights, index=row_index(rows.panel), name=name)
+
     def first_differences(self, rows: DeviceRows, intercept: int | None) -> DeviceRows:
         """Differences of consecutive rows within entity (on the device), on the later
         row's index; the pairs are found from the host codes."""

@@ -313,3 +313,56 @@ def test_weights_with_panel_data_and_dask_inputs(data) -> None:
         pr.pooled_ols(FORMULA, lazy, **KW, weights=data["w"].to_numpy())
     with pytest.raises(InvalidParameterError, match="'wx' is not in the data"):
         pr.pooled_ols(FORMULA, lazy, **KW, weights="wx")
+
+
+# ----------------------------------------------------------------------- found in review
+def test_the_scale_of_analytic_weights_changes_nothing(data) -> None:
+    """Only the ratios of analytic weights matter (the drop rule reads Σw, not the rows)."""
+    for scale in (1e-12, 1e12):
+        for fit in (pr.first_difference, pr.fixed_effects, pr.pooled_ols):
+            a = fit(FORMULA, data, **KW, weights=data["w"] * scale)
+            b = fit(FORMULA, data, **KW, weights="w")
+            pd.testing.assert_series_equal(a.params, b.params, rtol=1e-9)
+            pd.testing.assert_series_equal(a.std_errors, b.std_errors, rtol=1e-9)
+
+
+def test_frequency_weights_give_the_repeated_rows_r2(data) -> None:
+    rows = repeated(data)
+    got = pr.pooled_ols(FORMULA, data, **KW, weights="fw", weight_type="frequency")
+    want = pr.pooled_ols(FORMULA, rows, entity="firm")
+    for r2 in ("rsquared", "rsquared_within", "rsquared_between", "rsquared_overall"):
+        np.testing.assert_allclose(getattr(got, r2), getattr(want, r2), rtol=1e-12, err_msg=r2)
+
+
+def test_transformed_data_carry_the_weights(data) -> None:
+    import statsmodels.api as sm
+
+    for fit, opts in ((pr.fixed_effects, {"effects": "twoway"}), (pr.first_difference, {})):
+        res = fit(FORMULA, data, **KW, weights="w", **opts)
+        rows = res.transformed_data()
+        names = list(res.params.index)
+        wls = sm.WLS(rows["inv"], rows[names], weights=rows["weights"]).fit()
+        np.testing.assert_allclose(wls.params, res.params, rtol=1e-9)
+
+
+def test_a_weights_series_is_aligned_on_the_data_index(data) -> None:
+    shuffled = data["w"].sample(frac=1.0, random_state=1)
+    a = pr.fixed_effects(FORMULA, data, **KW, weights=shuffled)
+    b = pr.fixed_effects(FORMULA, data, **KW, weights="w")
+    pd.testing.assert_series_equal(a.params, b.params)
+    with pytest.raises(InvalidParameterError, match="index that does not match"):
+        elsewhere = pd.Series(data["w"].to_numpy(), index=data.index + 1000)
+        pr.fixed_effects(FORMULA, data, **KW, weights=elsewhere)
+
+
+def test_tests_refuse_data_arguments_with_a_fitted_result(data) -> None:
+    fe = pr.fixed_effects(FORMULA, data, **KW)
+    re = pr.random_effects(FORMULA, data, **KW)
+    with pytest.raises(InvalidParameterError, match="not both"):
+        pr.f_test_effects(fe, weights="w")
+    with pytest.raises(InvalidParameterError, match="not both"):
+        pr.breusch_pagan(pr.pooled_ols(FORMULA, data, **KW), weight_type="frequency")
+    with pytest.raises(InvalidParameterError, match="with a formula"):
+        pr.hausman(fe, re, method="amemiya")
+    with pytest.raises(InvalidParameterError, match="'effects' is for a formula"):
+        pr.f_test_effects(fe, effects="time")
