@@ -46,6 +46,25 @@ _DESCRIPTIONS: dict[str, str] = {
         "trial, author, year, tpos, tneg, cpos, cneg (2x2 counts), ablat (absolute latitude), "
         "alloc. Source: R package metadat, dat.bcg."
     ),
+    "penicillin": (
+        "Penicillin assay (Davies and Goldsmith 1972): diameter (mm) of the zone of growth "
+        "inhibition for 6 samples of penicillin, each tested on each of 24 plates, 144 rows; "
+        "plate and sample are crossed. Columns: diameter, plate, sample. Source: R package "
+        "lme4, data(Penicillin)."
+    ),
+    "pastes": (
+        "Strength of a chemical paste (Davies and Goldsmith 1972): 10 delivery batches, 3 casks "
+        "per batch, 2 assays per cask, 60 rows; casks are nested in batches and their labels "
+        "(a, b, c) repeat across batches, so the cask factor is cask:batch. Columns: strength, "
+        "batch, cask, sample (= batch:cask). Source: R package lme4, data(Pastes)."
+    ),
+    "insteval": (
+        "ETH Zurich lecture evaluations (2004-2005): 73,421 ratings (y, 1-5) by 2,972 students "
+        "(s) of 1,128 lecturers (d), crossed. Columns: s, d, studage and lectage (ordinal "
+        "codes), service (1 if the lecture is held for another department), dept (14 "
+        "departments), y. Source: R package lme4, data(InstEval); the ordered-factor codes "
+        "are written as their labels."
+    ),
     "wages": (
         "Cornwell and Rupert (1988) wage panel: 595 workers x 7 years (1976-1982), from the "
         "PSID, as in Baltagi's Econometric Analysis of Panel Data and R package plm (Wages). "

@@ -11,7 +11,8 @@ Examples
 
 from __future__ import annotations
 
+from panelre.mixed.anova import anova
 from panelre.mixed.model import mixed
-from panelre.mixed.results import MixedResults
+from panelre.mixed.results import MixedResults, RandomFactor
 
-__all__ = ["mixed", "MixedResults"]
+__all__ = ["mixed", "anova", "MixedResults", "RandomFactor"]

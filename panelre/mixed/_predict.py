@@ -1,4 +1,4 @@
-"""Predictions of a fitted mixed model on new data."""
+"""Predictions of a fitted mixed model on new data, with lme4's ``re.form`` and new levels."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from panelre.exceptions import DataError, FormulaError
-from panelre.mixed.design import as_frame
+from panelre.exceptions import DataError, FormulaError, InvalidParameterError
+from panelre.mixed.design import as_frame, factor_levels
+from panelre.mixed.formula import parse_mixed_formula
 
 if TYPE_CHECKING:
-    from panelre.mixed.results import MixedResults
+    from panelre.mixed.results import MixedResults, RandomFactor
 
 __all__ = ["predict"]
+
+_NO_RANDOM = {"~0", "0", "na", "~-1", "-1"}
 
 
 def _matrix(spec, data: pd.DataFrame, what: str) -> np.ndarray:
@@ -23,24 +26,85 @@ def _matrix(spec, data: pd.DataFrame, what: str) -> np.ndarray:
         raise FormulaError(f"Cannot build the {what} for prediction: {exc}") from exc
 
 
-def predict(res: MixedResults, data: pd.DataFrame | None, include_random: bool) -> pd.Series:
-    """:math:`X\\hat\\beta` (+ :math:`Z\\hat b_i`, 0 for groups not seen in the fit)."""
+def _chosen_factors(res: MixedResults, re_form: str | None) -> list[RandomFactor]:
+    """The grouping factors whose effects ``re_form`` asks for."""
+    if re_form is None:
+        return list(res.factors)
+    if not isinstance(re_form, str):
+        raise InvalidParameterError(
+            f"'re_form' must be None, '~0' or a formula of random terms such as "
+            f"'~(1 | g)'. Got {re_form!r}."
+        )
+    text = re_form.replace(" ", "").lower()
+    if text in _NO_RANDOM:
+        return []
+    try:
+        parsed = parse_mixed_formula("_ " + (re_form if "~" in re_form else "~" + re_form))
+    except FormulaError as exc:
+        raise InvalidParameterError(
+            f"'re_form' must name random terms of the model, e.g. '~(1 | g)'. Got {re_form!r}: "
+            f"{exc}"
+        ) from None
+    names = [f.name for f in res.factors]
+    unknown = [g for g in parsed.factors if g not in names]
+    if unknown:
+        raise InvalidParameterError(
+            f"'re_form' names the grouping factor {unknown[0]!r}, which is not in the model. "
+            f"Allowed: {names}."
+        )
+    return [f for f in res.factors if f.name in parsed.factors]
+
+
+def _effects(factor: RandomFactor, frame: pd.DataFrame, allow_new_levels: bool) -> np.ndarray:
+    """:math:`Z_k\\hat b_k` on the rows of ``frame`` (0 for new levels when allowed)."""
+    columns = factor.columns or (factor.name,)
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"Predicting with the random effects of {factor.name!r} needs the column "
+            f"{missing[0]!r} in data. Got columns {list(frame.columns)}; or leave that factor "
+            "out with re_form, or use include_random=False."
+        )
+    levels = factor_levels(frame, factor.name, columns)
+    codes = factor.labels.get_indexer(pd.Index(levels))
+    new = codes < 0
+    if new.any() and not allow_new_levels:
+        shown = pd.unique(levels[new].astype(object))[:5].tolist()
+        raise DataError(
+            f"data has {int(new.sum())} row(s) with levels of {factor.name!r} that were not "
+            f"in the estimation sample (e.g. {shown}). Pass allow_new_levels=True to predict "
+            "them at the population level (random effects 0), as lme4's allow.new.levels."
+        )
+    z = np.column_stack([_matrix(s, frame, "random part") for s in factor.specs])
+    effects = np.where(new[:, None], 0.0, factor.blups[np.maximum(codes, 0)])
+    return (z * effects).sum(axis=1)
+
+
+def predict(
+    res: MixedResults,
+    data: pd.DataFrame | None,
+    include_random: bool,
+    re_form: str | None = None,
+    allow_new_levels: bool = False,
+) -> pd.Series:
+    """:math:`X\\hat\\beta` plus the chosen factors' :math:`Z_k\\hat b_k`."""
+    chosen = _chosen_factors(res, re_form) if include_random else []
     if data is None:
-        values = res.fitted_values.to_numpy() if include_random else res.fitted_fixed
-        return pd.Series(values, index=res.row_index, name="predicted")
+        frame = None
+        if len(chosen) == len(res.factors):
+            values = res.fitted_values.to_numpy()
+            return pd.Series(values, index=res.row_index, name="predicted")
+        if not chosen:
+            return pd.Series(res.fitted_fixed, index=res.row_index, name="predicted")
+        raise InvalidParameterError(
+            "A prediction with some of the random terms needs 'data' (the estimation rows "
+            "are not kept); pass the data the model was fitted on."
+        )
     frame = as_frame(data)
     x_full = _matrix(res.fixed_spec, frame, "fixed part")
     names = [str(c) for c in res.fixed_spec.column_names]
     keep = [names.index(n) for n in res.fixed_names]
     out = x_full[:, keep] @ res.params.to_numpy()
-    if include_random:
-        if res.group_name not in frame.columns:
-            raise DataError(
-                f"Predicting with random effects needs the grouping column {res.group_name!r} "
-                f"in data. Got columns {list(frame.columns)}; or use include_random=False."
-            )
-        z = np.column_stack([_matrix(s, frame, "random part") for s in res.random_specs])
-        codes = res.group_labels.get_indexer(pd.Index(frame[res.group_name]))
-        effects = np.where(codes[:, None] >= 0, res.blups[np.maximum(codes, 0)], 0.0)
-        out = out + (z * effects).sum(axis=1)
+    for factor in chosen:  # a loop over grouping factors
+        out = out + _effects(factor, frame, allow_new_levels)
     return pd.Series(out, index=frame.index, name="predicted")

@@ -16,18 +16,21 @@ __all__ = ["build_summary", "random_effects_table"]
 
 
 def random_effects_table(res: MixedResults) -> pd.DataFrame:
-    """Variance, standard deviation and correlations (with earlier terms), as lme4 prints."""
-    cov = res.cov_re_matrix
-    corr = res.corr_re.to_numpy()
-    names = list(res.random_names)
+    """Variance, standard deviation and correlations (with earlier terms) of every grouping
+    factor, then the residual, as lme4 prints them."""
     rows, corr_text = [], []
-    for j, name in enumerate(names):
-        rows.append((f"{res.group_name}: {name}", cov[j, j], np.sqrt(cov[j, j])))
-        block = next(b for b in res.blocks if j in b)
-        earlier = [k for k in block if k < j]
-        corr_text.append(
-            " ".join(f"{corr[j, k]:.3f}" if np.isfinite(corr[j, k]) else "NaN" for k in earlier)
-        )
+    for factor in res.factors:
+        cov = factor.cov
+        sd = np.sqrt(np.diag(cov))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            corr = cov / np.outer(sd, sd)
+        for j, name in enumerate(factor.random_names):
+            rows.append((f"{factor.name}: {name}", cov[j, j], sd[j]))
+            block = next(b for b in factor.blocks if j in b)
+            earlier = [k for k in block if k < j]
+            corr_text.append(
+                " ".join(f"{corr[j, k]:.3f}" if np.isfinite(corr[j, k]) else "NaN" for k in earlier)
+            )
     rows.append(("Residual", res.sigma2, np.sqrt(res.sigma2)))
     corr_text.append("")
     table = pd.DataFrame(rows, columns=["Groups: Name", "Variance", "Std.Dev."])
@@ -49,7 +52,7 @@ def build_summary(res: MixedResults) -> Summary:
         ("Formula", res.formula),
         ("Response", res.response),
         ("No. observations", str(res.nobs)),
-        (f"No. groups ({res.group_name})", str(res.n_groups)),
+        *((f"No. groups ({name})", str(count)) for name, count in res.group_counts.items()),
         crit,
         ("Log-likelihood", format_number(res.loglike)),
         ("AIC", format_number(res.aic)),

@@ -11,6 +11,7 @@ import pandas as pd
 from formulaic import model_matrix
 from scipy import linalg
 
+from panelre._validation import closest_names
 from panelre._weights import check_values, check_weight_column
 from panelre.exceptions import (
     DataError,
@@ -21,30 +22,52 @@ from panelre.exceptions import (
 )
 from panelre.mixed.formula import MixedFormula
 
-__all__ = ["MixedDesign", "build_design", "as_frame"]
+__all__ = ["FactorDesign", "MixedDesign", "build_design", "as_frame", "factor_levels"]
 
 
 @dataclass(frozen=True)
-class MixedDesign:
-    """Everything the estimator needs from the data, after dropping incomplete rows.
+class FactorDesign:
+    """The random effects of one grouping factor: its columns of Z, level codes and labels.
 
     ``blocks`` lists, for each block of correlated random effects, the indices of its columns
     in ``z``; ``(x || g)`` gives one block per column.
     """
 
-    y: np.ndarray
-    x: np.ndarray
+    name: str
     z: np.ndarray
     codes: np.ndarray
-    group_labels: pd.Index
-    fixed_names: tuple[str, ...]
+    labels: pd.Index
     random_names: tuple[str, ...]
     blocks: tuple[tuple[int, ...], ...]
-    group_name: str
+    specs: tuple[object, ...]
+
+    @property
+    def q(self) -> int:
+        """Random effects per level."""
+        return int(self.z.shape[1])
+
+    @property
+    def n_levels(self) -> int:
+        return int(self.labels.size)
+
+    @property
+    def is_intercept(self) -> bool:
+        """True when the only random effect is an intercept (a column of ones)."""
+        return self.q == 1 and bool(np.all(self.z[:, 0] == 1.0))
+
+
+@dataclass(frozen=True)
+class MixedDesign:
+    """Everything the estimator needs from the data, after dropping incomplete rows: the
+    response, the fixed-effect matrix and one ``FactorDesign`` per grouping factor."""
+
+    y: np.ndarray
+    x: np.ndarray
+    factors: tuple[FactorDesign, ...]
+    fixed_names: tuple[str, ...]
     response: str
     row_index: pd.Index
     fixed_spec: object
-    random_specs: tuple[object, ...]
     dropped_columns: tuple[str, ...] = ()
     weights: np.ndarray | None = None
 
@@ -53,22 +76,30 @@ class MixedDesign:
         return int(self.y.shape[0])
 
     @property
-    def n_groups(self) -> int:
-        return int(self.group_labels.size)
+    def single(self) -> FactorDesign:
+        """The one grouping factor of a single-factor model."""
+        if len(self.factors) != 1:
+            raise ValueError("a single-factor quantity was asked of a multi-factor design")
+        return self.factors[0]
 
     @property
     def is_random_intercept(self) -> bool:
-        """True when the only random effect is an intercept (a column of ones)."""
-        return self.z.shape[1] == 1 and bool(np.all(self.z[:, 0] == 1.0))
+        """True for one grouping factor whose only random effect is an intercept."""
+        return len(self.factors) == 1 and self.factors[0].is_intercept
+
+    def root_weights(self) -> np.ndarray | None:
+        """``√w`` per row with prior weights, else None."""
+        return None if self.weights is None else np.sqrt(self.weights)
 
     def scaled(self, shift: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(x, z, y − shift)``, each row times ``√w`` with prior weights: the model with
-        residual variance ``σ²/w`` is then the unweighted one."""
+        """``(x, z, y − shift)`` of a single-factor model, each row times ``√w`` with prior
+        weights: the model with residual variance ``σ²/w`` is then the unweighted one."""
+        z = self.single.z
         y = self.y - shift
-        if self.weights is None:
-            return self.x, self.z, y
-        root = np.sqrt(self.weights)
-        return self.x * root[:, None], self.z * root[:, None], y * root
+        root = self.root_weights()
+        if root is None:
+            return self.x, z, y
+        return self.x * root[:, None], z * root[:, None], y * root
 
 
 def as_frame(data: Any) -> pd.DataFrame:
@@ -93,7 +124,7 @@ def _matrix(spec: str, data: pd.DataFrame, what: str):
         raise FormulaError(f"Cannot build the {what} from {spec!r}: {exc}") from exc
 
 
-def _group_values(data: pd.DataFrame, group: str, groups: object) -> pd.Series:
+def _group_values(data: pd.DataFrame, group: str, columns: tuple[str, ...], groups: object):
     if groups is not None and not isinstance(groups, str):
         values = np.asarray(groups)
         if values.ndim != 1 or values.shape[0] != data.shape[0]:
@@ -102,19 +133,35 @@ def _group_values(data: pd.DataFrame, group: str, groups: object) -> pd.Series:
                 f"Got shape {values.shape}."
             )
         return pd.Series(values, index=data.index)
-    if group not in data.columns:
+    return factor_levels(data, group, columns)
+
+
+def factor_levels(data: pd.DataFrame, group: str, columns: tuple[str, ...]) -> pd.Series:
+    """The level of grouping factor ``group`` on each row: the column's value, or for an
+    interaction ``a:b`` the values joined by ':' (NaN where a column is missing)."""
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        hint = closest_names(missing[0], list(data.columns))
         raise FormulaError(
-            f"The grouping column {group!r} is not in data. Available: {list(data.columns)}."
+            f"The grouping column {missing[0]!r}{hint} (of the grouping factor {group!r}) is "
+            f"not in data. Available: {list(data.columns)}."
         )
-    return data[group]
+    if len(columns) == 1:
+        return data[columns[0]]
+    frame = data[list(columns)]
+    joined = frame[columns[0]].astype(str)
+    for column in columns[1:]:
+        joined = joined + ":" + frame[column].astype(str)
+    return joined.where(frame.notna().all(axis=1))
 
 
-def _random_parts(formula: MixedFormula, data: pd.DataFrame):
+def _random_parts(terms, data: pd.DataFrame):
+    """Z columns, names, correlated blocks and formulaic specs of the terms of one factor."""
     cols: list[np.ndarray] = []
     names: list[str] = []
     blocks: list[tuple[int, ...]] = []
     specs: list[object] = []
-    for term in formula.random:
+    for term in terms:
         mat = _matrix(term.expr, data, f"random term {term}")
         if mat.shape[1] == 0:
             raise FormulaError(f"The random term {term} has no columns.")
@@ -122,8 +169,8 @@ def _random_parts(formula: MixedFormula, data: pd.DataFrame):
         for name in mat.columns:
             if name in names:
                 raise FormulaError(
-                    f"The random effect {name!r} appears in more than one random term. Got "
-                    f"{[str(t) for t in formula.random]}."
+                    f"The random effect {name!r} appears in more than one random term of the "
+                    f"grouping factor {term.group!r}. Got {[str(t) for t in terms]}."
                 )
             names.append(str(name))
         cols.append(np.asarray(mat, dtype=float))
@@ -133,16 +180,19 @@ def _random_parts(formula: MixedFormula, data: pd.DataFrame):
     return np.column_stack(cols), tuple(names), tuple(blocks), tuple(specs)
 
 
-def _drop_incomplete(y, x, z, groups: pd.Series):
-    ok = np.isfinite(y) & np.isfinite(x).all(axis=1) & np.isfinite(z).all(axis=1)
-    ok &= groups.notna().to_numpy()
+def _drop_incomplete(y, x, zs: list[np.ndarray], groups: list[pd.Series]):
+    ok = np.isfinite(y) & np.isfinite(x).all(axis=1)
+    for z in zs:
+        ok &= np.isfinite(z).all(axis=1)
+    for values in groups:
+        ok &= values.notna().to_numpy()
     n_bad = int((~ok).sum())
     if n_bad == ok.size:
         raise DataError("Every row has a missing value in a column the model uses.")
     if n_bad:
         warnings.warn(
             f"Dropped {n_bad} of {ok.size} rows with missing (NaN) or infinite values in the "
-            "response, regressors, random-effect variables or grouping column.",
+            "response, regressors, random-effect variables or grouping columns.",
             MissingValueWarning,
             stacklevel=4,
         )
@@ -209,9 +259,12 @@ def build_design(
         y = y[:, 0]
     x = np.asarray(fixed.rhs, dtype=float)
     fixed_names = tuple(str(c) for c in fixed.rhs.columns)
-    z, random_names, blocks, specs = _random_parts(formula, data)
-    group_values = _group_values(data, formula.group, groups)
-    ok = _drop_incomplete(y, x, z, group_values)
+    parts, group_values = [], []
+    for name in formula.factors:
+        terms = [t for t in formula.random if t.group == name]
+        parts.append(_random_parts(terms, data))
+        group_values.append(_group_values(data, name, terms[0].group_columns, groups))
+    ok = _drop_incomplete(y, x, [part[0] for part in parts], group_values)
     w = None
     if weights is not None:
         values, label = _weight_values(weights, data)
@@ -219,23 +272,34 @@ def build_design(
         kept = ok.copy()
         kept[ok] = positive
         ok, w = kept, values[kept]
-    y, x, z = y[ok], x[ok], z[ok]
-    codes, labels = pd.factorize(group_values[ok], sort=True)
-    x, fixed_names, dropped = _drop_collinear(x, fixed_names)
+    factors = []
+    for name, (z, random_names, blocks, specs), values in zip(
+        formula.factors, parts, group_values, strict=True
+    ):
+        codes, labels = pd.factorize(values[ok], sort=True)
+        factors.append(
+            FactorDesign(
+                name=name,
+                z=z[ok],
+                codes=codes.astype(np.intp),
+                labels=pd.Index(labels),
+                random_names=random_names,
+                blocks=blocks,
+                specs=specs,
+            )
+        )
+    # lme4's order: grouping factors by decreasing number of levels (ties in formula order),
+    # which is the order of θ, VarCorr and ranef
+    factors.sort(key=lambda f: -f.n_levels)
+    x, fixed_names, dropped = _drop_collinear(x[ok], fixed_names)
     design = MixedDesign(
-        y=y,
+        y=y[ok],
         x=x,
-        z=z,
-        codes=codes.astype(np.intp),
-        group_labels=pd.Index(labels),
+        factors=tuple(factors),
         fixed_names=fixed_names,
-        random_names=random_names,
-        blocks=blocks,
-        group_name=formula.group,
         response=formula.response,
         row_index=data.index[ok],
         fixed_spec=fixed.rhs.model_spec,
-        random_specs=specs,
         dropped_columns=dropped,
         weights=w,
     )
@@ -245,21 +309,51 @@ def build_design(
 
 def check_identifiable(design: MixedDesign) -> None:
     """Raise when the variance components cannot be estimated from these data."""
-    g, q, n = design.n_groups, design.z.shape[1], design.nobs
-    name = design.group_name
-    if g < 2:
-        raise InsufficientDataError(
-            f"The grouping factor {name!r} must have at least 2 levels to estimate a variance "
-            f"between groups. Got {g} level."
-        )
-    if n <= g * q:
-        raise InsufficientDataError(
-            f"There are {n} observations but {g} groups x {q} random effect(s) = {g * q} random "
-            "effects, so the random-effect variances and the residual variance cannot be told "
-            f"apart. Each group of {name!r} needs more observations than random effects "
-            "(e.g. groups of size 1 only cannot carry a random intercept)."
-        )
-    if n - design.x.shape[1] <= 0:
-        raise InsufficientDataError(
-            f"There are {n} observations for {design.x.shape[1]} fixed effects; need more."
-        )
+    n, p = design.nobs, design.x.shape[1]
+    for factor in design.factors:
+        g, q, name = factor.n_levels, factor.q, factor.name
+        if g < 2:
+            raise InsufficientDataError(
+                f"The grouping factor {name!r} must have at least 2 levels to estimate a "
+                f"variance between its levels. Got {g} level ({factor.labels[0]!r})."
+            )
+        if n <= g * q:
+            raise InsufficientDataError(
+                f"There are {n} observations but {g} levels of {name!r} x {q} random "
+                f"effect(s) = {g * q} random effects, so the random-effect variances and the "
+                f"residual variance cannot be told apart. Each level of {name!r} needs more "
+                "observations than random effects (e.g. groups of size 1 only cannot carry a "
+                "random intercept)."
+            )
+    if n - p <= 0:
+        raise InsufficientDataError(f"There are {n} observations for {p} fixed effects; need more.")
+    _check_distinct_factors(design)
+
+
+def _check_distinct_factors(design: MixedDesign) -> None:
+    """Two grouping factors that both carry a random intercept and put the rows into the
+    same groups are perfectly confounded."""
+    seen: dict[tuple[int, bytes], str] = {}
+    for factor in design.factors:
+        if "Intercept" not in factor.random_names:
+            continue
+        # canonical relabelling: codes in order of first appearance
+        _, first = np.unique(factor.codes, return_index=True)
+        rank = np.empty(factor.n_levels, dtype=np.intp)
+        rank[np.argsort(first)] = np.arange(factor.n_levels)
+        key = (factor.n_levels, rank[factor.codes].tobytes())
+        if key in seen:
+            hint = ""
+            if ":" in factor.name:
+                inner, outer = factor.name.split(":", 1)
+                hint = (
+                    f" {inner!r} does not subdivide {outer!r}; a nesting 'outer/inner' names "
+                    f"the outer factor first: perhaps '(1 | {inner}/{outer})'."
+                )
+            raise DataError(
+                f"The grouping factors {seen[key]!r} and {factor.name!r} put the rows into the "
+                "same groups, so their random intercepts are perfectly confounded and their "
+                f"variances cannot be told apart.{hint} Otherwise keep one of them, e.g. "
+                f"'(1 | {seen[key]})'."
+            )
+        seen[key] = factor.name

@@ -10,6 +10,7 @@ analytic gradient — so the optimum is located to near machine precision.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from scipy import optimize
@@ -17,6 +18,7 @@ from scipy import optimize
 from panelre._random_intercept import fit_random_intercept
 from panelre.exceptions import DataError
 from panelre.mixed.criterion import Evaluation, ThetaLayout, evaluate
+from panelre.mixed.pls import CrossedCriterion, PlsEvaluation
 from panelre.mixed.stats import SufficientStats
 
 __all__ = ["OptimumInfo", "optimise", "check_random_design"]
@@ -27,7 +29,7 @@ class OptimumInfo:
     """θ at the optimum, the evaluation there and how the optimiser got there."""
 
     theta: np.ndarray
-    evaluation: Evaluation
+    evaluation: Evaluation | PlsEvaluation
     gradient: np.ndarray  # projected gradient of the criterion w.r.t. θ
     converged: bool
     n_iter: int
@@ -50,6 +52,18 @@ def _start(stats: SufficientStats, layout: ThetaLayout) -> np.ndarray:
     return np.where(layout.is_diagonal, 1.0 / rms[layout.rows], 0.0)
 
 
+class _Criterion(Protocol):
+    """What the optimiser needs of an objective: value and gradient, the bound on θ."""
+
+    is_diagonal: np.ndarray
+    lower: np.ndarray
+    n_eval: int
+
+    def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]: ...
+
+    def grad(self, theta: np.ndarray) -> np.ndarray: ...
+
+
 def _fd_hessian(theta, free, fun, base_grad) -> np.ndarray:
     """Forward differences of the analytic gradient over the free coordinates."""
     idx = np.flatnonzero(free)
@@ -65,6 +79,7 @@ def _fd_hessian(theta, free, fun, base_grad) -> np.ndarray:
 class _Objective:
     def __init__(self, stats: SufficientStats, layout: ThetaLayout, reml: bool) -> None:
         self.stats, self.layout, self.reml = stats, layout, reml
+        self.is_diagonal = layout.is_diagonal
         self.lower = layout.lower_bounds
         self.n_eval = 0
 
@@ -77,11 +92,10 @@ class _Objective:
         return self(theta)[1]
 
 
-def _newton_polish(theta: np.ndarray, fun: _Objective, max_iter: int = 20) -> np.ndarray:
-    layout = fun.layout
+def _newton_polish(theta: np.ndarray, fun: _Criterion, max_iter: int = 20) -> np.ndarray:
     for _ in range(max_iter):
         value, grad = fun(theta)
-        free = ~(layout.is_diagonal & (theta <= 0.0) & (grad >= 0.0))
+        free = ~(fun.is_diagonal & (theta <= 0.0) & (grad >= 0.0))
         if not free.any():
             break
         hess = _fd_hessian(theta, free, fun, grad)
@@ -110,10 +124,10 @@ def _newton_polish(theta: np.ndarray, fun: _Objective, max_iter: int = 20) -> np
     return theta
 
 
-def _descend(fun: _Objective, start: np.ndarray, scale: float) -> tuple[np.ndarray, float, str]:
+def _descend(fun: _Criterion, start: np.ndarray, scale: float) -> tuple[np.ndarray, float, str]:
     """L-BFGS-B from ``start``, Newton polishing, tiny diagonal entries set to the bound."""
-    layout = fun.layout
-    bounds = [(0.0, None) if d else (None, None) for d in layout.is_diagonal]
+    diagonal = fun.is_diagonal
+    bounds = [(0.0, None) if d else (None, None) for d in diagonal]
     res = optimize.minimize(
         fun,
         start,
@@ -123,7 +137,7 @@ def _descend(fun: _Objective, start: np.ndarray, scale: float) -> tuple[np.ndarr
         options={"ftol": 1e-12, "gtol": 1e-8 * scale, "maxiter": 5000, "maxcor": 20},
     )
     theta = _newton_polish(np.maximum(res.x, fun.lower), fun)
-    theta = np.where(layout.is_diagonal & (theta < 1e-10 * (1 + np.abs(theta).max())), 0.0, theta)
+    theta = np.where(diagonal & (theta < 1e-10 * (1 + np.abs(theta).max())), 0.0, theta)
     return theta, fun(theta)[0], str(res.message)
 
 
@@ -134,12 +148,11 @@ def _descend(fun: _Objective, start: np.ndarray, scale: float) -> tuple[np.ndarr
 _RESTART_FRACTIONS = (1.0, 0.25, 0.05)
 
 
-def _optimise_general(stats: SufficientStats, layout: ThetaLayout, reml: bool) -> OptimumInfo:
-    fun = _Objective(stats, layout, reml)
-    start = _start(stats, layout)
+def _minimise(fun: _Criterion, start: np.ndarray) -> tuple[np.ndarray, float, str]:
+    """Descend from ``start``; when the optimum is on the bound, look inside again."""
     scale = max(1.0, abs(fun(start)[0]))  # the gradient grows with the criterion (~ n)
     theta, value, message = _descend(fun, start, scale)
-    at_bound = layout.is_diagonal & (theta <= 0.0)
+    at_bound = fun.is_diagonal & (theta <= 0.0)
     if at_bound.any():
         for fraction in _RESTART_FRACTIONS:  # a loop over a few restarts
             inside = theta.copy()
@@ -147,10 +160,19 @@ def _optimise_general(stats: SufficientStats, layout: ThetaLayout, reml: bool) -
             trial, trial_value, trial_message = _descend(fun, inside, scale)
             if trial_value < value - 1e-10 * max(1.0, abs(value)):
                 theta, value, message = trial, trial_value, trial_message
+    return theta, value, message
+
+
+def _converged(value: float, grad: np.ndarray) -> bool:
+    return bool(np.linalg.norm(grad) <= 1e-6 * max(1.0, abs(value)))
+
+
+def _optimise_general(stats: SufficientStats, layout: ThetaLayout, reml: bool) -> OptimumInfo:
+    fun = _Objective(stats, layout, reml)
+    theta, _, message = _minimise(fun, _start(stats, layout))
     ev = evaluate(theta, stats, layout, reml)
     grad = _projected(theta, ev.gradient, layout)
-    converged = bool(np.linalg.norm(grad) <= 1e-6 * max(1.0, abs(ev.value)))
-    return OptimumInfo(theta, ev, grad, converged, fun.n_eval, message)
+    return OptimumInfo(theta, ev, grad, _converged(ev.value, grad), fun.n_eval, message)
 
 
 def _optimise_intercept(stats: SufficientStats, reml: bool) -> OptimumInfo:
@@ -166,6 +188,69 @@ def _optimise_intercept(stats: SufficientStats, reml: bool) -> OptimumInfo:
     ev = evaluate(theta, stats, layout, reml, gradient=False)
     grad = np.array([2.0 * theta[0] * fit.gradient])
     return OptimumInfo(theta, ev, grad, fit.converged, fit.n_iter, "one-dimensional Brent search")
+
+
+class _CrossedObjective:
+    """A multi-factor criterion with a central-difference gradient (one-sided at the bound).
+
+    Each gradient costs 2k evaluations for k parameters; the criterion itself is exact, so
+    the steps (1e-6 of θ's scale) leave the gradient accurate to about 1e-10 relative.
+    """
+
+    def __init__(self, criterion: CrossedCriterion, is_diagonal: np.ndarray) -> None:
+        self.criterion = criterion
+        self.is_diagonal = is_diagonal
+        self.lower = np.where(is_diagonal, 0.0, -np.inf)
+        self.n_eval = 0
+
+    def value(self, theta: np.ndarray) -> float:
+        self.n_eval += 1
+        return self.criterion(np.maximum(theta, self.lower))
+
+    def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        theta = np.maximum(np.asarray(theta, dtype=float), self.lower)
+        base = self.value(theta)
+        grad = np.empty(theta.size)
+        for j in range(theta.size):  # a loop over the few covariance parameters
+            h = 1e-6 * max(abs(theta[j]), 0.1)
+            up, down = theta.copy(), theta.copy()
+            up[j] += h
+            down[j] -= h
+            if self.is_diagonal[j] and down[j] < 0.0:
+                grad[j] = (self.value(up) - base) / h
+            else:
+                grad[j] = (self.value(up) - self.value(down)) / (2.0 * h)
+        return base, grad
+
+    def grad(self, theta: np.ndarray) -> np.ndarray:
+        return self(theta)[1]
+
+
+def optimise_crossed(criterion: CrossedCriterion, layouts: list[ThetaLayout]) -> OptimumInfo:
+    """Minimise a multi-factor criterion over θ (the factors' pieces in ``criterion``'s
+    order) from lme4's start (1 on the diagonal of each Λ, 0 below).
+
+    COBYQA, a derivative-free trust-region method with bounds (Powell's BOBYQA, which lme4
+    uses, is its ancestor), needs about as many evaluations as BOBYQA does in lme4; it keeps
+    θ_jj ≥ 0 itself, so a variance of 0 is found exactly, not stopped short of.
+    """
+    is_diagonal = np.concatenate([layout.is_diagonal for layout in layouts])
+    fun = _CrossedObjective(criterion, is_diagonal)
+    start = np.where(is_diagonal, 1.0, 0.0)
+    bounds = optimize.Bounds(fun.lower, np.full(start.size, np.inf))
+    res = optimize.minimize(
+        fun.value,
+        start,
+        method="COBYQA",
+        bounds=bounds,
+        options={"initial_tr_radius": 0.5, "final_tr_radius": 1e-9, "maxfev": 500 * start.size},
+    )
+    theta = np.where(is_diagonal & (res.x < 1e-10), 0.0, np.maximum(res.x, fun.lower))
+    value, grad = fun(theta)
+    grad = np.where(is_diagonal & (theta <= 0.0) & (grad > 0.0), 0.0, grad)
+    ev = criterion.evaluate(theta)
+    converged = bool(res.success) or _converged(value, grad)
+    return OptimumInfo(theta, ev, grad, converged, fun.n_eval, str(res.message))
 
 
 def optimise(

@@ -3,7 +3,9 @@
 The fixed part of the formula goes to formulaic unchanged; each parenthesised term with a
 top-level ``|`` (correlated effects) or ``||`` (independent effects, lme4's "double bar") is a
 random term whose left-hand side is itself a formulaic right-hand side (``1``, ``Days``,
-``0 + Days``, ``1 + x + z``) and whose right-hand side names the grouping column.
+``0 + Days``, ``1 + x + z``) and whose right-hand side names the grouping factor: a column
+``g``, an interaction of columns ``a:b`` (one level per observed combination), or a nesting
+``a/b``, which lme4 expands to ``(expr | a) + (expr | b:a)`` (``b`` within ``a``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from panelre.exceptions import FormulaError
 __all__ = ["RandomTerm", "MixedFormula", "parse_mixed_formula"]
 
 _NAME = re.compile(r"^`?([A-Za-z_.][A-Za-z0-9_.]*)`?$")
+_SEPARATORS = re.compile(r"\s*([/:])\s*")
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,11 @@ class RandomTerm:
     expr: str
     group: str
     independent: bool = False
+
+    @property
+    def group_columns(self) -> tuple[str, ...]:
+        """The data columns whose combinations are the levels of the grouping factor."""
+        return tuple(self.group.split(":"))
 
     def __str__(self) -> str:
         bar = "||" if self.independent else "|"
@@ -43,8 +51,13 @@ class MixedFormula:
 
     @property
     def group(self) -> str:
-        """The single grouping column shared by every random term."""
+        """The grouping factor of a single-factor model (the first one otherwise)."""
         return self.random[0].group
+
+    @property
+    def factors(self) -> tuple[str, ...]:
+        """The distinct grouping factors, in order of first appearance."""
+        return tuple(dict.fromkeys(t.group for t in self.random))
 
     @property
     def fixed_formula(self) -> str:
@@ -84,20 +97,49 @@ def _split_bar(inner: str) -> tuple[str, str, bool] | None:
     return None
 
 
-def _make_term(lhs: str, rhs: str, independent: bool, source: str) -> RandomTerm:
+def _grouping_names(rhs: str, source: str) -> list[str]:
+    """Names of the grouping factors in ``g``, ``a:b`` or ``a/b/c`` (lme4's expansion of
+    nesting: ``a``, ``b:a``, ``c:b:a``)."""
+    parts = _SEPARATORS.split(rhs)
+    columns, seps = parts[0::2], parts[1::2]
+    names = []
+    for col in columns:
+        match = _NAME.match(col.strip())
+        if match is None:
+            raise FormulaError(
+                f"The grouping factor of a random term must be a column name, an interaction "
+                f"'a:b' or a nesting 'a/b'. Got {rhs!r} in {source!r}."
+            )
+        names.append(match.group(1))
+    if len(set(names)) != len(names):
+        raise FormulaError(f"A grouping column appears twice in {rhs!r} (in {source!r}).")
+    if "/" not in seps:
+        return [":".join(names)]
+    # split at the slashes into nesting levels, each an interaction of columns
+    levels, current = [], [names[0]]
+    for sep, name in zip(seps, names[1:], strict=True):
+        if sep == "/":
+            levels.append(current)
+            current = [name]
+        else:
+            current.append(name)
+    levels.append(current)
+    out: list[str] = []
+    outer: list[str] = []
+    for level in levels:
+        out.append(":".join(level + outer))
+        outer = level + outer
+    return out
+
+
+def _make_terms(lhs: str, rhs: str, independent: bool, source: str) -> list[RandomTerm]:
     lhs, rhs = lhs.strip(), rhs.strip()
     if not lhs:
         raise FormulaError(
             f"The random term {source!r} has nothing before the bar. Use '1 | g' for a random "
             "intercept."
         )
-    match = _NAME.match(rhs)
-    if match is None:
-        raise FormulaError(
-            f"The grouping factor of a random term must be a single column name. Got {rhs!r} in "
-            f"{source!r}; nested ('a/b') and crossed ('a:b') grouping factors are not supported."
-        )
-    return RandomTerm(lhs, match.group(1), independent)
+    return [RandomTerm(lhs, name, independent) for name in _grouping_names(rhs, source)]
 
 
 def _clean_fixed(text: str) -> str:
@@ -144,8 +186,7 @@ def parse_mixed_formula(
     Raises
     ------
     FormulaError
-        No random term, random terms together with ``groups``, several grouping factors, or a
-        malformed term.
+        No random term, random terms together with ``groups``, or a malformed term.
 
     Examples
     --------
@@ -154,6 +195,8 @@ def parse_mixed_formula(
     ('Days', (RandomTerm(expr='Days', group='Subject', independent=True),))
     >>> parse_mixed_formula("Weight ~ Time", groups="Pig", re_formula="~Time").random[0].expr
     'Time'
+    >>> parse_mixed_formula("strength ~ 1 + (1 | batch/cask)").factors
+    ('batch', 'cask:batch')
     """
     response, rhs = _split_response(formula)
     terms: list[RandomTerm] = []
@@ -164,10 +207,9 @@ def parse_mixed_formula(
             continue
         fixed_parts.append(rhs[last:start])
         last = stop
-        terms.append(_make_term(*split, source=rhs[start:stop]))
+        terms.extend(_make_terms(*split, source=rhs[start:stop]))
     fixed = _clean_fixed("".join(fixed_parts) + rhs[last:])
     terms = _add_statsmodels_terms(terms, groups, re_formula, formula)
-    _check_single_group(terms)
     return MixedFormula(response, fixed, tuple(terms))
 
 
@@ -198,12 +240,3 @@ def _add_statsmodels_terms(
         expr = re_formula.strip().lstrip("~").strip() or "1"
     name = groups if isinstance(groups, str) else "group"
     return [RandomTerm(expr, name, False)]
-
-
-def _check_single_group(terms: Sequence[RandomTerm]) -> None:
-    names = sorted({t.group for t in terms})
-    if len(names) > 1:
-        raise FormulaError(
-            "Only one grouping factor is supported; every random term must use the same one. "
-            f"Got {names}."
-        )

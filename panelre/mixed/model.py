@@ -8,11 +8,12 @@ import numpy as np
 from scipy import linalg
 
 from panelre.exceptions import BoundaryWarning, ConvergenceWarning, InvalidParameterError
-from panelre.mixed.criterion import ThetaLayout, conditional_cov_factor, evaluate
-from panelre.mixed.design import MixedDesign, as_frame, build_design
-from panelre.mixed.fit import OptimumInfo, check_random_design, optimise
+from panelre.mixed.criterion import Evaluation, ThetaLayout, conditional_cov_factor, evaluate
+from panelre.mixed.design import FactorDesign, MixedDesign, as_frame, build_design
+from panelre.mixed.fit import OptimumInfo, check_random_design, optimise, optimise_crossed
 from panelre.mixed.formula import parse_mixed_formula
-from panelre.mixed.results import MixedResults
+from panelre.mixed.pls import CrossedCriterion, FactorBlock, crossed_stats
+from panelre.mixed.results import MixedResults, RandomFactor
 from panelre.mixed.stats import SufficientStats, sufficient_stats
 
 __all__ = ["mixed"]
@@ -135,91 +136,211 @@ def mixed(
     # |mean(y)| is many standard deviations
     names = list(design.fixed_names)
     shift = float(design.y.mean()) if "Intercept" in names else 0.0
-    stats = sufficient_stats(*design.scaled(shift), design.codes, design.n_groups)
-    check_random_design(stats, design.random_names, design.group_name)
-    layout = ThetaLayout.from_blocks(design.z.shape[1], design.blocks)
-    # the one-dimensional solver reads group means, which prior weights change
-    intercept_only = design.is_random_intercept and design.weights is None
-    info = optimise(stats, layout, bool(reml), random_intercept=intercept_only)
     display = formula if groups is None else _statsmodels_formula(formula, parsed)
-    res = _assemble(display, bool(reml), design, stats, layout, info, shift)
-    _warn(res, info, layout)
+    res = fit_design(display, bool(reml), design, shift)
+    _warn(res)
     return res
+
+
+def fit_design(formula: str, reml: bool, design: MixedDesign, shift: float) -> MixedResults:
+    """Fit a built design (one grouping factor or several); no warnings are issued."""
+    fit = _fit_single if len(design.factors) == 1 else _fit_crossed
+    return fit(formula, reml, design, shift)
 
 
 def _statsmodels_formula(formula: str, parsed) -> str:
     return f"{formula} + {parsed.random[0]}"
 
 
+def _layout(factor: FactorDesign) -> ThetaLayout:
+    return ThetaLayout.from_blocks(factor.q, factor.blocks)
+
+
+def _check_factor(design: MixedDesign, factor: FactorDesign, shift: float) -> SufficientStats:
+    """Per-level statistics of one factor, after checking its slopes vary within levels."""
+    root = design.root_weights()
+    x, z, y = design.x, factor.z, design.y - shift
+    if root is not None:
+        x, z, y = x * root[:, None], z * root[:, None], y * root
+    stats = sufficient_stats(x, z, y, factor.codes, factor.n_levels)
+    check_random_design(stats, factor.random_names, factor.name)
+    return stats
+
+
+def _fit_single(formula: str, reml: bool, design: MixedDesign, shift: float) -> MixedResults:
+    """One grouping factor: per-level sufficient statistics and the analytic gradient."""
+    factor = design.single
+    stats = _check_factor(design, factor, shift)
+    layout = _layout(factor)
+    # the one-dimensional solver reads group means, which prior weights change
+    intercept_only = design.is_random_intercept and design.weights is None
+    info = optimise(stats, layout, reml, random_intercept=intercept_only)
+    ev = info.evaluation
+    assert isinstance(ev, Evaluation)
+    sigma2 = ev.sigma2
+    blups = ev.blups()
+    estimates = RandomFactor(
+        name=factor.name,
+        labels=factor.labels,
+        random_names=factor.random_names,
+        blocks=factor.blocks,
+        theta=info.theta,
+        cov=sigma2 * ev.lam @ ev.lam.T,
+        blups=blups,
+        condvar=sigma2 * conditional_cov_factor(info.theta, stats, layout),
+        specs=factor.specs,
+        columns=_columns(factor),
+    )
+    other = evaluate(info.theta, stats, layout, not reml, gradient=False).value
+    weight_sums = stats.ztz[:, 0, 0]  # Σ z² = the counts for an intercept, Σ w with weights
+    mean_resid = (stats.zty[:, 0] - stats.ztx[:, 0, :] @ ev.beta) / weight_sums
+    if not design.is_random_intercept:
+        mean_resid = np.full(stats.counts.shape, np.nan)
+    return _assemble(
+        formula,
+        reml,
+        design,
+        info,
+        (estimates,),
+        other,
+        shift,
+        counts=stats.counts,
+        mean_resid=mean_resid,
+        weight_sums=None if design.weights is None else weight_sums,
+    )
+
+
+def _columns(factor: FactorDesign) -> tuple[str, ...]:
+    return tuple(factor.name.split(":"))
+
+
+def _fit_crossed(formula: str, reml: bool, design: MixedDesign, shift: float) -> MixedResults:
+    """Several grouping factors: penalised least squares with a blocked sparse Cholesky."""
+    for factor in design.factors:
+        _check_factor(design, factor, shift)
+    root = design.root_weights()
+    x, y = design.x, design.y - shift
+    blocks = []
+    for factor in design.factors:
+        z = factor.z if root is None else factor.z * root[:, None]
+        blocks.append(FactorBlock(z, factor.codes, factor.n_levels, _layout(factor)))
+    if root is not None:
+        x, y = x * root[:, None], y * root
+    stats, order = crossed_stats(blocks, x, y)
+    criterion = CrossedCriterion(stats, reml)
+    info = optimise_crossed(criterion, [blocks[i].layout for i in order])
+    ev = info.evaluation
+    sigma2 = ev.sigma2
+    pieces = stats.split(info.theta)
+    blups = criterion.blups(info.theta, ev.beta)
+    condvar = criterion.conditional_covariances(info.theta, sigma2)
+    position = {int(k): j for j, k in enumerate(order)}
+    estimates = []
+    for k, factor in enumerate(design.factors):
+        j = position[k]
+        lam = blocks[k].layout.lam(pieces[j])
+        estimates.append(
+            RandomFactor(
+                name=factor.name,
+                labels=factor.labels,
+                random_names=factor.random_names,
+                blocks=factor.blocks,
+                theta=pieces[j],
+                cov=sigma2 * lam @ lam.T,
+                blups=blups[j],
+                condvar=condvar[j],
+                specs=factor.specs,
+                columns=_columns(factor),
+            )
+        )
+    theta = np.concatenate([f.theta for f in estimates])
+    other = CrossedCriterion(stats, not reml).evaluate(info.theta).value
+    info = OptimumInfo(
+        theta,
+        ev,
+        _reorder(info.gradient, pieces, order),
+        info.converged,
+        info.n_iter,
+        info.message,
+    )
+    return _assemble(formula, reml, design, info, tuple(estimates), other, shift)
+
+
+def _reorder(values: np.ndarray, pieces: list[np.ndarray], order: np.ndarray) -> np.ndarray:
+    """A vector laid out like θ in the criterion's factor order, back in formula order."""
+    cuts = np.cumsum([p.size for p in pieces])[:-1]
+    parts = np.split(values, cuts)
+    position = {int(k): j for j, k in enumerate(order)}
+    return np.concatenate([parts[position[k]] for k in range(len(parts))])
+
+
 def _assemble(
     formula: str,
     reml: bool,
     design: MixedDesign,
-    stats: SufficientStats,
-    layout: ThetaLayout,
     info: OptimumInfo,
-    shift: float = 0.0,
+    factors: tuple[RandomFactor, ...],
+    other: float,
+    shift: float,
+    *,
+    counts: np.ndarray | None = None,
+    mean_resid: np.ndarray | None = None,
+    weight_sums: np.ndarray | None = None,
 ) -> MixedResults:
+    """The results from the optimum: β with the shift put back, criteria, fitted values."""
     ev = info.evaluation
-    p = stats.p
+    p = ev.beta.size
     beta = ev.beta.copy()
     if shift:
         beta[list(design.fixed_names).index("Intercept")] += shift
     sigma2 = ev.sigma2
     a_inv = linalg.cho_solve(ev.a_chol, np.eye(p))
-    other = evaluate(info.theta, stats, layout, not reml, gradient=False).value
     # with prior weights, -2 log L of y (not of √w·y) has the extra term −Σ log w
     log_weights = 0.0 if design.weights is None else float(np.log(design.weights).sum())
-    blups = ev.blups()
     fitted_fixed = design.x @ beta
-    fitted = fitted_fixed + (design.z * blups[design.codes]).sum(axis=1)
-    weight_sums = stats.ztz[:, 0, 0]  # Σ z² = the counts for an intercept, Σ w with weights
-    mean_resid = (stats.zty[:, 0] - stats.ztx[:, 0, :] @ ev.beta) / weight_sums
-    if not design.is_random_intercept:
-        mean_resid = np.full(stats.counts.shape, np.nan)
-    diag = info.theta[layout.is_diagonal]
+    fitted = fitted_fixed.copy()
+    for estimate, factor in zip(factors, design.factors, strict=True):
+        fitted += (factor.z * estimate.blups[factor.codes]).sum(axis=1)
+    diagonal = np.concatenate(
+        [f.theta[_layout(d).is_diagonal] for f, d in zip(factors, design.factors, strict=True)]
+    )
+    empty = np.empty(0)
     return MixedResults(
         formula=formula,
         reml=reml,
         fixed_names=design.fixed_names,
-        random_names=design.random_names,
-        group_name=design.group_name,
-        group_labels=design.group_labels,
-        blocks=design.blocks,
+        factors=factors,
         _beta=beta,
         _cov_beta=sigma2 * a_inv,
         theta=info.theta,
         sigma2=sigma2,
-        cov_re_matrix=sigma2 * ev.lam @ ev.lam.T,
         loglike=-0.5 * (ev.value - log_weights),
         reml_criterion=(ev.value if reml else other) - log_weights,
         deviance=(other if reml else ev.value) - log_weights,
         nobs=design.nobs,
-        n_groups=design.n_groups,
-        blups=blups,
-        blup_cov=sigma2 * conditional_cov_factor(info.theta, stats, layout),
         converged=info.converged,
         gradient=info.gradient,
         n_iter=info.n_iter,
-        singular=bool(np.any(diag < _SINGULAR_TOL)),
-        counts=stats.counts,
-        group_mean_resid=mean_resid,
+        singular=bool(np.any(diagonal < _SINGULAR_TOL)),
+        counts=empty if counts is None else counts,
+        group_mean_resid=empty if mean_resid is None else mean_resid,
         _fitted=fitted,
         fitted_fixed=fitted_fixed,
         row_index=design.row_index,
         response=design.response,
         fixed_spec=design.fixed_spec,
-        random_specs=design.random_specs,
         dropped_columns=design.dropped_columns,
         optimizer_message=info.message,
-        weight_sums=None if design.weights is None else weight_sums,
+        weight_sums=weight_sums,
         response_values=design.y,
+        design=design,
+        shift=shift,
     )
 
 
-def _describe_singular(res: MixedResults, layout: ThetaLayout) -> str:
-    lam = layout.lam(res.theta)
-    names = res.random_names
+def _describe_singular(factor: RandomFactor) -> str:
+    lam = ThetaLayout.from_blocks(len(factor.random_names), factor.blocks).lam(factor.theta)
+    names = factor.random_names
     parts = []
     for j in range(lam.shape[0]):
         if lam[j, j] >= _SINGULAR_TOL:
@@ -229,32 +350,33 @@ def _describe_singular(res: MixedResults, layout: ThetaLayout) -> str:
         if not others:
             what = "mean level" if names[j] == "Intercept" else f"{names[j]} slope"
             parts.append(
-                f"the variance of the random {kind} was estimated as 0 (the groups of "
-                f"{res.group_name!r} differ in their {what} no more than residual "
-                "noise alone would make them differ)"
+                f"the variance of the random {kind} of {factor.name!r} was estimated as 0 "
+                f"(the levels of {factor.name!r} differ in their {what} no more than "
+                "residual noise alone would make them differ)"
             )
         else:
             parts.append(
-                f"the random {kind} is perfectly correlated (correlation ±1) with "
-                f"the random {', '.join(others)}, so it adds no separate variation"
+                f"the random {kind} of {factor.name!r} is perfectly correlated (correlation "
+                f"±1) with the random {', '.join(others)}, so it adds no separate variation"
             )
     return "; ".join(parts)
 
 
-def _warn(res: MixedResults, info: OptimumInfo, layout: ThetaLayout) -> None:
+def _warn(res: MixedResults) -> None:
     if res.singular:
+        described = "; ".join(d for d in (_describe_singular(f) for f in res.factors) if d)
         warnings.warn(
-            f"Boundary (singular) fit: {_describe_singular(res, layout)}. The estimated "
+            f"Boundary (singular) fit: {described}. The estimated "
             "random-effects covariance matrix is singular. The fixed effects are still valid, "
             "but the corresponding BLUPs are shrunk to 0 (or onto a line); consider removing "
             "that random term.",
             BoundaryWarning,
             stacklevel=3,
         )
-    if not info.converged:
+    if not res.converged:
         warnings.warn(
-            f"The optimiser stopped with gradient norm {info.gradient_norm:.3g} after "
-            f"{info.n_iter} evaluations ({info.message}); "
+            f"The optimiser stopped with gradient norm {res.gradient_norm:.3g} after "
+            f"{res.n_iter} evaluations ({res.optimizer_message}); "
             "the estimates may not be the (RE)ML optimum. Try rescaling the variables.",
             ConvergenceWarning,
             stacklevel=3,

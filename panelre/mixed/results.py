@@ -9,18 +9,77 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from panelre._validation import check_probability
+from panelre._validation import check_probability, closest_names
 from panelre.exceptions import InvalidParameterError
 from panelre.results import tidy_coefficients
 from panelre.tables import Summary
 
-__all__ = ["MixedResults"]
+__all__ = ["MixedResults", "RandomFactor"]
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
     a = np.array(a, dtype=float, copy=True)
     a.setflags(write=False)
     return a
+
+
+@dataclass(frozen=True, eq=False)
+class RandomFactor:
+    r"""The estimated random effects of one grouping factor.
+
+    Attributes
+    ----------
+    name : str
+        The grouping factor as written in the formula (``"plate"``, ``"cask:batch"``).
+    labels : pandas.Index
+        Its levels, sorted.
+    random_names : tuple of str
+        Its random effects (``"Intercept"``, slopes).
+    blocks : tuple of tuple of int
+        Groups of correlated effects (one per effect for ``||``).
+    theta : ndarray
+        Its elements of θ (lower triangle of its relative covariance factor, by column).
+    cov : ndarray (q, q)
+        Covariance matrix of one level's effects, :math:`\sigma^2 T T'`.
+    blups : ndarray (levels, q)
+        Conditional modes of the effects.
+    condvar : ndarray (levels, q, q)
+        Their conditional covariances given the data (lme4's ``condVar``).
+    specs : tuple
+        formulaic specs that rebuild its Z columns on new data.
+    columns : tuple of str
+        The data columns whose combination gives the level.
+    """
+
+    name: str
+    labels: pd.Index
+    random_names: tuple[str, ...]
+    blocks: tuple[tuple[int, ...], ...]
+    theta: np.ndarray
+    cov: np.ndarray
+    blups: np.ndarray
+    condvar: np.ndarray
+    specs: tuple[object, ...] = field(repr=False)
+    columns: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("theta", "cov", "blups", "condvar"):
+            object.__setattr__(self, name, _readonly(getattr(self, name)))
+
+    @property
+    def n_levels(self) -> int:
+        return int(self.labels.size)
+
+    def frame(self) -> pd.DataFrame:
+        """BLUPs, one row per level and one column per random effect."""
+        index = self.labels.copy()
+        index.name = self.name
+        return pd.DataFrame(self.blups, index=index, columns=list(self.random_names))
+
+    def frame_se(self) -> pd.DataFrame:
+        """Conditional standard deviations of the BLUPs."""
+        sd = np.sqrt(np.einsum("gjj->gj", self.condvar))
+        return pd.DataFrame(sd, index=self.frame().index, columns=list(self.random_names))
 
 
 @dataclass(frozen=True, eq=False)
@@ -35,22 +94,15 @@ class MixedResults:
     formula: str
     reml: bool
     fixed_names: tuple[str, ...]
-    random_names: tuple[str, ...]
-    group_name: str
-    group_labels: pd.Index
-    blocks: tuple[tuple[int, ...], ...]
+    factors: tuple[RandomFactor, ...]
     _beta: np.ndarray
     _cov_beta: np.ndarray
     theta: np.ndarray
     sigma2: float
-    cov_re_matrix: np.ndarray
     loglike: float
     reml_criterion: float
     deviance: float
     nobs: int
-    n_groups: int
-    blups: np.ndarray
-    blup_cov: np.ndarray
     converged: bool
     gradient: np.ndarray
     n_iter: int
@@ -62,20 +114,18 @@ class MixedResults:
     row_index: pd.Index
     response: str
     fixed_spec: Any = field(repr=False)
-    random_specs: tuple[object, ...] = field(repr=False)
     dropped_columns: tuple[str, ...] = ()
     optimizer_message: str = ""
     weight_sums: np.ndarray | None = None
     response_values: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+    design: Any = field(default=None, repr=False)  # the MixedDesign, kept for refit_ml
+    shift: float = field(default=0.0, repr=False)
 
     def __post_init__(self) -> None:
         for name in (
             "_beta",
             "_cov_beta",
             "theta",
-            "cov_re_matrix",
-            "blups",
-            "blup_cov",
             "gradient",
             "counts",
             "group_mean_resid",
@@ -122,6 +172,101 @@ class MixedResults:
         se = self.std_errors
         return pd.DataFrame({"lower": self.params - z * se, "upper": self.params + z * se})
 
+    # ------------------------------------------------------------------ grouping factors
+    @property
+    def single_factor(self) -> RandomFactor:
+        """The grouping factor of a single-factor model; an error for several factors."""
+        if len(self.factors) != 1:
+            raise InvalidParameterError(
+                "This model has several grouping factors "
+                f"{[f.name for f in self.factors]}; use varcorr (variance components), "
+                "ranef (BLUPs per factor) and group_counts instead of the single-factor "
+                "cov_re, random_effects, group_name and n_groups."
+            )
+        return self.factors[0]
+
+    @property
+    def group_name(self) -> str:
+        """The grouping factor (single-factor models)."""
+        return self.single_factor.name
+
+    @property
+    def group_labels(self) -> pd.Index:
+        return self.single_factor.labels
+
+    @property
+    def random_names(self) -> tuple[str, ...]:
+        """The random effects of the grouping factor (single-factor models)."""
+        return self.single_factor.random_names
+
+    @property
+    def blocks(self) -> tuple[tuple[int, ...], ...]:
+        return self.single_factor.blocks
+
+    @property
+    def cov_re_matrix(self) -> np.ndarray:
+        return self.single_factor.cov
+
+    @property
+    def blups(self) -> np.ndarray:
+        return self.single_factor.blups
+
+    @property
+    def blup_cov(self) -> np.ndarray:
+        return self.single_factor.condvar
+
+    @property
+    def n_groups(self) -> int:
+        """Number of groups (single-factor models; see ``group_counts``)."""
+        return self.single_factor.n_levels
+
+    @property
+    def group_counts(self) -> dict[str, int]:
+        """Number of levels of each grouping factor (lme4's ``ngrps``)."""
+        return {f.name: f.n_levels for f in self.factors}
+
+    @property
+    def varcorr(self) -> pd.DataFrame:
+        """Variance components as lme4's ``as.data.frame(VarCorr(m))``.
+
+        One row per variance (``var2`` missing) and per covariance within a block of
+        correlated effects, for each grouping factor in turn, then the residual: columns
+        ``grp``, ``var1``, ``var2``, ``vcov`` (variance or covariance) and ``sdcor``
+        (standard deviation or correlation).
+        """
+        rows: list[tuple[str, str | None, str | None, float, float]] = []
+        for f in self.factors:
+            sd = np.sqrt(np.diag(f.cov))
+            for block in f.blocks:
+                for j in block:
+                    rows.append((f.name, f.random_names[j], None, f.cov[j, j], sd[j]))
+                for a, j in enumerate(block):
+                    for k in block[a + 1 :]:
+                        denom = sd[j] * sd[k]
+                        corr = f.cov[j, k] / denom if denom > 0 else np.nan
+                        rows.append(
+                            (f.name, f.random_names[j], f.random_names[k], f.cov[j, k], corr)
+                        )
+        rows.append(("Residual", None, None, self.sigma2, np.sqrt(self.sigma2)))
+        return pd.DataFrame(rows, columns=["grp", "var1", "var2", "vcov", "sdcor"])
+
+    @property
+    def ranef(self) -> dict[str, pd.DataFrame]:
+        """BLUPs per grouping factor: name -> DataFrame (levels x random effects); the
+        conditional variances are in ``ranef_condvar``."""
+        return {f.name: f.frame() for f in self.factors}
+
+    @property
+    def ranef_se(self) -> dict[str, pd.DataFrame]:
+        """Conditional standard deviations of the BLUPs per grouping factor."""
+        return {f.name: f.frame_se() for f in self.factors}
+
+    @property
+    def ranef_condvar(self) -> dict[str, np.ndarray]:
+        """Conditional covariance (levels, q, q) of the BLUPs per grouping factor
+        (lme4's ``attr(ranef(m, condVar = TRUE)[[g]], "postVar")``, levels first)."""
+        return {f.name: f.condvar for f in self.factors}
+
     # ------------------------------------------------------------------ variance components
     @property
     def cov_re(self) -> pd.DataFrame:
@@ -160,24 +305,23 @@ class MixedResults:
     # ------------------------------------------------------------------ random effects
     @property
     def random_effects(self) -> pd.DataFrame:
-        """BLUPs (conditional modes): one row per group, one column per random term."""
-        index = self.group_labels.copy()
-        index.name = self.group_name
-        return pd.DataFrame(self.blups, index=index, columns=list(self.random_names))
+        """BLUPs (conditional modes): one row per group, one column per random term
+        (single-factor models; ``ranef`` for several factors)."""
+        return self.single_factor.frame()
 
     @property
     def random_effects_se(self) -> pd.DataFrame:
         """Conditional standard deviations of the BLUPs (square roots of lme4's ``condVar``)."""
-        sd = np.sqrt(np.einsum("gjj->gj", self.blup_cov))
-        return pd.DataFrame(sd, index=self.random_effects.index, columns=list(self.random_names))
+        return self.single_factor.frame_se()
 
     @property
     def random_effects_cov(self) -> dict[object, pd.DataFrame]:
         """Conditional covariance matrix of each group's random effects, by group label."""
-        names = list(self.random_names)
+        factor = self.single_factor
+        names = list(factor.random_names)
         return {
-            label: pd.DataFrame(self.blup_cov[i], index=names, columns=names)
-            for i, label in enumerate(self.group_labels)
+            label: pd.DataFrame(factor.condvar[i], index=names, columns=names)
+            for i, label in enumerate(factor.labels)
         }
 
     @property
@@ -190,15 +334,43 @@ class MixedResults:
         """Conditional residuals :math:`y - X\\hat\\beta - Z\\hat b` (lme4's ``resid``)."""
         return pd.Series(self.response_values - self._fitted, index=self.row_index, name="resids")
 
-    def predict(self, data: pd.DataFrame | None = None, include_random: bool = True) -> pd.Series:
-        """Predictions :math:`X\\hat\\beta` (+ :math:`Z\\hat b` with ``include_random``).
+    def predict(
+        self,
+        data: pd.DataFrame | None = None,
+        include_random: bool = True,
+        *,
+        re_form: str | None = None,
+        allow_new_levels: bool = False,
+    ) -> pd.Series:
+        """Predictions :math:`X\\hat\\beta + Z\\hat b`, as lme4's ``predict``.
 
-        Groups in ``data`` that were not in the estimation sample get random effects 0
-        (population-level prediction).
+        Parameters
+        ----------
+        data : DataFrame, optional
+            New data; the estimation rows when omitted.
+        include_random : bool, default True
+            False gives the population-level prediction :math:`X\\hat\\beta` (lme4's
+            ``re.form = NA``).
+        re_form : str, optional
+            The random terms to include, lme4's ``re.form``: ``"~(1 | plate)"`` keeps the
+            effects of ``plate`` only; ``"~0"`` (or ``"NA"``) none; None all of them.
+        allow_new_levels : bool, default False
+            Levels of a grouping factor that were not in the estimation sample get random
+            effects 0 (the population level) when True; otherwise they are an error, as in
+            lme4. A missing grouping value counts as a new level.
+
+        Examples
+        --------
+        >>> from panelre.datasets import load
+        >>> from panelre.mixed import mixed
+        >>> m = mixed("diameter ~ 1 + (1 | plate) + (1 | sample)", load("penicillin"))
+        >>> new = load("penicillin").head(2)
+        >>> m.predict(new, re_form="~(1 | plate)").round(3).tolist()
+        [23.777, 23.777]
         """
         from panelre.mixed._predict import predict
 
-        return predict(self, data, include_random)
+        return predict(self, data, include_random, re_form, allow_new_levels)
 
     # ------------------------------------------------------------------ shrinkage
     def _require_intercept_only(self, what: str) -> None:
@@ -238,12 +410,37 @@ class MixedResults:
         self._require_intercept_only("plot_shrinkage()")
         return plot_shrinkage(self.shrinkage(), self.group_name, ax=ax)
 
-    def plot_random_effects(self, level: float = 0.95, ax=None):
-        """Caterpillar plot of the BLUPs with conditional intervals; returns the Figure."""
+    def plot_random_effects(self, level: float = 0.95, ax=None, factor: str | None = None):
+        """Caterpillar plot of the BLUPs with conditional intervals; returns the Figure.
+
+        ``factor`` names the grouping factor to plot; it is needed when the model has
+        several (one figure per factor, as lme4's ``dotplot(ranef(m))``).
+        """
         from panelre.mixed.plots import plot_random_effects
 
         level = check_probability("level", level)
-        return plot_random_effects(self.random_effects, self.random_effects_se, level, ax=ax)
+        chosen = self._factor(factor)
+        return plot_random_effects(chosen.frame(), chosen.frame_se(), level, ax=ax)
+
+    def _factor(self, name: str | None) -> RandomFactor:
+        """The grouping factor called ``name`` (the only one when None)."""
+        if name is None:
+            return self.single_factor
+        names = [f.name for f in self.factors]
+        if name not in names:
+            raise InvalidParameterError(
+                f"Unknown grouping factor {name!r}{closest_names(name, names)}. Allowed: {names}."
+            )
+        return self.factors[names.index(name)]
+
+    def refit_ml(self) -> MixedResults:
+        """The same model fitted by maximum likelihood (itself when already ML), as lme4's
+        ``refitML``; likelihood-ratio tests of fixed effects need ML fits."""
+        if not self.reml:
+            return self
+        from panelre.mixed.model import fit_design
+
+        return fit_design(self.formula, False, self.design, self.shift)
 
     # ------------------------------------------------------------------ rendering
     @property

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as sps
 
-from panelre.exceptions import InvalidParameterError
+from panelre.exceptions import DataError, InvalidParameterError
 from panelre.mixed import MixedResults, mixed
 
 
@@ -93,10 +93,13 @@ def test_predict(slope, sleepstudy):
     )
     np.testing.assert_allclose(slope.predict(include_random=False), fixed)
     new = pd.DataFrame({"Days": [1.0, 2.0], "Subject": [308, 999]})
-    pred = slope.predict(new)
+    with pytest.raises(DataError, match=r"levels of 'Subject' that were not in .*\[999\]"):
+        slope.predict(new)  # lme4: new levels are an error unless allowed
+    pred = slope.predict(new, allow_new_levels=True)
     b = slope.random_effects.loc[308]
     np.testing.assert_allclose(pred.iloc[0], fixed.iloc[1] + b["Intercept"] + b["Days"])
     np.testing.assert_allclose(pred.iloc[1], fixed.iloc[2])  # unseen group: population level
+    np.testing.assert_allclose(slope.predict(new, re_form="~0"), fixed.iloc[1:3])
 
 
 def test_blups_reproduce_fitted_values(slope, sleepstudy):
