@@ -135,6 +135,7 @@ def test_select_and_mixed_plots(tmp_path, capsys):
             "s",
         ),
         (["mixed", "sleepstudy", "Reaction ~ Days + (Days | Subject)"], "m"),
+        (["mixed", "penicillin", "diameter ~ 1 + (1 | plate) + (1 | sample)"], "crossed"),
     ):
         target = tmp_path / f"{name}.png"
         assert main([*argv, "--plot", str(target)]) == 0
@@ -184,3 +185,11 @@ def test_meta_weights_column_errors_name_the_closest(capsys):
     code, out, err = run(capsys, "meta", "bcg", "--measure", "RR", "--ai", "tpos", "--bi", "tneg",
                          "--ci", "cpos", "--di", "cneg", "--weights", "tpoz")  # fmt: skip
     assert code != 0 and "did you mean 'tpos'" in out + err
+
+
+def test_mixed_with_crossed_and_nested_factors(capsys):
+    code = main(["mixed", "pastes", "strength ~ 1 + (1 | batch/cask)", "--ml"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "cask:batch: Intercept" in out and "No. groups (batch)" in out
+    assert "247.994" in out  # lme4: deviance(lmer(strength ~ 1 + (1 | batch/cask), REML = FALSE))

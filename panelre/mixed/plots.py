@@ -40,30 +40,50 @@ def plot_shrinkage(table: pd.DataFrame, group_name: str, ax=None):
     return fig
 
 
-def plot_random_effects(effects: pd.DataFrame, se: pd.DataFrame, level: float, ax=None):
-    """Caterpillar plot: BLUPs sorted within each term with ``level`` conditional intervals."""
+def plot_random_effects(factors: list[tuple[pd.DataFrame, pd.DataFrame]], level: float, ax=None):
+    """Caterpillar plot: for each grouping factor (a row of panels) and each of its random
+    effects (a panel), the BLUPs sorted with ``level`` conditional intervals.
+
+    ``factors`` holds one ``(effects, se)`` pair of DataFrames per factor (levels x effects).
+    Level labels are written when a factor has at most 60 levels.
+    """
     import matplotlib.pyplot as plt
 
-    names = list(effects.columns)
-    height = max(3.0, 0.18 * len(effects) + 1.0)
+    width = max(len(effects.columns) for effects, _ in factors)
+    heights = [min(12.0, max(2.5, 0.18 * len(effects) + 1.0)) for effects, _ in factors]
     if ax is None:
-        fig, axes = plt.subplots(1, len(names), figsize=(3.5 * len(names), height), squeeze=False)
-        axes = axes[0]
+        fig, grid = plt.subplots(
+            len(factors),
+            width,
+            figsize=(3.5 * width, sum(heights)),
+            squeeze=False,
+            gridspec_kw={"height_ratios": heights},
+        )
     else:
-        axes = np.atleast_1d(ax)
-        fig = axes[0].figure
+        grid = np.atleast_1d(ax).reshape(len(factors), -1)
+        fig = grid[0, 0].figure
     z = sps.norm.ppf(0.5 + level / 2)
-    for axis, name in zip(axes, names, strict=True):
-        order = np.argsort(effects[name].to_numpy(), kind="stable")
-        est = effects[name].to_numpy()[order]
-        half = z * se[name].to_numpy()[order]
-        pos = np.arange(est.size)
-        axis.errorbar(est, pos, xerr=half, fmt="o", ms=3, lw=1, capsize=0)
-        axis.axvline(0.0, color="grey", lw=0.8, ls="--")
-        axis.set_yticks(pos)
-        axis.set_yticklabels([str(v) for v in effects.index[order]], fontsize="x-small")
-        axis.set_title(name)
-        axis.set_xlabel(f"BLUP ± {100 * level:g}% interval")
-    axes[0].set_ylabel(str(effects.index.name or "group"))
+    for row, (effects, se) in zip(grid, factors, strict=True):
+        names = list(effects.columns)
+        for axis in row[len(names) :]:
+            axis.set_visible(False)
+        for axis, name in zip(row, names, strict=False):
+            order = np.argsort(effects[name].to_numpy(), kind="stable")
+            est = effects[name].to_numpy()[order]
+            half = z * se[name].to_numpy()[order]
+            pos = np.arange(est.size)
+            many = est.size > 60
+            axis.errorbar(
+                est, pos, xerr=half, fmt="." if many else "o", ms=2 if many else 3, lw=0.6
+            )
+            axis.axvline(0.0, color="grey", lw=0.8, ls="--")
+            if many:
+                axis.set_yticks([])
+            else:
+                axis.set_yticks(pos)
+                axis.set_yticklabels([str(v) for v in effects.index[order]], fontsize="x-small")
+            axis.set_title(f"{effects.index.name}: {name}" if len(factors) > 1 else name)
+            axis.set_xlabel(f"BLUP ± {100 * level:g}% interval")
+        row[0].set_ylabel(str(effects.index.name or "group"))
     fig.tight_layout()
     return fig

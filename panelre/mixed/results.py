@@ -413,19 +413,27 @@ class MixedResults:
     def plot_random_effects(self, level: float = 0.95, ax=None, factor: str | None = None):
         """Caterpillar plot of the BLUPs with conditional intervals; returns the Figure.
 
-        ``factor`` names the grouping factor to plot; it is needed when the model has
-        several (one figure per factor, as lme4's ``dotplot(ranef(m))``).
+        One row of panels per grouping factor (lme4's ``dotplot(ranef(m, condVar = TRUE))``),
+        or only the factor named by ``factor``.
+
+        Examples
+        --------
+        >>> from panelre.datasets import load
+        >>> from panelre.mixed import mixed
+        >>> m = mixed("diameter ~ 1 + (1 | plate) + (1 | sample)", load("penicillin"))
+        >>> fig = m.plot_random_effects(factor="sample")
+        >>> [a.get_title() for a in fig.axes]
+        ['Intercept']
         """
         from panelre.mixed.plots import plot_random_effects
 
         level = check_probability("level", level)
-        chosen = self._factor(factor)
-        return plot_random_effects(chosen.frame(), chosen.frame_se(), level, ax=ax)
+        chosen = list(self.factors) if factor is None else [self._factor(factor)]
+        panels = [(f.frame(), f.frame_se()) for f in chosen]
+        return plot_random_effects(panels, level, ax=ax)
 
-    def _factor(self, name: str | None) -> RandomFactor:
-        """The grouping factor called ``name`` (the only one when None)."""
-        if name is None:
-            return self.single_factor
+    def _factor(self, name: str) -> RandomFactor:
+        """The grouping factor called ``name``."""
         names = [f.name for f in self.factors]
         if name not in names:
             raise InvalidParameterError(
