@@ -47,7 +47,7 @@ from panelre.exceptions import (
     SingletonWarning,
 )
 from panelre.meta import MetaAnalysisResults, effect_size, meta_analysis
-from panelre.mixed import MixedResults, mixed
+from panelre.mixed import MixedResults, anova, mixed
 from panelre.panel import PanelData
 from panelre.results import PanelResults
 from panelre.specification import (
@@ -67,6 +67,7 @@ from panelre.stats import read_panel
 __version__ = "0.1.0"
 
 __all__ = [
+    "anova",
     "datasets",
     "PanelData",
     "read_panel",

@@ -18,7 +18,7 @@ from scipy import optimize
 from panelre._random_intercept import fit_random_intercept
 from panelre.exceptions import DataError
 from panelre.mixed.criterion import Evaluation, ThetaLayout, evaluate
-from panelre.mixed.pls import CrossedCriterion, PlsEvaluation
+from panelre.mixed.pls import CrossedCriterion, PlsEvaluation, moment_start
 from panelre.mixed.stats import SufficientStats
 
 __all__ = ["OptimumInfo", "optimise", "check_random_design"]
@@ -228,7 +228,7 @@ class _CrossedObjective:
 
 def optimise_crossed(criterion: CrossedCriterion, layouts: list[ThetaLayout]) -> OptimumInfo:
     """Minimise a multi-factor criterion over θ (the factors' pieces in ``criterion``'s
-    order) from lme4's start (1 on the diagonal of each Λ, 0 below).
+    order) from a moment-based start (``moment_start``).
 
     COBYQA, a derivative-free trust-region method with bounds (Powell's BOBYQA, which lme4
     uses, is its ancestor), needs about as many evaluations as BOBYQA does in lme4; it keeps
@@ -236,16 +236,28 @@ def optimise_crossed(criterion: CrossedCriterion, layouts: list[ThetaLayout]) ->
     """
     is_diagonal = np.concatenate([layout.is_diagonal for layout in layouts])
     fun = _CrossedObjective(criterion, is_diagonal)
-    start = np.where(is_diagonal, 1.0, 0.0)
+    start = moment_start(criterion.stats)
     bounds = optimize.Bounds(fun.lower, np.full(start.size, np.inf))
+    radius = 0.25 * max(float(np.abs(start).max()), 0.2)
     res = optimize.minimize(
         fun.value,
         start,
         method="COBYQA",
         bounds=bounds,
-        options={"initial_tr_radius": 0.5, "final_tr_radius": 1e-9, "maxfev": 500 * start.size},
+        options={
+            "initial_tr_radius": radius,
+            "final_tr_radius": 1e-8,
+            "maxfev": 500 * start.size,
+        },
     )
-    theta = np.where(is_diagonal & (res.x < 1e-10), 0.0, np.maximum(res.x, fun.lower))
+    theta = np.maximum(res.x, fun.lower)
+    # a diagonal entry within the trust region's resolution of the bound is put on it when
+    # that does not raise the criterion (lme4's bobyqa ends exactly on the bound there)
+    snapped = np.where(is_diagonal & (theta < 1e-6), 0.0, theta)
+    if np.any(snapped != theta):
+        before, after = fun.value(theta), fun.value(snapped)
+        if after <= before + 1e-12 * max(1.0, abs(before)):
+            theta = snapped
     value, grad = fun(theta)
     grad = np.where(is_diagonal & (theta <= 0.0) & (grad > 0.0), 0.0, grad)
     ev = criterion.evaluate(theta)

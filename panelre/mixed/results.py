@@ -248,7 +248,10 @@ class MixedResults:
                             (f.name, f.random_names[j], f.random_names[k], f.cov[j, k], corr)
                         )
         rows.append(("Residual", None, None, self.sigma2, np.sqrt(self.sigma2)))
-        return pd.DataFrame(rows, columns=["grp", "var1", "var2", "vcov", "sdcor"])
+        table = pd.DataFrame(rows, columns=["grp", "var1", "var2", "vcov", "sdcor"])
+        for column in ("var1", "var2"):  # missing names are None, as in the rows
+            table[column] = table[column].astype(object).where(table[column].notna(), None)
+        return table
 
     @property
     def ranef(self) -> dict[str, pd.DataFrame]:
@@ -469,7 +472,7 @@ class MixedResults:
         kind = "REML" if self.reml else "ML"
         return (
             f"<MixedResults {self.formula!r} by {kind}: nobs={self.nobs}, "
-            f"n_groups={self.n_groups}, loglike={self.loglike:.4f}>"
+            f"groups={self.group_counts}, loglike={self.loglike:.4f}>"
         )
 
     def _repr_html_(self) -> str:

