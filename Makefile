@@ -43,6 +43,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/mixed_bench.py
+	$(BIN)/python benchmarks/crossed_bench.py
 
 bench-dask: $(STAMP)
 	$(BIN)/python benchmarks/dask_scale.py

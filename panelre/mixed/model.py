@@ -98,6 +98,11 @@ def mixed(
     factor Λ) is found by L-BFGS-B with the analytic gradient and Newton polishing; a pure
     random intercept by a one-dimensional search.
 
+    With several grouping factors the same criterion, :math:`\log|\Lambda'Z'Z\Lambda + I|`
+    in the first term, comes from a blocked Cholesky factor (``panelre.mixed.pls``): the
+    largest factor is eliminated level by level and the rest is a dense (or sparse) Schur
+    complement assembled from cross-products computed once; θ is found by COBYQA.
+
     ``reml_criterion`` is the REML criterion at the estimates and ``deviance`` the ML deviance
     (−2 log-likelihood with σ² profiled) at the estimates, for both kinds of fit — lme4's
     ``REMLcrit(m)`` and ``deviance(m, REML = FALSE)``. ``loglike`` is the log-likelihood that
@@ -126,6 +131,12 @@ def mixed(
     >>> pigs = mixed("Weight ~ Time", load("dietox"), groups="Pig", reml=False)
     >>> round(pigs.sigma2, 3), pigs.n_groups
     (11.353, 72)
+    >>> pastes = mixed("strength ~ 1 + (1 | batch/cask)", load("pastes"))
+    >>> pastes.varcorr[["grp", "vcov"]].round(3)
+              grp   vcov
+    0  cask:batch  8.434
+    1       batch  1.657
+    2    Residual  0.678
     """
     if not isinstance(reml, (bool, np.bool_)):
         raise InvalidParameterError(f"The 'reml' parameter must be True or False. Got {reml!r}.")
