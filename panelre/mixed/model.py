@@ -98,7 +98,7 @@ def mixed(
     factor Λ) is found by L-BFGS-B with the analytic gradient and Newton polishing; a pure
     random intercept by a one-dimensional search.
 
-    With several grouping factors the same criterion, :math:`\log|\Lambda'Z'Z\Lambda + I|`
+    With several grouping factors the same criterion, :math:`\\log|\\Lambda'Z'Z\\Lambda + I|`
     in the first term, comes from a blocked Cholesky factor (``panelre.mixed.pls``): the
     largest factor is eliminated level by level and the rest is a dense (or sparse) Schur
     complement assembled from cross-products computed once; θ is found by COBYQA.
