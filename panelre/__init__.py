@@ -28,6 +28,7 @@ from panelre.estimators.cre import CorrelatedRandomEffects
 from panelre.estimators.hausman_taylor import HausmanTaylor
 from panelre.exceptions import (
     AbsorbedVariableError,
+    ArgumentOrderWarning,
     BoundaryWarning,
     ConvergenceError,
     ConvergenceWarning,
@@ -118,6 +119,7 @@ __all__ = [
     "InvalidParameterError",
     "MissingValueWarning",
     "NonPositiveDefiniteWarning",
+    "ArgumentOrderWarning",
     "PanelIndexError",
     "RankDeficiencyError",
     "SingletonWarning",

@@ -101,21 +101,25 @@ def hausman_contrast(
     psd = bool((eig >= -tol).all())
     pd_ = bool((eig > tol).all())
     valid, reason = True, ""
+    difference = f"V({fe_result.model.title}) − V({re_result.model.title})"
     if rank == 0:
         valid = False
         reason = (
-            "V_FE − V_RE is zero: the two estimators coincide on the compared coefficients "
+            f"{difference} is zero: the two estimators coincide on the compared coefficients "
             "(e.g. the regressors have no between-entity variation), so there is nothing to test."
         )
     elif not psd or stat < 0:
         valid = False
         reason = (
-            "V_FE − V_RE is not positive semi-definite"
+            f"{difference}, the difference of the two estimated covariance matrices, is not "
+            "positive semi-definite"
             + (f" (smallest eigenvalue {eig.min():.3g})" if not psd else "")
             + (f" and the statistic is negative ({stat:.4g})" if stat < 0 else "")
-            + ": the data do not support the assumption that random effects is efficient. Use "
-            "pr.hausman_regression(formula, data, cov='cluster') (robust), or "
-            "variant='sigmamore'."
+            + ". In a finite sample the estimated difference need not be positive "
+            "semi-definite even when the efficient model is right, so this statistic cannot be "
+            "read as a test. Use variant='sigmamore' (both covariances on one estimate of "
+            "σₑ², Stata's advice), or pr.hausman_regression(formula, data, cov='cluster') "
+            "(the regression-based, cluster-robust form)."
         )
         warn(reason, NonPositiveDefiniteWarning)
     pvalue = float(stats.chi2.sf(stat, rank)) if rank > 0 and stat >= 0 else float("nan")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "PanelreError",
+    "ArgumentOrderWarning",
     "InvalidParameterError",
     "PanelIndexError",
     "DataError",
@@ -99,3 +100,8 @@ class NonPositiveDefiniteWarning(PanelreWarning):
 
 class DroppedVariableWarning(PanelreWarning):
     """Regressors were dropped because they are absorbed by the effects or collinear."""
+
+
+class ArgumentOrderWarning(PanelreWarning):
+    """Arguments were given in the other order than the function expects and were swapped
+    (e.g. ``hausman(random_effects, fixed_effects)``)."""

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from panelre._warnings import warn
 from panelre.contrast import HAUSMAN_ALTERNATIVE as _ALT
 from panelre.contrast import HAUSMAN_NULL as _NULL
 from panelre.contrast import hausman_contrast
@@ -17,7 +18,7 @@ from panelre.estimators import FixedEffects, RandomEffects
 from panelre.estimators._ols import least_squares
 from panelre.estimators._transforms import within
 from panelre.estimators.random import gls_map
-from panelre.exceptions import InvalidParameterError
+from panelre.exceptions import ArgumentOrderWarning, InvalidParameterError
 from panelre.results import PanelResults, TestDetails, TestResult
 from panelre.specification._inputs import tested_source
 from panelre.stats import Backend, PanelSource, RowMap
@@ -46,8 +47,10 @@ def hausman(
     ----------
     fe_result, re_result : PanelResults
         The consistent (fixed effects) and efficient (random effects) fits, on the same
-        data, with unadjusted covariances. Or a formula and its data: both models are then
-        fitted (entity effects; random effects by ``method``).
+        data, with unadjusted covariances. Given the other way round (an efficient fit such
+        as random effects first, a consistent one such as fixed effects second), they are
+        swapped with an ``ArgumentOrderWarning``. Or a formula and its data: both models
+        are then fitted (entity effects; random effects by ``method``).
     variant : {"classic", "sigmamore", "sigmaless"}
         ``sigmamore`` bases both covariances on the RE estimate of σₑ² (rescales V_FE by
         (s_RE/s_FE)², with s² each model's residual mean square: the within regression's
@@ -99,9 +102,32 @@ def hausman(
         )
         fe_result = FixedEffects(source).fit()
         re_result = RandomEffects(source, method=method).fit()
+    if _is_efficient(fe_result) and _is_consistent(re_result):
+        warn(
+            f"hausman() takes the consistent model first and the efficient one second; it was "
+            f"given ({fe_result.model.title}, {re_result.model.title}), so the test compares "
+            f"{re_result.model.title} (consistent) against {fe_result.model.title} (efficient), "
+            "as if called the other way round.",
+            ArgumentOrderWarning,
+        )
+        fe_result, re_result = re_result, fe_result
     if convention is None:
         convention = "plm" if getattr(re_result, "estimator", "") == "hausman_taylor" else "stata"
     return hausman_contrast(fe_result, re_result, variant=variant, convention=convention)
+
+
+#: Estimators that stay consistent when the effects are correlated with the regressors, and
+#: those that are efficient (but inconsistent then) under the null of the Hausman test.
+_CONSISTENT = frozenset({"fixed_effects", "first_difference"})
+_EFFICIENT = frozenset({"random_effects", "pooled_ols", "hausman_taylor"})
+
+
+def _is_consistent(result: Any) -> bool:
+    return getattr(result, "estimator", None) in _CONSISTENT
+
+
+def _is_efficient(result: Any) -> bool:
+    return getattr(result, "estimator", None) in _EFFICIENT
 
 
 def _undefined(reason: str) -> TestResult:

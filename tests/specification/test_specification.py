@@ -78,9 +78,21 @@ def test_hausman_non_psd_difference_is_flagged_not_absed():
             with pytest.warns(pr.NonPositiveDefiniteWarning, match="not positive semi-definite"):
                 res = pr.hausman(fe, re)
             assert not res.valid and "hausman_regression" in res.reason
+            assert "V(Fixed effects" in res.reason and "data do not support" not in res.reason
             found = True
             break
     assert found, "no seed produced an indefinite difference"
+
+
+def test_hausman_swapped_arguments_are_put_in_order(grunfeld):
+    """hausman(re, fe) is hausman(fe, re), with a warning; it never blames the data."""
+    fe = pr.fixed_effects(F, grunfeld, entity="firm", time="year")
+    re = pr.random_effects(F, grunfeld, entity="firm", time="year")
+    right = pr.hausman(fe, re)
+    with pytest.warns(pr.ArgumentOrderWarning, match=r"consistent model first .* swapped|as if"):
+        swapped = pr.hausman(re, fe)
+    assert swapped.stat == right.stat and swapped.df == right.df and swapped.valid
+    assert swapped.name == right.name
 
 
 def test_regression_hausman_without_time_varying_regressors_is_invalid(grunfeld):
