@@ -102,18 +102,19 @@ def hausman(
         )
         fe_result = FixedEffects(source).fit()
         re_result = RandomEffects(source, method=method).fit()
-    if _is_efficient(fe_result) and _is_consistent(re_result):
+    consistent, efficient = fe_result, re_result
+    if _is_efficient(consistent) and _is_consistent(efficient):
         warn(
             f"hausman() takes the consistent model first and the efficient one second; it was "
-            f"given ({fe_result.model.title}, {re_result.model.title}), so the test compares "
-            f"{re_result.model.title} (consistent) against {fe_result.model.title} (efficient), "
-            "as if called the other way round.",
+            f"given ({consistent.model.title}, {efficient.model.title}), so the test compares "
+            f"{efficient.model.title} (consistent) against {consistent.model.title} "
+            "(efficient), as if called the other way round.",
             ArgumentOrderWarning,
         )
-        fe_result, re_result = re_result, fe_result
+        consistent, efficient = efficient, consistent
     if convention is None:
-        convention = "plm" if getattr(re_result, "estimator", "") == "hausman_taylor" else "stata"
-    return hausman_contrast(fe_result, re_result, variant=variant, convention=convention)
+        convention = "plm" if getattr(efficient, "estimator", "") == "hausman_taylor" else "stata"
+    return hausman_contrast(consistent, efficient, variant=variant, convention=convention)
 
 
 #: Estimators that stay consistent when the effects are correlated with the regressors, and
