@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from panelre._validation import closest_names
@@ -103,7 +104,8 @@ def _cmd_fit(args: argparse.Namespace) -> str:
     if args.method:
         options["method"] = args.method
     if args.cluster:
-        options["cluster"] = args.cluster
+        columns = [c.strip() for c in args.cluster.split(",") if c.strip()]
+        options["cluster"] = columns[0] if len(columns) == 1 else columns
     if args.small_sample:
         options["small_sample"] = True
     if args.endogenous:
@@ -140,7 +142,14 @@ def _cmd_select(args: argparse.Namespace) -> str:
 def _cmd_mixed(args: argparse.Namespace) -> str:
     from panelre.mixed import mixed
 
-    res = mixed(args.formula, read_data(args.data), reml=not args.ml, weights=args.weights)
+    res = mixed(
+        args.formula,
+        read_data(args.data),
+        reml=not args.ml,
+        groups=args.groups,
+        re_formula=args.re_formula,
+        weights=args.weights,
+    )
     if args.plot:
         res.plot_random_effects().savefig(args.plot, dpi=120, bbox_inches="tight")
     return _render(res, args.format)
@@ -165,10 +174,33 @@ def _cmd_meta(args: argparse.Namespace) -> str:
             hint = closest_names(args.weights, [str(c) for c in data.columns])
             raise PanelreError(f"The weights column {args.weights!r} is not in the data{hint}.")
         weights = data[args.weights]
-    res = meta_analysis(yi, vi, method=args.method, test=args.test, weights=weights)
+    labels = None
+    if args.labels is not None:
+        if args.labels not in data.columns:
+            hint = closest_names(args.labels, [str(c) for c in data.columns])
+            raise PanelreError(f"The labels column {args.labels!r} is not in the data{hint}.")
+        labels = data[args.labels].astype(str).to_numpy()
+    res = meta_analysis(yi, vi, method=args.method, test=args.test, weights=weights, labels=labels)
+    transform = np.exp if args.transform == "exp" else None
     if args.plot:
-        res.forest_plot().savefig(args.plot, dpi=120, bbox_inches="tight")
-    return _render(res, args.format)
+        res.forest_plot(transform=transform).savefig(args.plot, dpi=120, bbox_inches="tight")
+    text = _render(res, args.format)
+    if transform is not None and args.format == "text":
+        text += "\n\n" + _back_transformed(res)
+    return text
+
+
+def _back_transformed(res: Any) -> str:
+    """The pooled estimate and its intervals on the exp scale (ratios from log ratios)."""
+    rows = [("estimate", res.estimate, *res.ci)]
+    pi = getattr(res, "pi", None)
+    if pi is not None:
+        rows.append(("prediction interval", np.nan, *pi))
+    lines = ["Back-transformed (exp): estimate [95% CI]"]
+    for name, est, lo, hi in rows:
+        value = "" if np.isnan(est) else f"{np.exp(est):.4f} "
+        lines.append(f"  {name:<20} {value}[{np.exp(lo):.4f}, {np.exp(hi):.4f}]")
+    return "\n".join(lines)
 
 
 def _cmd_datasets(args: argparse.Namespace) -> str:
@@ -212,7 +244,9 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument(
         "--cov", default="unadjusted", help="unadjusted | robust | cluster | driscoll-kraay"
     )
-    fit.add_argument("--cluster", help="cluster column (default: entity)")
+    fit.add_argument(
+        "--cluster", help="cluster column (default: entity); two columns 'a,b' for two-way"
+    )
     fit.add_argument("--small-sample", action="store_true", help="Stata's small-sample factors")
     fit.add_argument("--endogenous", nargs="*", help="Hausman–Taylor endogenous regressors")
     fit.add_argument("--weights", metavar="COL", help="column of observation weights")
@@ -249,6 +283,10 @@ def _parser() -> argparse.ArgumentParser:
     mix.add_argument("data")
     mix.add_argument("formula")
     mix.add_argument("--ml", action="store_true", help="maximum likelihood instead of REML")
+    mix.add_argument(
+        "--groups", metavar="COL", help="grouping column for a formula without random terms"
+    )
+    mix.add_argument("--re-formula", help="with --groups: the random part, e.g. '~Time'")
     mix.add_argument("--weights", metavar="COL", help="column of prior weights (lme4 weights=)")
     mix.add_argument("--plot", help="save a caterpillar plot of the random effects to this file")
     common(mix)
@@ -266,6 +304,14 @@ def _parser() -> argparse.ArgumentParser:
     meta.add_argument("--method", default="REML")
     meta.add_argument("--test", default="z", type=str.lower, choices=["z", "hksj", "knha"])
     meta.add_argument("--weights", metavar="COL", help="column of user weights (metafor weights=)")
+    meta.add_argument("--labels", metavar="COL", help="column of study labels")
+    meta.add_argument(
+        "--transform",
+        choices=["none", "exp"],
+        type=str.lower,
+        default="none",
+        help="exp: back-transform log ratios in the forest plot and the text output",
+    )
     meta.add_argument("--plot", help="save a forest plot to this image file")
     common(meta)
     meta.set_defaults(func=_cmd_meta)
@@ -276,13 +322,26 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _report_warnings(caught: list[warnings.WarningMessage]) -> None:
+    """Each distinct warning once on stderr, as one line ("panelre: warning: ...")."""
+    seen: set[str] = set()
+    for item in caught:
+        if not issubclass(item.category, UserWarning):
+            continue  # deprecation and runtime noise from dependencies
+        text = " ".join(str(item.message).split())
+        if text not in seen:
+            seen.add(text)
+            print(f"panelre: warning: {text}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``panelre`` command; returns the exit code."""
     args = _parser().parse_args(argv)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             text = args.func(args)
+        _report_warnings(caught)
         _emit(text, args.output)
     except BrokenPipeError:  # e.g. piped into `head`
         return 0

@@ -10,6 +10,7 @@ import pytest
 
 import panelre as pr
 from panelre.cli import main
+from panelre.datasets import load
 
 
 def run(capsys, *argv):
@@ -193,3 +194,53 @@ def test_mixed_with_crossed_and_nested_factors(capsys):
     assert code == 0
     assert "cask:batch: Intercept" in out and "No. groups (batch)" in out
     assert "247.994" in out  # lme4: deviance(lmer(strength ~ 1 + (1 | batch/cask), REML = FALSE))
+
+
+def test_warnings_are_printed_on_stderr(capsys):
+    """Rows dropped for missing values are reported, one line per warning."""
+    code = main(["fit", "dietox", "Weight ~ Feed", "--entity", "Pig", "--time", "Time"])
+    err = capsys.readouterr().err
+    assert code == 0
+    lines = [line for line in err.splitlines() if line.startswith("panelre: warning:")]
+    assert len(lines) == 1 and "72 of 861 row(s) with missing values" in lines[0]
+
+
+def test_two_way_clustering_from_the_command_line(capsys):
+    g = load("grunfeld")
+    argv = ["fit", "grunfeld", "inv ~ value + capital", "--entity", "firm", "--time", "year"]
+    code = main([*argv, "--cov", "cluster", "--cluster", "firm,year", "--format", "json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    res = pr.fixed_effects(
+        "inv ~ value + capital", g, entity="firm", time="year", cov="cluster",
+        cluster=["firm", "year"],
+    )  # fmt: skip
+    got = out["coefficients"]["value"]["std_errors"]
+    np.testing.assert_allclose(got, res.std_errors["value"], atol=1e-10)  # JSON: 10 decimals
+    one_way = pr.fixed_effects(
+        "inv ~ value + capital", g, entity="firm", time="year", cov="cluster"
+    )
+    assert abs(got - one_way.std_errors["value"]) > 1e-4
+
+
+def test_mixed_groups_and_re_formula(capsys):
+    code = main(["mixed", "dietox", "Weight ~ Time", "--groups", "Pig", "--re-formula", "~Time"])
+    out = capsys.readouterr().out
+    python = pr.mixed("Weight ~ Time", load("dietox"), groups="Pig", re_formula="~Time")
+    assert code == 0 and "Pig: Time" in out
+    assert f"{python.reml_criterion:.4f}" in out
+
+
+def test_meta_labels_and_back_transform(tmp_path, capsys):
+    argv = ["meta", "bcg", "--measure", "RR", "--ai", "tpos", "--bi", "tneg", "--ci", "cpos"]
+    target = tmp_path / "forest.png"
+    code = main([*argv, "--di", "cneg", "--labels", "author", "--transform", "exp",
+                 "--plot", str(target)])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0 and target.read_bytes()[:4] == b"\x89PNG"
+    # metafor: predict(rma(yi, vi, data = dat.bcg), transf = exp): 0.4894 [0.3441, 0.6962]
+    assert "Back-transformed (exp)" in out and "0.4894 [0.3441, 0.6962]" in out
+    with pytest.raises(SystemExit):
+        main([*argv, "--di", "cneg", "--transform", "log"])
+    assert main([*argv, "--di", "cneg", "--labels", "autor"]) == 1
+    assert "did you mean 'author'" in capsys.readouterr().err
