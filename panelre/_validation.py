@@ -41,8 +41,9 @@ def check_option(
     extra = ""
     if aliases:
         extra = " (aliases: " + ", ".join(f"{k!r}->{v!r}" for k, v in aliases.items()) + ")"
+    hint = closest_names(value, [*allowed, *aliases]) if isinstance(value, str) else ""
     raise InvalidParameterError(
-        f"The {name!r} parameter must be one of {{{shown}}}{extra}. Got {value!r}."
+        f"The {name!r} parameter must be one of {{{shown}}}{extra}. Got {value!r}{hint}."
     )
 
 
@@ -83,6 +84,20 @@ def check_probability(name: str, value: float) -> float:
             f"The {name!r} parameter must lie strictly between 0 and 1. Got {value!r}."
         )
     return v
+
+
+def available_columns(wanted: object, columns: Iterable[object]) -> str:
+    """The end of an unknown-column message: the close matches first, then every column.
+
+    Examples
+    --------
+    >>> available_columns("unoin", ["nr", "year", "union", "exper"])
+    " (did you mean 'union'?). Available columns (4): 'nr', 'year', 'union', 'exper'"
+    """
+    names = [str(c) for c in columns]
+    return f"{closest_names(str(wanted), names)}. Available columns ({len(names)}): " + ", ".join(
+        map(repr, names)
+    )
 
 
 def closest_names(name: str, candidates: Sequence[str]) -> str:

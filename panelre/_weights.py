@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from panelre._validation import check_option, closest_names
+from panelre._validation import available_columns, check_option
 from panelre._warnings import warn
 from panelre.exceptions import (
     DataError,
@@ -141,9 +141,7 @@ def check_weight_column(frame: pd.DataFrame, column: Hashable) -> None:
     if column not in frame.columns:
         names = [str(c) for c in frame.columns if c != WEIGHT_COLUMN]
         raise InvalidParameterError(
-            f"The weights column {column!r} is not in the data{closest_names(str(column), names)}."
-            f" Available columns: {', '.join(map(repr, names[:20]))}"
-            f"{' …' if len(names) > 20 else ''}."
+            f"The weights column {column!r} is not in the data{available_columns(column, names)}."
         )
     dtype = frame[column].dtype
     if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):

@@ -125,8 +125,18 @@ def _cmd_fit(args: argparse.Namespace) -> str:
 def _cmd_select(args: argparse.Namespace) -> str:
     import panelre as pr
 
+    cluster = None
+    if args.cluster:
+        columns = [c.strip() for c in args.cluster.split(",") if c.strip()]
+        cluster = columns[0] if len(columns) == 1 else columns
     sel = pr.select(
-        args.formula, read_data(args.data), entity=args.entity, time=args.time, alpha=args.alpha
+        args.formula,
+        read_data(args.data),
+        entity=args.entity,
+        time=args.time,
+        alpha=args.alpha,
+        cov=args.cov,
+        cluster=cluster,
     )
     if args.plot:
         from panelre import plots
@@ -271,6 +281,10 @@ def _parser() -> argparse.ArgumentParser:
     sel.add_argument("--entity", required=True)
     sel.add_argument("--time")
     sel.add_argument("--alpha", type=float, default=0.05)
+    sel.add_argument(
+        "--cov", help="covariance of every model in the table (default: the recommended one)"
+    )
+    sel.add_argument("--cluster", help="with --cov cluster: the cluster column(s), 'a' or 'a,b'")
     sel.add_argument("--plot", help="save a coefficient plot of the models to this image file")
     common(sel)
     sel.set_defaults(func=_cmd_select)

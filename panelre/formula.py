@@ -15,6 +15,7 @@ import formulaic
 import numpy as np
 import pandas as pd
 
+from panelre._validation import available_columns
 from panelre._warnings import warn
 from panelre._weights import checked_weights
 from panelre.exceptions import DataError, FormulaError, InsufficientDataError, MissingValueWarning
@@ -90,10 +91,9 @@ def formula_variables(formula: str) -> set[str]:
 def _check_columns(formula: str, frame: pd.DataFrame, used: set[str]) -> None:
     missing = sorted(v for v in used if v not in frame.columns)
     if missing:
-        shown = ", ".join(map(repr, list(frame.columns)[:15]))
         raise FormulaError(
-            f"The formula {formula!r} uses column(s) {missing} that are not in the data. "
-            f"Available columns: {shown}."
+            f"The formula {formula!r} uses column(s) {missing} that are not in the data"
+            f"{available_columns(missing[0], frame.columns)}."
         )
     for col in sorted(used):
         s = frame[col]

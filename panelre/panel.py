@@ -16,7 +16,7 @@ import pandas as pd
 from scipy import sparse
 
 from panelre._typing import Effects
-from panelre._validation import check_option
+from panelre._validation import available_columns, check_option
 from panelre._warnings import warn
 from panelre.exceptions import (
     DataError,
@@ -106,9 +106,9 @@ class PanelData:
             )
         for role, col in (("entity", entity), ("time", time)):
             if col is not None and col not in frame.columns:
-                shown = ", ".join(map(repr, list(frame.columns)[:12]))
                 raise PanelIndexError(
-                    f"The {role} column {col!r} is not in the data. Available columns: {shown}."
+                    f"The {role} column {col!r} is not in the data"
+                    f"{available_columns(col, frame.columns)}."
                 )
         if len(frame) == 0:
             raise InsufficientDataError("The data are empty (0 rows); a panel needs observations.")

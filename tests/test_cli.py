@@ -244,3 +244,11 @@ def test_meta_labels_and_back_transform(tmp_path, capsys):
         main([*argv, "--di", "cneg", "--transform", "log"])
     assert main([*argv, "--di", "cneg", "--labels", "autor"]) == 1
     assert "did you mean 'author'" in capsys.readouterr().err
+
+
+def test_select_table_uses_one_covariance(capsys):
+    argv = ["select", "grunfeld", "inv ~ value + capital", "--entity", "firm", "--time", "year"]
+    assert main([*argv, "--cov", "cluster", "--format", "markdown"]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("| Covariance"))
+    assert row.count("Clustered (entity)") == 3

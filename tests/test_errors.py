@@ -198,3 +198,17 @@ def test_singletons_warn_but_are_kept(grunfeld):
     base = pr.fixed_effects(F, grunfeld, entity="firm", time="year")
     np.testing.assert_allclose(fe.params, base.params, rtol=1e-12)
     assert fe.df_resid == base.df_resid  # one more row, one more effect
+
+
+def test_unknown_columns_show_the_close_match_first_and_every_column():
+    """A misspelled column in a 44-column frame: the suggestion comes first, then all 44."""
+    wagepan = pr.datasets.load("wagepan")
+    with pytest.raises(pr.FormulaError) as info:
+        pr.fixed_effects("lwage ~ unoin + exper", wagepan, entity="nr", time="year")
+    text = str(info.value)
+    assert text.index("did you mean 'union'?") < text.index("Available columns (44)")
+    assert "'expersq'" in text  # the last column is listed too
+    with pytest.raises(pr.PanelIndexError, match=r"'nrr' is not in the data \(did you mean 'nr'"):
+        pr.fixed_effects("lwage ~ union", wagepan, entity="nrr", time="year")
+    with pytest.raises(pr.InvalidParameterError, match=r"Got 'clustr' \(did you mean 'cluster'"):
+        pr.fixed_effects("lwage ~ union", wagepan, entity="nr", time="year", cov="clustr")

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from panelre._validation import available_columns
 from panelre._warnings import warn
 from panelre._weights import check_values
 from panelre.exceptions import (
@@ -77,10 +78,9 @@ def column(name: str, value: Any, data: pd.DataFrame | None, n: int | None = Non
                 "Pass data=DataFrame or an array of numbers."
             )
         if value not in data.columns:
-            shown = ", ".join(map(str, list(data.columns)[:12]))
             raise DataError(
-                f"The {name!r} argument names column {value!r}, which is not in data. "
-                f"Available columns: {shown}."
+                f"The {name!r} argument names column {value!r}, which is not in data"
+                f"{available_columns(value, data.columns)}."
             )
         value = data[value]
     try:

@@ -57,6 +57,8 @@ class Selection:
         The estimator's function name.
     tests : mapping of name -> TestResult
     models : mapping of name -> PanelResults
+        The candidates, all with one covariance (``select(cov=)``, by default the
+        recommended one); the table's "Covariance" row names it.
     reasons : list of str
         The decision chain, one sentence per step.
     cautions : list of str
@@ -125,6 +127,10 @@ def select(
     method: str = "swamy-arora",
     backend: str | Backend = "auto",
     weights: Any = None,
+    cov: str | None = None,
+    cluster: Any = None,
+    small_sample: Any = None,
+    bandwidth: int | None = None,
 ) -> Selection:
     """Choose between pooled OLS, fixed effects, random effects and correlated random
     effects, and explain why.
@@ -162,6 +168,12 @@ def select(
     weights : optional
         Not supported: random effects are not defined with weights, so passing weights
         raises (test weighted fixed effects with ``f_test_effects``).
+    cov : {"unadjusted", "robust", "cluster", "driscoll-kraay", ...}, optional
+        The covariance of every model in the table (``models`` and ``table``). By default
+        the one the diagnostics recommend (``recommended_cov``). The tests are not
+        affected: each uses the covariance its definition needs.
+    cluster, small_sample, bandwidth
+        Options of that covariance, as in ``pr.pooled_ols``.
 
     Returns
     -------
@@ -209,9 +221,21 @@ def select(
         alpha,
         fe.absorbed,
         source.stats.n_entities,
-        lambda: CorrelatedRandomEffects(source, method=method).fit(cov="cluster"),
+        lambda: CorrelatedRandomEffects(source, method=method).fit(),
     )
-    return unit_root_caution(choose_covariance(selection, fe), source)
+    selection = unit_root_caution(choose_covariance(selection, fe), source)
+    return with_table_covariance(selection, cov, cluster, small_sample, bandwidth)
+
+
+def with_table_covariance(
+    selection: Selection, cov: str | None, cluster: Any, small_sample: Any, bandwidth: int | None
+) -> Selection:
+    """The selection with every model in the covariance ``cov`` (the recommended one when
+    None), so that the table compares like with like."""
+    chosen = selection.recommended_cov if cov is None else cov
+    options = {"cluster": cluster, "small_sample": small_sample, "bandwidth": bandwidth}
+    models = {name: m.with_cov(chosen, **options) for name, m in selection.models.items()}
+    return replace(selection, models=models)
 
 
 #: The response is tested for a unit root from this many periods on (the IPS moments are

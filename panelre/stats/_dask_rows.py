@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from dask.dataframe.utils import make_meta
 
+from panelre._validation import available_columns
 from panelre._warnings import warn
 from panelre._weights import WeightSpec, check_weight_column, raise_bad_weights, warn_zero_weights
 from panelre.exceptions import (
@@ -209,9 +210,9 @@ def bind_spec(
     meta = make_meta(source)
     for role, col in (("entity", entity), ("time", time)):
         if col is not None and col not in meta.columns:
-            shown = ", ".join(map(repr, list(meta.columns)[:12]))
             raise PanelIndexError(
-                f"The {role} column {col!r} is not in the Dask frame. Available columns: {shown}."
+                f"The {role} column {col!r} is not in the Dask frame"
+                f"{available_columns(col, meta.columns)}."
             )
     used = sorted(formula_variables(formula))
     _check_columns(formula, meta, set(used))

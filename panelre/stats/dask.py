@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from dask.dataframe.utils import make_meta
 
+from panelre._validation import available_columns
 from panelre._weights import WeightSpec
 from panelre.exceptions import InsufficientDataError, InvalidParameterError, PanelIndexError
 from panelre.stats._base import (
@@ -60,9 +61,9 @@ def read_panel(
     frame = dd.read_parquet(path, **read_options)
     for role, col in (("entity", entity), ("time", time)):
         if col is not None and col not in frame.columns:
-            shown = ", ".join(map(repr, list(frame.columns)[:12]))
             raise PanelIndexError(
-                f"The {role} column {col!r} is not in {path!r}. Available columns: {shown}."
+                f"The {role} column {col!r} is not in {path!r}"
+                f"{available_columns(col, frame.columns)}."
             )
     return frame
 

@@ -178,3 +178,16 @@ def test_hausman_without_between_variation_is_invalid():
     assert not test.valid and "no between-entity variation" in test.reason
     sel = pr.select("Reaction ~ Days", sleep, entity="Subject", time="Days")
     assert sel.recommended == "random_effects" and "cannot be computed" in sel.report()
+
+
+def test_select_table_models_share_the_covariance(grunfeld):
+    """select() puts every model in one covariance: the recommended one, or cov=."""
+    sel = pr.select(F, grunfeld, entity="firm", time="year")
+    assert sel.recommended_cov == "driscoll-kraay"
+    assert {m.cov_type for m in sel.models.values()} == {"Driscoll-Kraay (bandwidth auto)"}
+    chosen = pr.select(F, grunfeld, entity="firm", time="year", cov="cluster")
+    fe = pr.fixed_effects(F, grunfeld, entity="firm", time="year", cov="cluster")
+    pd.testing.assert_series_equal(chosen.models["FE"].std_errors, fe.std_errors)
+    assert chosen.tests["hausman"].stat == sel.tests["hausman"].stat  # tests unchanged
+    with pytest.raises(pr.InvalidParameterError, match=r"Got 'clustr' \(did you mean 'cluster'"):
+        pr.select(F, grunfeld, entity="firm", time="year", cov="clustr")
