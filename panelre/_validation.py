@@ -87,7 +87,8 @@ def check_probability(name: str, value: float) -> float:
 
 
 def available_columns(wanted: object, columns: Iterable[object]) -> str:
-    """The end of an unknown-column message: the close matches first, then every column.
+    """The end of an unknown-column message: the close matches first, then the columns
+    (the first 60 of a wider frame).
 
     Examples
     --------
@@ -95,9 +96,14 @@ def available_columns(wanted: object, columns: Iterable[object]) -> str:
     " (did you mean 'union'?). Available columns (4): 'nr', 'year', 'union', 'exper'"
     """
     names = [str(c) for c in columns]
-    return f"{closest_names(str(wanted), names)}. Available columns ({len(names)}): " + ", ".join(
-        map(repr, names)
-    )
+    shown = ", ".join(map(repr, names[:_MAX_COLUMNS_SHOWN]))
+    if len(names) > _MAX_COLUMNS_SHOWN:
+        shown += f", … ({len(names) - _MAX_COLUMNS_SHOWN} more)"
+    return f"{closest_names(str(wanted), names)}. Available columns ({len(names)}): {shown}"
+
+
+#: Unknown-column messages list this many columns at most (after the close matches).
+_MAX_COLUMNS_SHOWN = 60
 
 
 def closest_names(name: str, candidates: Sequence[str]) -> str:

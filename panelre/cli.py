@@ -94,6 +94,12 @@ def _emit(text: str, output: str | None) -> None:
         print(text)
 
 
+def _cluster_columns(text: str) -> str | list[str]:
+    """'firm' -> 'firm'; 'firm,year' -> ['firm', 'year'] (two-way clustering)."""
+    columns = [c.strip() for c in text.split(",") if c.strip()]
+    return columns[0] if len(columns) == 1 else columns
+
+
 def _cmd_fit(args: argparse.Namespace) -> str:
     import panelre as pr
 
@@ -104,8 +110,7 @@ def _cmd_fit(args: argparse.Namespace) -> str:
     if args.method:
         options["method"] = args.method
     if args.cluster:
-        columns = [c.strip() for c in args.cluster.split(",") if c.strip()]
-        options["cluster"] = columns[0] if len(columns) == 1 else columns
+        options["cluster"] = _cluster_columns(args.cluster)
     if args.small_sample:
         options["small_sample"] = True
     if args.endogenous:
@@ -125,10 +130,7 @@ def _cmd_fit(args: argparse.Namespace) -> str:
 def _cmd_select(args: argparse.Namespace) -> str:
     import panelre as pr
 
-    cluster = None
-    if args.cluster:
-        columns = [c.strip() for c in args.cluster.split(",") if c.strip()]
-        cluster = columns[0] if len(columns) == 1 else columns
+    cluster = _cluster_columns(args.cluster) if args.cluster else None
     sel = pr.select(
         args.formula,
         read_data(args.data),
@@ -351,6 +353,7 @@ def _report_warnings(caught: list[warnings.WarningMessage]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``panelre`` command; returns the exit code."""
     args = _parser().parse_args(argv)
+    caught: list[warnings.WarningMessage] = []
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -360,6 +363,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. piped into `head`
         return 0
     except (PanelreError, FileNotFoundError, ImportError, KeyError, ValueError) as exc:
+        _report_warnings(caught)  # what happened before the error, e.g. dropped rows
         print(f"panelre: error: {exc}", file=sys.stderr)
         return 1
     return 0

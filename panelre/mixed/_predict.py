@@ -52,7 +52,19 @@ def _chosen_factors(res: MixedResults, re_form: str | None) -> list[RandomFactor
             f"'re_form' names the grouping factor {unknown[0]!r}, which is not in the model. "
             f"Allowed: {names}."
         )
-    return [f for f in res.factors if f.name in parsed.factors]
+    chosen = [f for f in res.factors if f.name in parsed.factors]
+    for factor in chosen:  # whole factors only: their terms as fitted
+        asked = {_plain(str(t)) for t in parsed.random if t.group == factor.name}
+        if asked != {_plain(t) for t in factor.terms}:
+            raise InvalidParameterError(
+                f"'re_form' must repeat the fitted random terms of {factor.name!r}, "
+                f"{' + '.join(factor.terms)}, to include them. Got {re_form!r}."
+            )
+    return chosen
+
+
+def _plain(term: str) -> str:
+    return "".join(term.split())
 
 
 def _effects(factor: RandomFactor, frame: pd.DataFrame, allow_new_levels: bool) -> np.ndarray:
@@ -88,18 +100,19 @@ def predict(
     allow_new_levels: bool = False,
 ) -> pd.Series:
     """:math:`X\\hat\\beta` plus the chosen factors' :math:`Z_k\\hat b_k`."""
-    chosen = _chosen_factors(res, re_form) if include_random else []
-    if data is None:
-        frame = None
-        if len(chosen) == len(res.factors):
-            values = res.fitted_values.to_numpy()
-            return pd.Series(values, index=res.row_index, name="predicted")
-        if not chosen:
-            return pd.Series(res.fitted_fixed, index=res.row_index, name="predicted")
+    if not include_random and re_form is not None:
         raise InvalidParameterError(
-            "A prediction with some of the random terms needs 'data' (the estimation rows "
-            "are not kept); pass the data the model was fitted on."
+            "Give either include_random=False or re_form, not both: re_form='~0' is the "
+            "population-level prediction."
         )
+    chosen = _chosen_factors(res, re_form) if include_random else []
+    if data is None:  # the estimation rows, from the fitted design
+        out = np.array(res.fitted_fixed, dtype=float)
+        names = [f.name for f in chosen]
+        for factor, estimate in zip(res.design.factors, res.factors, strict=True):
+            if factor.name in names:
+                out += (factor.z * estimate.blups[factor.codes]).sum(axis=1)
+        return pd.Series(out, index=res.row_index, name="predicted")
     frame = as_frame(data)
     x_full = _matrix(res.fixed_spec, frame, "fixed part")
     names = [str(c) for c in res.fixed_spec.column_names]

@@ -68,12 +68,16 @@ def anova(*models: MixedResults, refit: bool = True) -> pd.DataFrame:
             )
     if not isinstance(refit, (bool, np.bool_)):
         raise InvalidParameterError(f"'refit' must be True or False. Got {refit!r}.")
-    sizes = {m.nobs for m in models}
-    if len(sizes) > 1:
-        raise DataError(
-            "The models were not all fitted to the same rows: their numbers of observations "
-            f"are {[m.nobs for m in models]}. Fit them on the same complete rows."
-        )
+    first = models[0]
+    for m in models[1:]:
+        if m.nobs != first.nobs or not m.row_index.equals(first.row_index):
+            raise DataError(
+                "The models were not all fitted to the same rows: their numbers of "
+                f"observations are {[x.nobs for x in models]} (or the rows differ). Fit them "
+                "on the same complete rows."
+            )
+        if not _same_weights(m, first):
+            raise DataError("The models were fitted with different prior weights.")
     responses = {m.response for m in models}
     if len(responses) > 1:
         raise DataError(f"The models have different responses: {sorted(responses)}.")
@@ -103,3 +107,10 @@ def anova(*models: MixedResults, refit: bool = True) -> pd.DataFrame:
         previous = m
     index = pd.Index([models[i].formula for i in order], name="model")
     return pd.DataFrame(rows, index=index)
+
+
+def _same_weights(a: MixedResults, b: MixedResults) -> bool:
+    wa, wb = a.design.weights, b.design.weights
+    if wa is None or wb is None:
+        return wa is None and wb is None
+    return bool(np.array_equal(wa, wb))

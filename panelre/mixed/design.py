@@ -11,7 +11,7 @@ import pandas as pd
 from formulaic import model_matrix
 from scipy import linalg
 
-from panelre._validation import closest_names
+from panelre._validation import available_columns
 from panelre._weights import check_values, check_weight_column
 from panelre.exceptions import (
     DataError,
@@ -40,6 +40,7 @@ class FactorDesign:
     random_names: tuple[str, ...]
     blocks: tuple[tuple[int, ...], ...]
     specs: tuple[object, ...]
+    terms: tuple[str, ...] = ()  # the random terms as written, e.g. "(Days | Subject)"
 
     @property
     def q(self) -> int:
@@ -136,22 +137,41 @@ def _group_values(data: pd.DataFrame, group: str, columns: tuple[str, ...], grou
     return factor_levels(data, group, columns)
 
 
+def _level_text(values: pd.Series) -> pd.Series:
+    """A column's values as level labels that do not depend on its dtype: whole numbers
+    stored as floats (an integer column with a NaN) are written as integers, '3' not '3.0'."""
+    if pd.api.types.is_float_dtype(values):
+        finite = values.dropna()
+        if len(finite) and np.all(np.mod(finite.to_numpy(), 1.0) == 0.0):
+            return values.astype("Int64").astype(str)
+    return values.astype(str)
+
+
 def factor_levels(data: pd.DataFrame, group: str, columns: tuple[str, ...]) -> pd.Series:
     """The level of grouping factor ``group`` on each row: the column's value, or for an
     interaction ``a:b`` the values joined by ':' (NaN where a column is missing)."""
     missing = [c for c in columns if c not in data.columns]
     if missing:
-        hint = closest_names(missing[0], list(data.columns))
         raise FormulaError(
-            f"The grouping column {missing[0]!r}{hint} (of the grouping factor {group!r}) is "
-            f"not in data. Available: {list(data.columns)}."
+            f"The grouping column {missing[0]!r} of the grouping factor {group!r} is not in "
+            f"data{available_columns(missing[0], data.columns)}."
         )
     if len(columns) == 1:
         return data[columns[0]]
     frame = data[list(columns)]
-    joined = frame[columns[0]].astype(str)
-    for column in columns[1:]:
-        joined = joined + ":" + frame[column].astype(str)
+    parts = [_level_text(frame[column]) for column in columns]
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = joined + ":" + part
+    complete = frame.notna().all(axis=1)
+    distinct = pd.concat(parts, axis=1)[complete].drop_duplicates().shape[0]
+    if joined[complete].nunique() != distinct:
+        raise DataError(
+            f"The levels of the grouping factor {group!r} are written by joining "
+            f"{list(columns)} with ':', and values that contain ':' make different "
+            "combinations look the same (e.g. 'a:b' + 'c' and 'a' + 'b:c'). Recode those "
+            "columns without ':'."
+        )
     return joined.where(frame.notna().all(axis=1))
 
 
@@ -260,8 +280,10 @@ def build_design(
     x = np.asarray(fixed.rhs, dtype=float)
     fixed_names = tuple(str(c) for c in fixed.rhs.columns)
     parts, group_values = [], []
+    written = []
     for name in formula.factors:
         terms = [t for t in formula.random if t.group == name]
+        written.append(tuple(str(t) for t in terms))
         parts.append(_random_parts(terms, data))
         group_values.append(_group_values(data, name, terms[0].group_columns, groups))
     ok = _drop_incomplete(y, x, [part[0] for part in parts], group_values)
@@ -273,8 +295,8 @@ def build_design(
         kept[ok] = positive
         ok, w = kept, values[kept]
     factors = []
-    for name, (z, random_names, blocks, specs), values in zip(
-        formula.factors, parts, group_values, strict=True
+    for name, (z, random_names, blocks, specs), values, terms_written in zip(
+        formula.factors, parts, group_values, written, strict=True
     ):
         codes, labels = pd.factorize(values[ok], sort=True)
         factors.append(
@@ -286,11 +308,10 @@ def build_design(
                 random_names=random_names,
                 blocks=blocks,
                 specs=specs,
+                terms=terms_written,
             )
         )
-    # lme4's order: grouping factors by decreasing number of levels (ties in formula order),
-    # which is the order of θ, VarCorr and ranef
-    factors.sort(key=lambda f: -f.n_levels)
+    factors = _lme4_order(factors)
     x, fixed_names, dropped = _drop_collinear(x[ok], fixed_names)
     design = MixedDesign(
         y=y[ok],
@@ -303,11 +324,22 @@ def build_design(
         dropped_columns=dropped,
         weights=w,
     )
-    check_identifiable(design)
+    check_identifiable(design, formula.nested_factors)
     return design
 
 
-def check_identifiable(design: MixedDesign) -> None:
+def _lme4_order(factors: list[FactorDesign]) -> list[FactorDesign]:
+    """lme4's order of the grouping factors, which is the order of θ, VarCorr and ranef:
+    as written when the numbers of levels never increase along the formula, otherwise
+    ``rev(order(nlevels))`` (decreasing, ties in reverse formula order), as ``mkReTrms``."""
+    levels = [f.n_levels for f in factors]
+    if all(b <= a for a, b in zip(levels, levels[1:], strict=False)):
+        return list(factors)
+    ascending = sorted(range(len(factors)), key=lambda i: levels[i])  # stable, like R
+    return [factors[i] for i in reversed(ascending)]
+
+
+def check_identifiable(design: MixedDesign, nested: frozenset[str] = frozenset()) -> None:
     """Raise when the variance components cannot be estimated from these data."""
     n, p = design.nobs, design.x.shape[1]
     for factor in design.factors:
@@ -327,10 +359,10 @@ def check_identifiable(design: MixedDesign) -> None:
             )
     if n - p <= 0:
         raise InsufficientDataError(f"There are {n} observations for {p} fixed effects; need more.")
-    _check_distinct_factors(design)
+    _check_distinct_factors(design, nested)
 
 
-def _check_distinct_factors(design: MixedDesign) -> None:
+def _check_distinct_factors(design: MixedDesign, nested: frozenset[str]) -> None:
     """Two grouping factors that both carry a random intercept and put the rows into the
     same groups are perfectly confounded."""
     seen: dict[tuple[int, bytes], str] = {}
@@ -344,7 +376,7 @@ def _check_distinct_factors(design: MixedDesign) -> None:
         key = (factor.n_levels, rank[factor.codes].tobytes())
         if key in seen:
             hint = ""
-            if ":" in factor.name:
+            if factor.name in nested:
                 inner, outer = factor.name.split(":", 1)
                 hint = (
                     f" {inner!r} does not subdivide {outer!r}; a nesting 'outer/inner' names "

@@ -30,6 +30,7 @@ class RandomTerm:
     expr: str
     group: str
     independent: bool = False
+    nested: bool = False  # an inner level of an 'a/b' nesting (the 'b:a' of it)
 
     @property
     def group_columns(self) -> tuple[str, ...]:
@@ -58,6 +59,11 @@ class MixedFormula:
     def factors(self) -> tuple[str, ...]:
         """The distinct grouping factors, in order of first appearance."""
         return tuple(dict.fromkeys(t.group for t in self.random))
+
+    @property
+    def nested_factors(self) -> frozenset[str]:
+        """The factors that an 'a/b' nesting produced as its inner levels ('b:a')."""
+        return frozenset(t.group for t in self.random if t.nested)
 
     @property
     def fixed_formula(self) -> str:
@@ -139,7 +145,8 @@ def _make_terms(lhs: str, rhs: str, independent: bool, source: str) -> list[Rand
             f"The random term {source!r} has nothing before the bar. Use '1 | g' for a random "
             "intercept."
         )
-    return [RandomTerm(lhs, name, independent) for name in _grouping_names(rhs, source)]
+    names = _grouping_names(rhs, source)
+    return [RandomTerm(lhs, name, independent, nested=i > 0) for i, name in enumerate(names)]
 
 
 def _clean_fixed(text: str) -> str:
@@ -192,7 +199,7 @@ def parse_mixed_formula(
     --------
     >>> f = parse_mixed_formula("Reaction ~ Days + (Days || Subject)")
     >>> f.fixed, f.random
-    ('Days', (RandomTerm(expr='Days', group='Subject', independent=True),))
+    ('Days', (RandomTerm(expr='Days', group='Subject', independent=True, nested=False),))
     >>> parse_mixed_formula("Weight ~ Time", groups="Pig", re_formula="~Time").random[0].expr
     'Time'
     >>> parse_mixed_formula("strength ~ 1 + (1 | batch/cask)").factors

@@ -149,7 +149,7 @@ def mixed(
     shift = float(design.y.mean()) if "Intercept" in names else 0.0
     display = formula if groups is None else _statsmodels_formula(formula, parsed)
     res = fit_design(display, bool(reml), design, shift)
-    _warn(res)
+    warn_about_fit(res)
     return res
 
 
@@ -201,6 +201,7 @@ def _fit_single(formula: str, reml: bool, design: MixedDesign, shift: float) -> 
         condvar=sigma2 * conditional_cov_factor(info.theta, stats, layout),
         specs=factor.specs,
         columns=_columns(factor),
+        terms=factor.terms,
     )
     other = evaluate(info.theta, stats, layout, not reml, gradient=False).value
     weight_sums = stats.ztz[:, 0, 0]  # Σ z² = the counts for an intercept, Σ w with weights
@@ -262,6 +263,7 @@ def _fit_crossed(formula: str, reml: bool, design: MixedDesign, shift: float) ->
                 condvar=condvar[j],
                 specs=factor.specs,
                 columns=_columns(factor),
+                terms=factor.terms,
             )
         )
     theta = np.concatenate([f.theta for f in estimates])
@@ -373,7 +375,8 @@ def _describe_singular(factor: RandomFactor) -> str:
     return "; ".join(parts)
 
 
-def _warn(res: MixedResults) -> None:
+def warn_about_fit(res: MixedResults) -> None:
+    """The BoundaryWarning of a singular fit and the ConvergenceWarning of a stalled one."""
     if res.singular:
         described = "; ".join(d for d in (_describe_singular(f) for f in res.factors) if d)
         warnings.warn(

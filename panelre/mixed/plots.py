@@ -60,7 +60,13 @@ def plot_random_effects(factors: list[tuple[pd.DataFrame, pd.DataFrame]], level:
             gridspec_kw={"height_ratios": heights},
         )
     else:
-        grid = np.atleast_1d(ax).reshape(len(factors), -1)
+        axes = np.atleast_1d(ax)
+        if axes.size != len(factors) * width:
+            raise ValueError(
+                f"'ax' must hold {len(factors) * width} axes ({len(factors)} factor(s) x "
+                f"{width} effect(s)); got {axes.size}."
+            )
+        grid = axes.reshape(len(factors), width)
         fig = grid[0, 0].figure
     z = sps.norm.ppf(0.5 + level / 2)
     for row, (effects, se) in zip(grid, factors, strict=True):

@@ -23,8 +23,10 @@ fill; what is left is the Schur complement on the other factors' effects, X and 
 :math:`r = \\sum_{k>1} m_k q_k + p + 1`. It is assembled from cross-products computed once
 (:math:`Z_1'Z_1` per level, :math:`Z_1'[Z_{>1}\\;X\\;y]`, :math:`[Z_{>1}\\;X\\;y]'[\\dots]`),
 and factored densely by LAPACK when the other factors have at most ``DENSE_LIMIT`` effects in
-all, else by a sparse LU of the symmetric matrix (SuperLU, with a fill-reducing column order
-computed once at the first evaluation and reused). No step touches the rows of the data.
+all. Above that it is sparse: CHOLMOD's Cholesky (scikit-sparse, the ``sparse`` extra) with
+its fill-reducing order and symbolic factorisation computed once and reused at every θ, or
+without scikit-sparse a sparse LU of the symmetric matrix (SuperLU, with a minimum-degree
+order computed once). No step touches the rows of the data.
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ __all__ = ["FactorBlock", "CrossedStats", "PlsEvaluation", "crossed_stats", "DEN
 _LOG_2PI = float(np.log(2.0 * np.pi))
 
 #: The largest number of random effects outside the first factor that is factored as a dense
-#: matrix (4,000 effects: a 128 MB Schur complement); above it the sparse path is used.
+#: matrix; above it the sparse path is used. At 4,000 effects each dense r x r array is 128 MB
+#: and an evaluation holds three or four at once (the conditional variances a few more).
 DENSE_LIMIT = 4000
 
 
@@ -128,7 +131,7 @@ def _block_diagonal(blocks: np.ndarray) -> sparse.bsr_matrix:
 
 @dataclass(frozen=True)
 class LevelPairs:
-    """Every pair of nonzero columns of :math:`Z_1'Z_{rest}` that share a level of the first
+    r"""Every pair of nonzero columns of :math:`Z_1'Z_{rest}` that share a level of the first
     factor, so that :math:`\\sum_i C_i'K_iC_i` (C = :math:`Z_1'Z_{rest}`, K one
     :math:`q_1 \times q_1` matrix per level) is one weighted ``bincount`` per evaluation.
 
@@ -325,7 +328,8 @@ def moment_start(stats: CrossedStats) -> np.ndarray:
     :math:`n\sigma_k^2 + m_k(V - \sigma_k^2)` (V the residual variance), so
     :math:`\sigma_k^2 \approx (B - m_k V)/(n - m_k)`; then :math:`\theta_k = \sigma_k/\sigma`
     with :math:`\sigma^2 = V - \sum_k \sigma_k^2`. Factors with several effects start at
-    lme4's 1 on the diagonal; every diagonal start is at least 0.05, inside the bound."""
+    lme4's 1 on the diagonal (and 0 below it); every scalar start is at least 0.05, inside
+    the bound."""
     p = stats.p
     xtx, xty = stats.g_xx[:p, :p], stats.g_xx[:p, p]
     beta = np.linalg.lstsq(xtx, xty, rcond=None)[0]
@@ -337,21 +341,19 @@ def moment_start(stats: CrossedStats) -> np.ndarray:
     sizes = [np.einsum("gjj->gj", stats.d1).ravel(), stats.g_zz.diagonal()]
     pieces, variances, start = [], [], 0
     for k, f in enumerate(stats.factors):
+        if k == 0:
+            s_g, n_g = sums[0], sizes[0]
+        else:  # the factor's rows of Z_rest'[X y], whatever its number of effects
+            s_g, n_g = sums[1][start : start + f.size], sizes[1][start : start + f.size]
+            start += f.size
         if f.q != 1:
             pieces.append(np.where(f.layout.is_diagonal, 1.0, 0.0))
             variances.append(0.0)
             continue
-        if k == 0:
-            s_g, n_g = sums[0], sizes[0]
-        else:
-            s_g, n_g = sums[1][start : start + f.size], sizes[1][start : start + f.size]
-            start += f.size
         between = float(np.sum(s_g**2 / np.where(n_g > 0, n_g, 1.0)))
         variance = max((between - f.n_levels * total) / max(n - f.n_levels, 1), 0.0)
         variances.append(variance)
         pieces.append(np.array([variance]))
-    if any(f.q != 1 for f in stats.rest):  # the Λ_rest offsets also count slopes' factors
-        return np.concatenate([np.where(f.layout.is_diagonal, 1.0, 0.0) for f in stats.factors])
     residual = max(total - sum(variances), 0.05 * total)
     out = []
     for f, piece, variance in zip(stats.factors, pieces, variances, strict=True):
@@ -359,15 +361,35 @@ def moment_start(stats: CrossedStats) -> np.ndarray:
     return np.concatenate(out)
 
 
+def _cholmod_analyze():
+    """scikit-sparse's CHOLMOD ``analyze`` when it is installed (the ``sparse`` extra), else
+    None."""
+    try:
+        from sksparse.cholmod import analyze
+    except ImportError:
+        return None
+    return analyze
+
+
 class _RestFactor:
-    """Cholesky (dense) or symmetric LU (sparse) of the Schur complement on the effects of
-    the factors after the first; ``solve`` and ``logdet`` are all the criterion needs.
+    """Cholesky (dense; or sparse by CHOLMOD) or symmetric LU (sparse, SuperLU) of the Schur
+    complement on the effects of the factors after the first; ``solve`` and ``logdet`` are
+    all the criterion needs.
 
-    A dense matrix is read from its upper triangle only (and overwritten)."""
+    A dense matrix is read from its upper triangle only (and overwritten). ``symbolic`` is
+    a CHOLMOD symbolic factorisation of the sparse pattern, reused at every θ."""
 
-    def __init__(self, matrix, ordering: np.ndarray | None) -> None:
+    def __init__(self, matrix, ordering: np.ndarray | None, symbolic=None) -> None:
         self.ordering = ordering
-        if sparse.issparse(matrix):
+        self._cholmod = None
+        if symbolic is not None:
+            self._dense = None
+            try:
+                self._cholmod = symbolic.cholesky(matrix)  # numeric step only
+            except Exception as exc:  # CholmodNotPositiveDefiniteError
+                raise np.linalg.LinAlgError(str(exc)) from None
+            self.logdet = float(self._cholmod.logdet())
+        elif sparse.issparse(matrix):
             self._dense = None
             perm = ordering if ordering is not None else np.arange(matrix.shape[0])
             permuted = matrix.tocsc()[perm][:, perm].tocsc()
@@ -390,6 +412,8 @@ class _RestFactor:
     def solve(self, rhs: np.ndarray) -> np.ndarray:
         if self._dense is not None:
             return linalg.cho_solve(self._dense, rhs, check_finite=False)
+        if self._cholmod is not None:
+            return np.asarray(self._cholmod(rhs))
         perm = self.ordering if self.ordering is not None else np.arange(rhs.shape[0])
         out = np.empty_like(rhs)
         out[perm] = self._lu.solve(np.ascontiguousarray(rhs[perm]))
@@ -430,13 +454,31 @@ class CrossedCriterion:
     :math:`X'V^{-1}X`; ``blups`` and ``conditional_covariances`` are for the optimum.
     """
 
-    def __init__(self, stats: CrossedStats, reml: bool, dense_limit: int = DENSE_LIMIT):
+    def __init__(
+        self,
+        stats: CrossedStats,
+        reml: bool,
+        dense_limit: int = DENSE_LIMIT,
+        sparse_solver: str = "auto",
+    ):
         self.stats = stats
         self.reml = reml
         self.dense = stats.r_z <= dense_limit
         self._g_zz_flat = stats.g_zz.toarray().ravel() if self.dense else None
         self._ordering: np.ndarray | None = None
+        analyze = _cholmod_analyze()
+        if sparse_solver == "cholmod" and analyze is None:
+            raise ImportError("CHOLMOD needs scikit-sparse (pip install 'panelre[sparse]').")
+        self._analyze = analyze if sparse_solver in ("auto", "cholmod") else None
+        self._symbolic = None
         self.n_eval = 0
+
+    @property
+    def sparse_solver(self) -> str:
+        """What factors the Schur complement: "dense", "cholmod" or "superlu"."""
+        if self.dense:
+            return "dense"
+        return "cholmod" if self._analyze is not None else "superlu"
 
     # -- the pieces at θ ------------------------------------------------------------
     def _first_level(self, theta1: np.ndarray):
@@ -498,12 +540,19 @@ class CrossedCriterion:
                 s_zz = scaling.left_t(scaling.left_t(full).T)  # Λ'MΛ = (Λ'(Λ'M)')'
             s_zz[np.diag_indices(st.r_z)] += 1.0
         else:
-            lam_r = st.lam_rest(pieces)
+            diagonal = scaling.diagonal
+            lam_r = sparse.diags(diagonal) if diagonal is not None else st.lam_rest(pieces)
             s_zz = (lam_r.T @ mid_zz @ lam_r + sparse.identity(st.r_z)).tocsc()
         return s_zz, s_zx, s_xx, logdet1
 
     def _factor_rest(self, s_zz) -> _RestFactor:
-        if not self.dense and self._ordering is None:
+        if self.dense:
+            return _RestFactor(s_zz, None)
+        if self._analyze is not None:  # CHOLMOD: fill-reducing order and symbolic step once
+            if self._symbolic is None:
+                self._symbolic = self._analyze(s_zz)
+            return _RestFactor(s_zz, None, self._symbolic)
+        if self._ordering is None:
             self._ordering = _fill_reducing_order(s_zz)
         return _RestFactor(s_zz, self._ordering)
 

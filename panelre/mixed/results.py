@@ -49,6 +49,8 @@ class RandomFactor:
         formulaic specs that rebuild its Z columns on new data.
     columns : tuple of str
         The data columns whose combination gives the level.
+    terms : tuple of str
+        Its random terms as written in the formula, e.g. ``("(Days | Subject)",)``.
     """
 
     name: str
@@ -61,6 +63,7 @@ class RandomFactor:
     condvar: np.ndarray
     specs: tuple[object, ...] = field(repr=False)
     columns: tuple[str, ...] = ()
+    terms: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("theta", "cov", "blups", "condvar"):
@@ -449,9 +452,11 @@ class MixedResults:
         ``refitML``; likelihood-ratio tests of fixed effects need ML fits."""
         if not self.reml:
             return self
-        from panelre.mixed.model import fit_design
+        from panelre.mixed.model import fit_design, warn_about_fit
 
-        return fit_design(self.formula, False, self.design, self.shift)
+        refit = fit_design(self.formula, False, self.design, self.shift)
+        warn_about_fit(refit)
+        return refit
 
     # ------------------------------------------------------------------ rendering
     @property

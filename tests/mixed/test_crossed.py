@@ -70,11 +70,19 @@ def test_one_factor_blocked_equals_per_group_criterion(sleepstudy):
             np.testing.assert_allclose(got.beta, want.beta, rtol=1e-11)
 
 
+def _solver(name: str) -> str:
+    if name == "cholmod":
+        pytest.importorskip("sksparse.cholmod", reason="scikit-sparse (the sparse extra)")
+    return name
+
+
+@pytest.mark.parametrize("solver", ["superlu", "cholmod"])
 @pytest.mark.parametrize("reml", [True, False])
-def test_sparse_path_equals_dense_path(reml):
-    """The sparse LU of the Schur complement (used above DENSE_LIMIT effects) gives the
-    dense Cholesky's criterion, BLUPs and conditional variances (a random slope in the
-    second factor exercises the non-scalar Λ)."""
+def test_sparse_path_equals_dense_path(reml, solver):
+    """The sparse factorisations of the Schur complement (used above DENSE_LIMIT effects:
+    CHOLMOD with scikit-sparse, else SuperLU's LU) give the dense Cholesky's criterion, BLUPs
+    and conditional variances (a random slope in the second factor exercises the non-scalar
+    Λ)."""
     df = _synthetic()
     x = np.column_stack([np.ones(len(df)), df["x"]])
     one = ThetaLayout.from_blocks(1, ((0,),))
@@ -84,8 +92,9 @@ def test_sparse_path_equals_dense_path(reml):
         FactorBlock(x.copy(), df["b"].to_numpy(), 12, two),
     ]
     stats, _ = crossed_stats(blocks, x, df["y"].to_numpy())
-    dense, sparse = CrossedCriterion(stats, reml), CrossedCriterion(stats, reml, dense_limit=0)
-    assert dense.dense and not sparse.dense
+    dense = CrossedCriterion(stats, reml)
+    sparse = CrossedCriterion(stats, reml, dense_limit=0, sparse_solver=_solver(solver))
+    assert dense.sparse_solver == "dense" and sparse.sparse_solver == solver
     for theta in ([0.7, 1.0, 0.3, 0.4], [0.1, 0.5, -0.2, 0.0], [0.0, 2.0, 0.0, 0.1]):
         theta = np.array(theta)
         a, b = dense.evaluate(theta), sparse.evaluate(theta)
@@ -178,8 +187,11 @@ def test_predict_bad_re_form(pen_fit, penicillin):
         pen_fit.predict(penicillin, re_form="~(1 | cask)")
     with pytest.raises(InvalidParameterError, match="'re_form' must be None"):
         pen_fit.predict(penicillin, re_form=3)
-    with pytest.raises(InvalidParameterError, match="needs 'data'"):
-        pen_fit.predict(re_form="~(1 | plate)")
+    np.testing.assert_allclose(  # the estimation rows, from the fitted design
+        pen_fit.predict(re_form="~(1 | plate)"), pen_fit.predict(penicillin, re_form="~(1|plate)")
+    )
+    with pytest.raises(InvalidParameterError, match="not both"):
+        pen_fit.predict(penicillin, include_random=False, re_form="~(1 | plate)")
     no_plate = penicillin.drop(columns="plate")
     with pytest.raises(DataError, match="needs the column 'plate'"):
         pen_fit.predict(no_plate)
@@ -239,3 +251,78 @@ def test_missing_values_in_a_second_factor(penicillin):
         res = mixed(PEN, df)
     assert res.nobs == 142 and any("Dropped 2 of 144" in str(w.message) for w in caught)
     pd.testing.assert_frame_equal(df, before)
+
+
+def test_interaction_labels_cannot_collide(pastes):
+    """('a:b', 'c') and ('a', 'b:c') would both be 'a:b:c': such data are refused, while
+    values with ':' that do not collide (Pastes' sample, 'A:a') are fine."""
+    df = pd.DataFrame(
+        {"y": np.arange(8.0) ** 1.5, "u": ["a:b", "a", "a:b", "a"] * 2, "v": ["c", "b:c"] * 4}
+    )
+    with pytest.raises(DataError, match="'u:v'.*look the same"):
+        mixed("y ~ 1 + (1 | u:v) + (1 | u)", df)
+
+
+def test_re_form_must_repeat_a_factors_terms(sleepstudy):
+    """lme4 refuses a re.form term that is not in the model; a part of a factor's terms
+    cannot be taken either."""
+    res = mixed("Reaction ~ Days + (Days | Subject) + (1 | Days)", sleepstudy)
+    with pytest.raises(
+        InvalidParameterError, match=r"repeat the fitted random terms.*Days \| Subject"
+    ):
+        res.predict(sleepstudy, re_form="~(1 | Subject)")
+    full = res.predict(sleepstudy, re_form="~(Days|Subject)")  # spacing does not matter
+    subject = res.ranef["Subject"].loc[sleepstudy["Subject"]].to_numpy()
+    expected = (
+        res.predict(sleepstudy, re_form="~0")
+        + subject[:, 0]
+        + subject[:, 1] * sleepstudy["Days"].to_numpy()
+    )
+    np.testing.assert_allclose(full, expected, rtol=1e-12)
+
+
+def test_interaction_levels_do_not_depend_on_the_column_dtype(pastes):
+    """An integer column that holds a NaN is float; its levels are still '3', not '3.0', so
+    clean integer data predicts with the fitted effects."""
+    df = pastes.assign(b=pd.factorize(pastes["batch"])[0], c=pd.factorize(pastes["cask"])[0])
+    with_nan = df.astype({"b": float})
+    with_nan.loc[0, "b"] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = mixed("strength ~ 1 + (1 | b/c)", with_nan)
+    assert "0:1" in res.ranef["c:b"].index  # c:b levels written as integers
+    got = res.predict(df.iloc[1:])  # integer columns: every level was seen
+    np.testing.assert_allclose(got, res.fitted_values.to_numpy(), rtol=1e-12)
+
+
+def test_anova_refuses_different_rows_of_the_same_size(penicillin):
+    a = mixed("diameter ~ 1 + (1 | plate)", penicillin.iloc[:100])
+    b = mixed("diameter ~ 1 + (1 | plate) + (1 | sample)", penicillin.iloc[44:])
+    with pytest.raises(DataError, match="same rows"):
+        anova(a, b)
+
+
+def test_confounded_interaction_is_not_called_a_reversed_nesting(penicillin):
+    df = penicillin.assign(k="same")
+    with pytest.raises(DataError, match="same groups") as info:
+        mixed("diameter ~ 1 + (1 | plate) + (1 | plate:k)", df)
+    assert "perhaps" not in str(info.value)
+
+
+def test_factor_order_is_lme4s():
+    """lme4 keeps the formula's order when the numbers of levels never increase, otherwise
+    rev(order(nlevels)): R 4.2.2, lme4 1.1.31, with a, b of 10 levels and c of 5 —
+    names(getME(lmer(y ~ 1 + (1 | c) + (1 | a) + (1 | b), d), "flist")) is b, a, c and
+    with (1 | a) + (1 | b) + (1 | c) it is a, b, c."""
+    rng = np.random.default_rng(1)
+    a, b = np.repeat(np.arange(10), 10), np.tile(np.arange(10), 10)
+    c = rng.integers(0, 5, 100)
+    y = rng.normal(size=10)[a] + rng.normal(size=10)[b] + rng.normal(size=5)[c]
+    df = pd.DataFrame({"y": y + rng.normal(size=100), "a": a, "b": b, "c": c})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        first = mixed("y ~ 1 + (1 | c) + (1 | a) + (1 | b)", df)
+        second = mixed("y ~ 1 + (1 | a) + (1 | b) + (1 | c)", df)
+    assert list(first.group_counts) == ["b", "a", "c"]
+    assert list(second.group_counts) == ["a", "b", "c"]
+    np.testing.assert_allclose(first.reml_criterion, second.reml_criterion, rtol=1e-12)
