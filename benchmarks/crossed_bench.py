@@ -49,7 +49,6 @@ import os
 import resource
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -58,6 +57,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from repeat import cell, repeat_fit  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "crossed.md"
@@ -215,25 +217,7 @@ def run_child(tool: str, case: dict, timeout: float) -> dict:
 
 # ----------------------------------------------------------------------------- driver
 def bench_tool(tool: str, case: dict, timeout: float, max_reps: int) -> dict:
-    runs = []
-    for _ in range(max_reps):
-        got = run_child(tool, case, timeout)
-        if got["status"] != "ok":
-            return got
-        runs.append(got)
-        if got["seconds"] > 20:  # slow: one repetition is enough
-            break
-    out = {
-        "status": "ok",
-        "seconds": statistics.median(r["seconds"] for r in runs),
-        "peak_mb": max(r["peak_mb"] for r in runs),
-        "reml": runs[0]["reml"],
-        "reps": len(runs),
-    }
-    for key in ("converged", "conv_messages"):
-        if key in runs[0]:
-            out[key] = runs[0][key]
-    return out
+    return repeat_fit(lambda: run_child(tool, case, timeout), max_reps)
 
 
 def _skip_reason(last: dict | None, rows: int, timeout: float) -> str | None:
@@ -294,14 +278,6 @@ def run(
 
 
 # ----------------------------------------------------------------------------- report
-def _fmt(row: dict | None, key: str, digits: int) -> str:
-    if row is None:
-        return "—"
-    if row["status"] != "ok":
-        return row["status"] if key == "seconds" else "—"
-    return f"{row[key]:.{digits}f}"
-
-
 def _ratio(mine: dict | None, theirs: dict | None) -> str:
     if not mine or not theirs or mine["status"] != "ok":
         return "—"
@@ -359,9 +335,9 @@ def to_markdown(
         mine, lme4 = cells.get("panelre"), table.get((case, "lme4"))
         lines.append(
             f"| {case} | {first['rows']:,} | {first['levels']} | "
-            + " | ".join(_fmt(cells[t], "seconds", 3) for t in tools)
+            + " | ".join(cell(cells[t], "seconds", 3) for t in tools)
             + " | "
-            + " | ".join(_fmt(cells[t], "peak_mb", 0) for t in tools)
+            + " | ".join(cell(cells[t], "peak_mb", 0) for t in tools)
             + " | "
             + " | ".join(_ratio(mine, cells[t]) for t in others)
             + f" | {_crit(mine)} | {_crit(lme4)} | {_crit_gap(mine, lme4)} |"

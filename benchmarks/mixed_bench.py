@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from repeat import cell, repeat_fit  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "mixed.md"
@@ -107,21 +109,13 @@ def run_child(tool: str, model: str, data: Path, timeout: float) -> dict | None:
 
 # ----------------------------------------------------------------------------- driver
 def bench_tool(tool, model, data, timeout, max_reps) -> dict:
-    runs = []
-    for _ in range(max_reps):
+    def once() -> dict:
         got = run_child(tool, model, data, timeout)
         if got is None:
             return {"status": f"> {timeout:g} s (timed out)"}
-        runs.append(got)
-        if got["seconds"] > 20:  # slow: one repetition is enough
-            break
-    return {
-        "status": "ok",
-        "seconds": statistics.median(r["seconds"] for r in runs),
-        "peak_mb": max(r["peak_mb"] for r in runs),
-        "reml": runs[0]["reml"],
-        "reps": len(runs),
-    }
+        return {"status": "ok", **got}
+
+    return repeat_fit(once, max_reps)
 
 
 def _skip_reason(last: dict | None, n_groups: int, timeout: float) -> str | None:
@@ -159,14 +153,6 @@ def run(sizes, timeout, reps, tools) -> list[dict]:
     return rows
 
 
-def _fmt(row: dict | None, key: str, digits: int) -> str:
-    if row is None:
-        return "—"
-    if row["status"] != "ok":
-        return row["status"] if key == "seconds" else "—"
-    return f"{row[key]:.{digits}f}"
-
-
 def to_markdown(rows: list[dict], tools: list[str], timeout: float) -> str:
     table = {(r["groups"], r["model"], r["tool"]): r for r in rows}
     lines = [
@@ -189,8 +175,8 @@ def to_markdown(rows: list[dict], tools: list[str], timeout: float) -> str:
     for model in MODELS:
         for g in sorted({r["groups"] for r in rows}):
             cells = [table.get((g, model, t)) for t in tools]
-            times = [_fmt(c, "seconds", 3) for c in cells]
-            mems = [_fmt(c, "peak_mb", 0) for c in cells]
+            times = [cell(c, "seconds", 3) for c in cells]
+            mems = [cell(c, "peak_mb", 0) for c in cells]
             ratios = [_ratio(table, g, model, other) for other in ("statsmodels", "lme4")]
             lines.append(f"| {model} | {g} | {g * PER_GROUP} | " + " | ".join(times)
                          + " | " + " | ".join(mems) + " | " + " | ".join(ratios) + " |")

@@ -108,16 +108,16 @@ class RestScaling:
 
     def left(self, matrix: np.ndarray) -> np.ndarray:
         r""":math:`\Lambda M` for M with one row per effect (1-D or 2-D)."""
-        flat = matrix.reshape(matrix.shape[0], -1)
-        diag = self.diagonal
-        out = flat * diag[:, None] if diag is not None else self._apply(flat, False)
-        return out.reshape(matrix.shape)
+        return self._times(matrix, transpose=False)
 
     def left_t(self, matrix: np.ndarray) -> np.ndarray:
         r""":math:`\Lambda' M`."""
+        return self._times(matrix, transpose=True)
+
+    def _times(self, matrix: np.ndarray, transpose: bool) -> np.ndarray:
         flat = matrix.reshape(matrix.shape[0], -1)
         diag = self.diagonal
-        out = flat * diag[:, None] if diag is not None else self._apply(flat, True)
+        out = flat * diag[:, None] if diag is not None else self._apply(flat, transpose)
         return out.reshape(matrix.shape)
 
 
