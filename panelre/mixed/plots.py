@@ -35,14 +35,19 @@ def plot_shrinkage(table: pd.DataFrame, group_name: str, ax=None):
     ax.set_xlabel("No-pooling estimate (group mean residual)")
     ax.set_ylabel("BLUP (partial pooling)")
     ax.set_title(f"Shrinkage of {group_name} effects")
-    fig.colorbar(pts, ax=ax, label="group size")
+    bar = fig.colorbar(pts, ax=ax, label="group size")
+    from matplotlib.ticker import MaxNLocator
+
+    bar.locator = MaxNLocator(integer=True)  # group sizes are whole numbers
+    bar.update_ticks()
     ax.legend(loc="upper left", fontsize="small")
     return fig
 
 
 def plot_random_effects(factors: list[tuple[pd.DataFrame, pd.DataFrame]], level: float, ax=None):
     """Caterpillar plot: for each grouping factor (a row of panels) and each of its random
-    effects (a panel), the BLUPs sorted with ``level`` conditional intervals.
+    effects (a panel), the BLUPs with ``level`` conditional intervals, the levels sorted by
+    the factor's first effect in every panel (one row per level across the panels).
 
     ``factors`` holds one ``(effects, se)`` pair of DataFrames per factor (levels x effects).
     Level labels are written when a factor has at most 60 levels.
@@ -73,8 +78,10 @@ def plot_random_effects(factors: list[tuple[pd.DataFrame, pd.DataFrame]], level:
         names = list(effects.columns)
         for axis in row[len(names) :]:
             axis.set_visible(False)
+        # one order for all panels of a factor (by its first effect), so that a level sits
+        # on the same row in each panel
+        order = np.argsort(effects[names[0]].to_numpy(), kind="stable")
         for axis, name in zip(row, names, strict=False):
-            order = np.argsort(effects[name].to_numpy(), kind="stable")
             est = effects[name].to_numpy()[order]
             half = z * se[name].to_numpy()[order]
             pos = np.arange(est.size)

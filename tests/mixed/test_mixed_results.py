@@ -194,3 +194,28 @@ def test_scaling_y_scales_estimates(sleepstudy):
 
 def test_results_type(slope):
     assert isinstance(slope, MixedResults)
+
+
+def test_caterpillar_panels_share_one_order(slope):
+    """Each subject sits on the same row in the intercept and the slope panel (sorted by the
+    intercept), and the shrinkage colour bar shows whole group sizes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    fig = slope.plot_random_effects()
+    first, second = (ax for ax in fig.axes if ax.get_visible())
+    labels = [t.get_text() for t in first.get_yticklabels()]
+    assert labels == [t.get_text() for t in second.get_yticklabels()]
+    by_intercept = slope.random_effects["Intercept"].sort_values(kind="stable")
+    assert labels == [str(v) for v in by_intercept.index]
+
+
+def test_shrinkage_colour_bar_ticks_are_integers(intercept):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    fig = intercept.plot_shrinkage()
+    bar = fig.axes[-1]
+    fig.canvas.draw()
+    ticks = [t for t in bar.get_yticks() if bar.get_ylim()[0] <= t <= bar.get_ylim()[1]]
+    assert ticks and all(float(t).is_integer() for t in ticks)
