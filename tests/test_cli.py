@@ -252,3 +252,11 @@ def test_select_table_uses_one_covariance(capsys):
     out = capsys.readouterr().out
     row = next(line for line in out.splitlines() if line.startswith("| Covariance"))
     assert row.count("Clustered (entity)") == 3
+
+
+def test_warnings_before_an_error_are_printed_too(capsys):
+    argv = ["fit", "dietox", "Weight ~ Feed", "--entity", "Pig", "--time", "Time"]
+    assert main([*argv, "--effects", "sideways"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("panelre: warning: 72 of 861 row(s) with missing values")
+    assert err[-1].startswith("panelre: error: The 'effects' parameter must be one of")
