@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["Summary", "format_number", "coefficient_table"]
+__all__ = ["Summary", "format_number", "coefficient_table", "tex_escape"]
 
 
 def format_number(value: object, digits: int = 4) -> str:
@@ -167,23 +167,24 @@ class Summary:
     # -- LaTeX ---------------------------------------------------------------
     def as_latex(self) -> str:
         """A booktabs ``table`` environment (needs ``\\usepackage{booktabs}``)."""
-        out = ["\\begin{table}[htbp]", "\\centering", f"\\caption{{{_tex(self.title)}}}"]
+        out = ["\\begin{table}[htbp]", "\\centering", f"\\caption{{{tex_escape(self.title)}}}"]
         for table in self.tables:
             cols, rows, body = self._cells(table)
             out.append("\\begin{tabular}{l" + "r" * len(cols) + "}")
             out.append("\\toprule")
-            out.append(" & " + " & ".join(_tex(c) for c in cols) + " \\\\")
+            out.append(" & " + " & ".join(tex_escape(c) for c in cols) + " \\\\")
             out.append("\\midrule")
             for r, b in zip(rows, body):
-                out.append(_tex(r) + " & " + " & ".join(_tex(v) for v in b) + " \\\\")
+                out.append(tex_escape(r) + " & " + " & ".join(tex_escape(v) for v in b) + " \\\\")
             if self.header and table is self.tables[-1]:
                 out.append("\\midrule")
                 for k, v in self.header:
-                    out.append(f"{_tex(k)} & \\multicolumn{{{len(cols)}}}{{r}}{{{_tex(v)}}} \\\\")
+                    span = f"\\multicolumn{{{len(cols)}}}{{r}}"
+                    out.append(f"{tex_escape(k)} & {span}{{{tex_escape(v)}}} \\\\")
             out.append("\\bottomrule")
             out.append("\\end{tabular}")
         for note in self.notes:
-            out.append(f"\\par\\footnotesize {_tex(note)}")
+            out.append(f"\\par\\footnotesize {tex_escape(note)}")
         out.append("\\end{table}")
         return "\n".join(out)
 
@@ -217,8 +218,33 @@ class Summary:
         return text
 
 
-_TEX_ESCAPES = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}"}
+_TEX_ESCAPES = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "|": r"\textbar{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+    "²": r"\textsuperscript{2}",
+    "—": "--",
+    "–": "--",
+    "−": "-",
+}
 
 
-def _tex(text: str) -> str:
-    return "".join(_TEX_ESCAPES.get(ch, ch) for ch in str(text)).replace("—", "--")
+def tex_escape(text: object) -> str:
+    r"""Escape text for LaTeX (plain ``pdflatex`` with no extra packages).
+
+    Examples
+    --------
+    >>> tex_escape("P>|z| & R² 5%")
+    'P\\textgreater{}\\textbar{}z\\textbar{} \\& R\\textsuperscript{2} 5\\%'
+    """
+    return "".join(_TEX_ESCAPES.get(ch, ch) for ch in str(text))

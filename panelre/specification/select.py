@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from panelre._validation import check_probability
-from panelre.comparison import compare
+from panelre.comparison import RegressionTable, compare
 from panelre.covariance import make_covariance
 from panelre.estimators import FixedEffects, PooledOLS, RandomEffects
 from panelre.estimators.cre import CorrelatedRandomEffects
@@ -27,7 +27,7 @@ from panelre.specification.poolability import f_test_effects
 from panelre.specification.serial import serial_correlation
 from panelre.specification.unit_root import unit_root
 from panelre.stats import Backend, PanelSource, RowMap, bind, in_memory
-from panelre.tables import Summary, format_number
+from panelre.tables import format_number
 
 __all__ = ["Selection", "select"]
 
@@ -77,7 +77,7 @@ class Selection:
     cov_reasons: list[str] = field(default_factory=list)
 
     @property
-    def table(self) -> Summary:
+    def table(self) -> RegressionTable:
         """Side-by-side comparison of the fitted models."""
         return compare(dict(self.models))
 
