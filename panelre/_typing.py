@@ -35,7 +35,7 @@ RE_METHOD_ALIASES = {
     "mle": "ml",
 }
 CONVENTIONS = ("plm", "stata")
-COV_TYPES = ("unadjusted", "robust", "cluster", "driscoll-kraay")
+COV_TYPES = ("unadjusted", "robust", "cluster", "driscoll-kraay", "cr2")
 COV_ALIASES = {
     "homoskedastic": "unadjusted",
     "classic": "unadjusted",
@@ -45,4 +45,5 @@ COV_ALIASES = {
     "kernel": "driscoll-kraay",
     "dk": "driscoll-kraay",
     "scc": "driscoll-kraay",
+    "bell-mccaffrey": "cr2",
 }

@@ -173,8 +173,28 @@ class Estimation:
     n_instruments: int | None = None
     ssr: float | None = None
 
+    def cluster_gram(self, cluster: Any) -> np.ndarray:
+        """``X_g'X_g`` per cluster (G, k, k) of the estimator's regression, as score sums
+        of the regressors with each regressor in the place of the residual."""
+        assert self.regressors is not None
+        x = self.regressors
+        columns = [self.rows.scores(x, x.columns([b])).score_sums(cluster) for b in range(x.width)]
+        gram = np.stack(columns, axis=2)
+        return (gram + np.swapaxes(gram, 1, 2)) / 2
+
     def covariance_inputs(self) -> CovarianceInputs:
         """Package the pieces the covariance estimators need."""
+        has_rows = self.regressors is not None and self.regressors.width == len(self.params)
+        if self.variance_components is not None:
+            reason = (
+                "random effects: R clubSandwich's CR2 for random effects adjusts with the "
+                "estimated working covariance of the untransformed rows, which is not "
+                "implemented; use cov='cluster', or pr.wild_bootstrap on the fit"
+            )
+        elif not has_rows:
+            reason = "this estimator does not provide its regression's rows"
+        else:
+            reason = ""
         return CovarianceInputs(
             scores=self.scores,
             bread=self.bread,
@@ -184,6 +204,9 @@ class Estimation:
             absorbed_levels=self.absorbed_levels,
             constant_in_params=self.constant_in_params,
             likelihood_cov=self.likelihood_cov,
+            cluster_gram=None if reason else self.cluster_gram,
+            cluster_gram_unavailable=reason,
+            weighted=self.rows.weight_type is not None,
         )
 
 
@@ -214,6 +237,7 @@ class PanelResults:
         self._covariance = covariance
         self._cov = parameter_cov.matrix
         self._inference_df = parameter_cov.inference_df
+        self._coefficient_df = parameter_cov.coefficient_df
 
     # -------------------------------------------------------------- identity
     @property
@@ -282,11 +306,28 @@ class PanelResults:
             return None
         return self.df_resid if self._inference_df is None else self._inference_df
 
+    @property
+    def coefficient_df(self) -> pd.Series | None:
+        """Degrees of freedom of each coefficient's t statistic when the covariance sets
+        them per coefficient (``cov="cr2"``: Satterthwaite, as R clubSandwich
+        ``coef_test``); None otherwise (``df_inference`` applies to all)."""
+        if self._coefficient_df is None:
+            return None
+        return pd.Series(self._coefficient_df, index=self._est.names, name="df")
+
+    def _reference_df(self) -> Any:
+        """The t degrees of freedom per coefficient (array), a common one (int), or None
+        for the normal distribution."""
+        if self._coefficient_df is not None:
+            return self._coefficient_df
+        return self.df_inference
+
     @cached_property
     def pvalues(self) -> pd.Series:
-        """Two-sided p-values: t with ``df_inference`` df, or normal for RE-type models."""
+        """Two-sided p-values: t with ``df_inference`` df (per coefficient with
+        ``cov="cr2"``), or normal for RE-type models."""
         t = np.abs(self.tstats.to_numpy())
-        df = self.df_inference
+        df = self._reference_df()
         p = 2 * (stats.norm.sf(t) if df is None else stats.t.sf(t, df))
         return pd.Series(p, index=self._est.names, name="pvalues")
 
@@ -296,7 +337,7 @@ class PanelResults:
 
         level = check_probability("level", level)
         q = (1 + level) / 2
-        df = self.df_inference
+        df = self._reference_df()
         crit = stats.norm.ppf(q) if df is None else stats.t.ppf(q, df)
         half = crit * self.std_errors
         return pd.DataFrame({"lower": self.params - half, "upper": self.params + half})

@@ -12,8 +12,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 
 import panelre as pr
+from panelre.exceptions import InvalidParameterError
 
 KW = {"entity": "firm", "time": "year"}
 FORMULA = "y ~ x1 + x2 + C(g)"
@@ -28,6 +30,8 @@ COVARIANCES: list[tuple[str, dict[str, Any]]] = [
     ("cluster", {"cluster": "region"}),
     ("cluster", {"cluster": "region", "small_sample": True}),
     ("driscoll-kraay", {}),
+    ("cr2", {}),
+    ("cr2", {"cluster": "region"}),
 ]
 
 ESTIMATORS: list[tuple[str, str, dict[str, Any]]] = [
@@ -155,6 +159,17 @@ def assert_covariances_equal(got: Any, ref: Any, rtol: float) -> None:
     for cov, options in COVARIANCES:
         if ref.estimator == "between" and (cov == "driscoll-kraay" or options.get("cluster")):
             continue  # the between regression has one row per entity and no periods
+        if cov == "cr2":
+            try:
+                b = quiet(ref.with_cov, cov, **options)
+            except InvalidParameterError:  # not defined for this fit: the same refusal
+                with pytest.raises(InvalidParameterError):
+                    quiet(got.with_cov, cov, **options)
+                continue
+            a = quiet(got.with_cov, cov, **options)
+            np.testing.assert_allclose(a.coefficient_df, b.coefficient_df, rtol=rtol)
+            np.testing.assert_allclose(a.std_errors, b.std_errors, rtol=rtol, err_msg=cov)
+            continue
         a = quiet(got.with_cov, cov, **options)
         b = quiet(ref.with_cov, cov, **options)
         np.testing.assert_allclose(a.std_errors, b.std_errors, rtol=rtol, err_msg=f"{cov}")

@@ -7,6 +7,7 @@ a frozen ``DfCorrection`` value.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +54,13 @@ class CovarianceInputs:
         The inverse observed information of a likelihood estimator for its coefficients
         (random effects by ML under ``convention="stata"``, as ``xtreg, mle``); the
         unadjusted covariance then is this matrix.
+    cluster_gram : callable or None
+        ``cluster -> (G, k, k)``: the regressors' cross-products ``X_g'X_g`` per cluster,
+        in the order of ``score_sums`` (the bias-reduced CR2 covariance needs them); None
+        when the estimator's regression does not provide them, and then
+        ``cluster_gram_unavailable`` says why.
+    weighted : bool
+        The regression has observation weights.
     """
 
     scores: ScoreReducer
@@ -63,6 +71,9 @@ class CovarianceInputs:
     absorbed_levels: tuple[tuple[str, int], ...] = ()
     constant_in_params: bool = False
     likelihood_cov: np.ndarray | None = None
+    cluster_gram: Callable[[Any], np.ndarray] | None = None
+    cluster_gram_unavailable: str = ""
+    weighted: bool = False
 
     @property
     def nobs(self) -> int:
@@ -174,10 +185,14 @@ class ParameterCovariance:
         Denominator degrees of freedom Stata uses with this covariance (G − 1 for clustered
         covariances with ``small_sample=True``; the smallest G of a two-way clustering);
         None: the estimator's own (``df_resid`` for t-based estimators).
+    coefficient_df : ndarray (k,) or None
+        Degrees of freedom of each coefficient's t statistic when they differ by
+        coefficient (the Satterthwaite approximation of CR2); None: ``inference_df``.
     """
 
     matrix: np.ndarray
     inference_df: int | None = None
+    coefficient_df: np.ndarray | None = None
 
 
 def sandwich(bread: np.ndarray, meat: np.ndarray) -> np.ndarray:

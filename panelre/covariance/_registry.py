@@ -9,6 +9,7 @@ from panelre._validation import check_option, closest_names
 from panelre.covariance._base import CovarianceEstimator
 from panelre.covariance.classic import Unadjusted
 from panelre.covariance.clustered import Clustered
+from panelre.covariance.cr2 import BellMcCaffrey
 from panelre.covariance.driscoll_kraay import DriscollKraay
 from panelre.covariance.robust import Robust
 from panelre.exceptions import InvalidParameterError
@@ -20,6 +21,7 @@ REGISTRY: dict[str, type[CovarianceEstimator]] = {
     "robust": Robust,
     "cluster": Clustered,
     "driscoll-kraay": DriscollKraay,
+    "cr2": BellMcCaffrey,
 }
 assert set(REGISTRY) == set(COV_TYPES)
 
@@ -28,6 +30,7 @@ _ACCEPTS = {
     "robust": {"small_sample"},
     "cluster": {"small_sample", "cluster"},
     "driscoll-kraay": {"small_sample", "bandwidth"},
+    "cr2": {"cluster"},
 }
 
 

@@ -16,6 +16,8 @@ R_FIXTURES = {
     "mixed/lme4_extra.json": "call",
     "meta/metafor_extra.json": "call",
     "weights/weights_r.json": "call",
+    "cr2/cr2_r.json": "call",
+    "margins/margins_r.json": "call",
 }
 
 
