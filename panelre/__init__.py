@@ -15,7 +15,8 @@ from panelre.api import (
     pooled_ols,
     random_effects,
 )
-from panelre.comparison import compare
+from panelre.bootstrap import wild_bootstrap
+from panelre.comparison import RegressionTable, compare
 from panelre.estimators import (
     Between,
     FirstDifference,
@@ -90,6 +91,8 @@ __all__ = [
     "HausmanTaylor",
     "IdentificationError",
     "compare",
+    "RegressionTable",
+    "wild_bootstrap",
     "effect_size",
     "meta_analysis",
     "MetaAnalysisResults",

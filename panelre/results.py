@@ -21,7 +21,14 @@ from panelre.exceptions import DataError, InvalidParameterError
 from panelre.stats import PanelSource, RowMap, ScoreReducer, in_memory, map_chunks
 from panelre.tables import Summary, coefficient_table, format_number
 
-__all__ = ["Estimation", "VarianceComponents", "PanelResults", "TestResult", "TestDetails"]
+__all__ = [
+    "Estimation",
+    "VarianceComponents",
+    "PanelResults",
+    "TestResult",
+    "TestDetails",
+    "BootstrapDetails",
+]
 
 
 @dataclass(frozen=True)
@@ -709,6 +716,42 @@ def _theta_text(theta: float | pd.Series) -> str:
 
 
 @dataclass(frozen=True)
+class BootstrapDetails:
+    """What a wild cluster bootstrap test computed.
+
+    Attributes
+    ----------
+    param : str
+    null_value : float
+    estimate : float
+    ci : (float, float)
+        The bootstrap confidence interval at ``level`` (test inversion).
+    level : float
+    draws : int
+        Bootstrap samples used (2^G when enumerated).
+    enumerated : bool
+        Every Rademacher sign vector was used (exact, no randomness).
+    weights : str
+    impose_null : bool
+        WCR (True) or WCU (False).
+    n_clusters : int
+    pvalue_equal_tail : float
+    """
+
+    param: str
+    null_value: float
+    estimate: float
+    ci: tuple[float, float]
+    level: float
+    draws: int
+    enumerated: bool
+    weights: str
+    impose_null: bool
+    n_clusters: int
+    pvalue_equal_tail: float
+
+
+@dataclass(frozen=True)
 class TestDetails:
     """What a test on coefficients compared: the names, and for a Hausman contrast the rank,
     eigenvalues and definiteness of ``V₁ − V₂`` and the variant; for a Wald test the tested
@@ -768,7 +811,7 @@ class TestResult:
     valid: bool = True
     reason: str = ""
     distribution: str = "chi2"
-    details: TestDetails | None = None
+    details: TestDetails | BootstrapDetails | None = None
 
     def rejects(self, alpha: float = 0.05) -> bool:
         """True when the test is valid and rejects the null at level ``alpha``."""
@@ -785,6 +828,8 @@ class TestResult:
             stat = f"CIPS = {format_number(self.stat)}"
         elif self.distribution == "chibar2":
             stat = f"chibar2(01) = {format_number(self.stat)}"
+        elif self.distribution == "bootstrap":
+            stat = f"t = {format_number(self.stat)}"
         else:
             stat = f"z = {format_number(self.stat)}"
         lines = [
@@ -793,6 +838,14 @@ class TestResult:
             f"  H1: {self.alternative}",
             f"  {stat}, p-value = {format_number(self.pvalue)}",
         ]
+        if isinstance(self.details, BootstrapDetails):
+            d = self.details
+            drawn = "all" if d.enumerated else "drawn"
+            lines.append(
+                f"  {format_number(100 * d.level, 0)}% bootstrap CI: "
+                f"[{format_number(d.ci[0])}, {format_number(d.ci[1])}] "
+                f"({d.draws} {drawn} draws, {d.n_clusters} clusters)"
+            )
         if not self.valid:
             lines.append(f"  NOT VALID: {self.reason}")
         return "\n".join(lines)

@@ -54,6 +54,7 @@ PUBLIC_FUNCTIONS = [
     pr.meta_analysis,
     pr.effect_size,
     pr.compare,
+    pr.wild_bootstrap,
     pr.read_panel,
 ]
 

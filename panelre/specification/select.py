@@ -467,7 +467,9 @@ def _cautions(tests: Mapping[str, TestResult], n_entities: int) -> list[str]:
     if n_entities < 30:
         out.append(
             f"Only {n_entities} entities: cluster-robust tests and standard errors rely on many "
-            "clusters, so treat p-values near the threshold with caution."
+            "clusters, so treat p-values near the threshold with caution. With few clusters "
+            "use the bias-reduced CR2 covariance with Satterthwaite degrees of freedom "
+            "(cov='cr2') or the wild cluster bootstrap (pr.wild_bootstrap(result, 'x'))."
         )
     out.append(
         "Report cluster-robust standard errors (cov='cluster') for the chosen model unless you "

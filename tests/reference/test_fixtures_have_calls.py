@@ -18,6 +18,7 @@ R_FIXTURES = {
     "weights/weights_r.json": "call",
     "cr2/cr2_r.json": "call",
     "margins/margins_r.json": "call",
+    "bootstrap/wild_bootstrap_r.json": "call",
 }
 
 
