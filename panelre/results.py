@@ -630,16 +630,127 @@ class PanelResults:
             parameter_cov=estimator.compute(self._est.covariance_inputs()),
         )
 
-    def predict(self, data: Any = None) -> Any:
-        """Predictions: the fitted values, or ``x'b`` on new ``data`` (a DataFrame with the
-        formula's regressors; a lazy series for a Dask frame)."""
-        if data is None:
-            return self.fitted_values
+    def _regressor_rows(self) -> pd.DataFrame:
+        """The regressors on the estimation rows (untransformed for pooled, fixed and
+        random effects; the regression's own rows for between and first differences)."""
+        names = list(self._est.names)
+        rows = self._est.rows
+        if rows is self.source and all(n in self.source.x_names for n in names):
+            width = self.source.width
+            maps = {n: RowMap.select(width, [1 + self.source.x_names.index(n)]) for n in names}
+        else:
+            assert self._est.regressors is not None
+            maps = {n: self._est.regressors.columns([j]) for j, n in enumerate(names)}
+        columns = {n: in_memory(rows.values(m, n)) for n, m in maps.items()}
+        return pd.DataFrame(columns)
+
+    def _effect_terms(self, entity: pd.Index, time: pd.Index | None) -> np.ndarray:
+        """The estimated effects each row adds to ``x'b`` (NaN for unseen groups): FE αᵢ
+        (and γₜ), RE BLUPs; zeros for estimators without effects."""
+        est = self._est
+        if est.effects is None:
+            return np.zeros(len(entity))
+        model_effects = getattr(self._model, "effects", "entity")
+        if self.variance_components is not None and model_effects == "twoway":
+            raise InvalidParameterError(
+                "predict(effects='include') of two-way random effects is not available (the "
+                "time BLUPs are not estimated); use effects='exclude'."
+            )
+        keys = time if model_effects == "time" else entity
+        if keys is None:
+            raise DataError("predict(effects='include') needs the time column in data.")
+        out = est.effects.reindex(keys).to_numpy(dtype=float)
+        if est.time_effects is not None and time is not None:
+            out = out + est.time_effects.reindex(time).to_numpy(dtype=float)
+        unseen = int(np.isnan(out).sum())
+        if unseen:
+            from panelre._warnings import warn
+            from panelre.exceptions import PanelreWarning
+
+            warn(
+                f"predict: {unseen} row(s) belong to groups without an estimated effect; "
+                "their prediction is NaN (use effects='exclude' for x'b).",
+                PanelreWarning,
+            )
+        return out
+
+    def _prediction_variance(self, effects: str) -> float:
+        """The variance of a new observation's error around the prediction."""
+        vc = self.variance_components
+        if vc is None:
+            return float(self.resid_variance)
+        if effects == "include":
+            return float(vc.sigma2_e)
+        return float(vc.sigma2_u + vc.sigma2_e + (vc.sigma2_t or 0.0))
+
+    def predict(
+        self,
+        data: Any = None,
+        *,
+        effects: str = "include",
+        interval: str | None = None,
+        level: float = 0.95,
+    ) -> Any:
+        """Predictions with the same meaning in-sample and on new data.
+
+        Parameters
+        ----------
+        data : DataFrame, mapping or Dask frame, optional
+            New data with the formula's regressors (and the entity / time columns for
+            ``effects="include"``). None: the estimation rows.
+        effects : {"include", "exclude"}, default "include"
+            Add the estimated effects (FE: αᵢ, and γₜ for two-way; RE: the BLUPs; Stata's
+            ``xbu``), or predict ``x'b`` alone (Stata's ``xb``: with ``constant=True`` a
+            fixed-effects fit includes Stata's ``_cons``). Rows of groups without an
+            estimated effect get NaN, with a warning.
+        interval : {None, "confidence", "prediction"}
+            Add the standard error and interval of the linear prediction (``x'Vx``, the
+            effects treated as known, as Stata's ``stdp``), or of a new observation
+            (adding σ²ₑ, and σ²ᵤ for random effects without their effect).
+        level : float, default 0.95
+
+        Returns
+        -------
+        Series ``predicted``, or a DataFrame with ``predicted``, ``se``, ``lower`` and
+        ``upper`` when ``interval`` is given (a lazy series for a Dask frame without
+        interval or effects).
+
+        Examples
+        --------
+        >>> import panelre as pr
+        >>> g = pr.datasets.load("grunfeld")
+        >>> fe = pr.fixed_effects("inv ~ value + capital", g, entity="firm", time="year")
+        >>> bool((fe.predict() - fe.fitted_values).abs().max() < 1e-9)
+        True
+        >>> pooled = pr.pooled_ols("inv ~ value + capital", g, entity="firm", time="year")
+        >>> pooled.predict(g.head(2), interval="confidence").round(2).columns.tolist()
+        ['predicted', 'se', 'lower', 'upper']
+        """
+        from panelre._validation import check_option, check_probability
+
+        effects = check_option("effects", effects, ("include", "exclude"))
+        if interval is not None:
+            interval = check_option("interval", interval, ("confidence", "prediction"))
+        level = check_probability("level", level)
         names = list(self._est.names)
         params = self.params[names].to_numpy()
-
-        def one(frame: pd.DataFrame) -> pd.Series:
-            X = self.source.regressors_for(frame)
+        fe_without_constant = self.estimator == "fixed_effects" and not self._est.constant_in_params
+        if interval is not None and fe_without_constant:
+            raise InvalidParameterError(
+                "Prediction intervals of fixed effects need the constant Stata reports: fit "
+                "with constant=True (then x'b includes _cons and its variance, as Stata's "
+                "xb and stdp)."
+            )
+        if isinstance(data, Mapping):
+            data = pd.DataFrame(data)
+        if data is None:
+            X = self._regressor_rows()
+            index = X.index
+            keys = index.to_frame(index=False) if isinstance(index, pd.MultiIndex) else None
+            entity = pd.Index(keys.iloc[:, 0]) if keys is not None else pd.Index([])
+            time = pd.Index(keys.iloc[:, 1]) if keys is not None and keys.shape[1] > 1 else None
+        elif isinstance(data, pd.DataFrame):
+            X = self.source.regressors_for(data)
             missing = [n for n in names if n not in X.columns]
             if missing:
                 raise DataError(
@@ -647,12 +758,99 @@ class PanelResults:
                     "of the formula's regressors (e.g. Mundlak mean terms); predict() without "
                     "data returns the fitted values."
                 )
-            values = X[names].to_numpy(dtype=float) @ params
-            return pd.Series(values, index=frame.index, name="predicted")
+            index = data.index
+            entity_col, time_col = self.source.entity_name, self.source.time_name
+            needs_keys = effects == "include" and self._est.effects is not None
+            if needs_keys and entity_col not in data.columns:
+                raise DataError(
+                    f"predict(effects='include') needs the entity column {entity_col!r} in "
+                    "data to add the estimated effects; or pass effects='exclude'."
+                )
+            entity = pd.Index(data[entity_col]) if entity_col in data.columns else pd.Index([])
+            time = (
+                pd.Index(data[time_col])
+                if time_col is not None and time_col in data.columns
+                else None
+            )
+        else:  # a lazy frame: x'b chunk by chunk
+            if interval is not None or (effects == "include" and self._est.effects is not None):
+                raise InvalidParameterError(
+                    "On a Dask frame predict() gives x'b (effects='exclude') without "
+                    "intervals; compute the rows first for effects or intervals."
+                )
 
-        if isinstance(data, Mapping):
-            data = pd.DataFrame(data)
-        return map_chunks(data, one, "predicted")
+            def one(frame: pd.DataFrame) -> pd.Series:
+                values = self.source.regressors_for(frame)[names].to_numpy(dtype=float) @ params
+                return pd.Series(values, index=frame.index, name="predicted")
+
+            return map_chunks(data, one, "predicted")
+        values = X[names].to_numpy(dtype=float)
+        xb = values @ params
+        if fe_without_constant and effects == "exclude":
+            # Stata's xb (plm's predict on a data.frame): x'b plus the constant
+            # ȳ − x̄'b, the observation-weighted mean of the effects
+            xb = xb + self._fe_constant()
+        if effects == "include" and self._est.effects is not None:
+            if fe_without_constant or self.estimator == "fixed_effects":
+                fitted = in_memory(self.fitted_values)
+                rows = self._regressor_rows()[names].to_numpy(dtype=float)
+                table = pd.Series(fitted.to_numpy() - rows @ params, index=fitted.index)
+                xb = xb + self._fe_terms(table, entity, time)
+            else:
+                xb = xb + self._effect_terms(entity, time)
+        predicted = pd.Series(xb, index=index, name="predicted")
+        if interval is None:
+            return predicted
+        cov = self.cov.loc[names, names].to_numpy()
+        se = np.sqrt(np.einsum("ij,jk,ik->i", values, cov, values))
+        if interval == "prediction":
+            se = np.sqrt(se**2 + self._prediction_variance(effects))
+        df = self.df_inference
+        q = (1 + level) / 2
+        crit = stats.norm.ppf(q) if df is None else stats.t.ppf(q, df)
+        return pd.DataFrame(
+            {"predicted": xb, "se": se, "lower": xb - crit * se, "upper": xb + crit * se},
+            index=index,
+        )
+
+    def _fe_constant(self) -> float:
+        """ȳ − x̄'b of a fixed-effects fit (Stata's ``_cons``)."""
+        fitted = in_memory(self.fitted_values).to_numpy()
+        X = self._regressor_rows()[list(self._est.names)].to_numpy(dtype=float)
+        return float(np.mean(fitted - X @ self.params.to_numpy()))
+
+    def _fe_terms(
+        self, in_sample: pd.Series, entity: pd.Index, time: pd.Index | None
+    ) -> np.ndarray:
+        """Fixed effects per row from the in-sample ``fitted − x'b`` (αᵢ, or αᵢ + γₜ)."""
+        keys = in_sample.index.to_frame(index=False)
+        effects = getattr(self._model, "effects", "entity")
+        if effects == "twoway":
+            if time is None:
+                raise DataError("predict(effects='include') of two-way FE needs the time column.")
+            table = pd.Series(in_sample.to_numpy(), index=pd.MultiIndex.from_frame(keys))
+            out = (
+                table.groupby(level=[0, 1])
+                .mean()
+                .reindex(pd.MultiIndex.from_arrays([entity, time]))
+            )
+            values = out.to_numpy(dtype=float)
+        else:
+            level = 1 if effects == "time" else 0
+            by = pd.Series(in_sample.to_numpy()).groupby(keys.iloc[:, level].to_numpy()).mean()
+            values = by.reindex(time if effects == "time" else entity).to_numpy(dtype=float)
+        unseen = int(np.isnan(values).sum())
+        if unseen:
+            from panelre._warnings import warn
+            from panelre.exceptions import PanelreWarning
+
+            warn(
+                f"predict: {unseen} row(s) belong to groups (or, two-way, entity-period "
+                "cells) without an estimated effect; their prediction is NaN (use "
+                "effects='exclude' for x'b).",
+                PanelreWarning,
+            )
+        return values
 
     def to_frame(self, level: float = 0.95) -> pd.DataFrame:
         """Tidy coefficient table: estimate, std. error, statistic, p-value, interval."""

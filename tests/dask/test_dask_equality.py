@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 import panelre as pr
+from panelre.exceptions import InvalidParameterError
 from tests.backend_cases import (
     ESTIMATORS,
     FORMULA,
@@ -74,8 +75,10 @@ def test_rows_are_lazy(sync, panels) -> None:
     np.testing.assert_allclose(np.sort(ours), np.sort(ref.resids.to_numpy()), rtol=1e-9)
     fitted = got.fitted_values.compute().to_numpy()
     np.testing.assert_allclose(np.sort(fitted), np.sort(ref.fitted_values.to_numpy()), rtol=1e-9)
-    pred = got.predict(ddf).compute()
+    pred = got.predict(ddf, effects="exclude").compute()
     assert len(pred) == len(panel)
+    with pytest.raises(InvalidParameterError, match="Dask frame"):
+        got.predict(ddf)
     np.testing.assert_allclose(
         got.predict(panel.iloc[:5]).to_numpy(), ref.predict(panel.iloc[:5]).to_numpy(), rtol=1e-9
     )

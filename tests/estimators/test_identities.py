@@ -152,8 +152,8 @@ def test_predict_on_new_data(grunfeld):
     re = pr.random_effects(F, grunfeld, entity="firm", time="year")
     new = pd.DataFrame({"value": [1000.0], "capital": [100.0]})
     expected = re.params["Intercept"] + 1000 * re.params["value"] + 100 * re.params["capital"]
-    np.testing.assert_allclose(re.predict(new).iloc[0], expected)
-    np.testing.assert_allclose(re.predict(), re.fitted_values)
+    np.testing.assert_allclose(re.predict(new, effects="exclude").iloc[0], expected)
+    np.testing.assert_allclose(re.predict(effects="exclude"), re.fitted_values)
 
 
 def test_summary_renders_in_every_format(grunfeld):

@@ -281,7 +281,7 @@ run_case <- function(id, dataset, formula, param, r, weights, type, cluster = "f
   out <- list(
     id = id, call = call_str,
     dataset = dataset, data_rule = datasets[[dataset]]$rule,
-    formula = lm_formula, absorb = absorb, cluster = cluster,
+    formula = lm_formula, absorb = if (is.null(absorb)) NA else absorb, cluster = cluster,
     n_obs = N, n_clusters = G, k = k_small,
     small_sample_factor = (G / (G - 1)) * ((N - 1) / (N - k_small)),
     param = param, r = r, weights = weights, type = type,
@@ -308,10 +308,9 @@ run_case <- function(id, dataset, formula, param, r, weights, type, cluster = "f
       ci_upper_enumerated_minus_published = out$ci_upper - pb$ci_upper)
     out$published <- pub
   }
-  out$seconds <- round(proc.time()[["elapsed"]] - t0, 1)
   message(sprintf("%-44s t=%9.6f p_sym=%.6f p_et=%.6f ci=[%s, %s] (%.1fs)", id, out$t_stat,
                   out$p_symmetric, out$p_equaltail, format(out$ci_lower, digits = 10),
-                  format(out$ci_upper, digits = 10), out$seconds))
+                  format(out$ci_upper, digits = 10), proc.time()[["elapsed"]] - t0))
   cases[[length(cases) + 1]] <<- out
 }
 
