@@ -48,6 +48,7 @@ from panelre.exceptions import (
     RankDeficiencyError,
     SingletonWarning,
 )
+from panelre.margins import margins
 from panelre.meta import MetaAnalysisResults, effect_size, meta_analysis
 from panelre.mixed import MixedResults, anova, mixed
 from panelre.panel import PanelData
@@ -93,6 +94,7 @@ __all__ = [
     "compare",
     "RegressionTable",
     "wild_bootstrap",
+    "margins",
     "effect_size",
     "meta_analysis",
     "MetaAnalysisResults",

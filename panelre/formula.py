@@ -8,7 +8,7 @@ must be wrapped in ``C()`` to be used as categorical regressors.
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 import formulaic
@@ -241,3 +241,16 @@ def _plain_matrices(
     for j, name in enumerate(x_names):  # a loop over columns
         X[:, j] = 1.0 if name == "Intercept" else frame[name].to_numpy(dtype=float)
     return y, X
+
+
+def required_variables(rhs_spec: object, x_names: Sequence[str]) -> list[str]:
+    """The data columns a right-hand side uses (its plain columns when it has no spec).
+
+    Examples
+    --------
+    >>> required_variables(None, ["Intercept", "x1", "x2"])
+    ['x1', 'x2']
+    """
+    if rhs_spec is None:
+        return [c for c in x_names if c != "Intercept"]
+    return sorted(str(v) for v in rhs_spec.required_variables)  # type: ignore[attr-defined]

@@ -55,6 +55,7 @@ PUBLIC_FUNCTIONS = [
     pr.effect_size,
     pr.compare,
     pr.wild_bootstrap,
+    pr.margins,
     pr.read_panel,
 ]
 

@@ -461,6 +461,15 @@ class Backend(Protocol):
         """The formula's right-hand side evaluated on new in-memory data."""
         ...
 
+    def estimation_data(self, rows: Any) -> pd.DataFrame | None:
+        """The data rows of the fit (after dropping missing values) as an in-memory
+        frame, or None when the backend keeps them elsewhere (Dask, device arrays)."""
+        ...
+
+    def required_variables(self, rows: Any) -> list[str]:
+        """The data columns the formula's right-hand side uses."""
+        ...
+
 
 @dataclass(frozen=True, eq=False)
 class PanelSource:
@@ -595,3 +604,11 @@ class PanelSource:
     def regressors_for(self, data: pd.DataFrame) -> pd.DataFrame:
         """The formula's right-hand side on new data (same coding)."""
         return self.backend.regressors_for(self.rows, data)
+
+    def estimation_data(self) -> pd.DataFrame | None:
+        """The fit's data rows in memory, or None when the backend does not hold them."""
+        return self.backend.estimation_data(self.rows)
+
+    def required_variables(self) -> list[str]:
+        """The data columns the formula's right-hand side uses."""
+        return self.backend.required_variables(self.rows)

@@ -712,6 +712,19 @@ class DaskBackend:
         """The formula's right-hand side on new in-memory data."""
         return rows.spec.rhs_spec.get_model_matrix(cast(data, rows.spec.categories))
 
+    def estimation_data(self, rows: DaskRows) -> pd.DataFrame | None:
+        """The rows are partitions of a Dask frame: not available in memory."""
+        return None
+
+    def required_variables(self, rows: DaskRows) -> list[str]:
+        """The columns the right-hand side uses."""
+        spec = rows.spec
+        return (
+            list(spec.plain)
+            if spec.rhs_spec is None and spec.plain
+            else sorted(str(v) for v in spec.rhs_spec.required_variables)
+        )
+
 
 def _raise_duplicates(rows: DaskRows, entities: pd.Index) -> None:
     import dask

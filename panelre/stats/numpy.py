@@ -17,7 +17,7 @@ from scipy import sparse
 
 from panelre._weights import WeightSpec
 from panelre.exceptions import InvalidParameterError
-from panelre.formula import Design, build_design
+from panelre.formula import Design, build_design, required_variables
 from panelre.panel import PanelData, as_panel, sorted_run_starts, to_pandas
 from panelre.stats._base import (
     ClusterSpec,
@@ -363,6 +363,14 @@ class NumpyBackend:
     def regressors_for(self, rows: Design, data: pd.DataFrame) -> pd.DataFrame:
         """The right-hand side on new data."""
         return rows.regressors_for(data)
+
+    def estimation_data(self, rows: Design) -> pd.DataFrame | None:
+        """The fit's rows of the user's data."""
+        return rows.panel.frame
+
+    def required_variables(self, rows: Design) -> list[str]:
+        """The columns the right-hand side uses."""
+        return required_variables(rows.rhs_spec, rows.x_names)
 
 
 def weighted_panel(

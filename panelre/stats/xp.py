@@ -32,7 +32,7 @@ import pandas as pd
 
 from panelre._weights import WeightSpec
 from panelre.exceptions import InvalidParameterError
-from panelre.formula import Design, build_design
+from panelre.formula import Design, build_design, required_variables
 from panelre.panel import PanelData
 from panelre.stats._base import (
     ClusterSpec,
@@ -582,3 +582,12 @@ class ArrayAPIBackend:
     def regressors_for(self, rows: DeviceRows, data: pd.DataFrame) -> pd.DataFrame:
         """The right-hand side on new data (as numpy)."""
         return rows.as_design_stub().regressors_for(data)
+
+    def estimation_data(self, rows: DeviceRows) -> pd.DataFrame | None:
+        """The rows live on the device: not available as a frame."""
+        return None
+
+    def required_variables(self, rows: DeviceRows) -> list[str]:
+        """The columns the right-hand side uses."""
+        stub = rows.as_design_stub()
+        return required_variables(stub.rhs_spec, stub.x_names)

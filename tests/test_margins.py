@@ -1,0 +1,90 @@
+"""``pr.margins`` against analytic average marginal effects computed in R (with the
+delta method on ``vcov``), which also agree with a marginaleffects-style numerical
+derivative there (``tests/reference/margins/margins_r.json``, ``make_margins_reference.R``;
+the Stata command beside every case)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import panelre as pr
+from panelre.exceptions import InvalidParameterError
+
+CASES = json.loads(
+    (Path(__file__).parent / "reference" / "margins" / "margins_r.json").read_text()
+)["cases"]
+GRUNFELD = pr.datasets.load("grunfeld")
+KW = {"entity": "firm", "time": "year"}
+F = "inv ~ value + capital + I(value**2) + value:capital"
+
+
+def _check(case_id: str, result, **options) -> None:
+    table = pr.margins(result, **options).set_index("term")
+    for term, ref in CASES[case_id]["ame"].items():
+        row = table.loc[term]
+        # measured: 4e-12 relative (central differences of a quadratic are exact)
+        assert row["estimate"] == pytest.approx(ref["estimate"], rel=1e-9)
+        assert row["std_error"] == pytest.approx(ref["std_error"], rel=1e-9)
+        assert row["pvalue"] == pytest.approx(ref["p_value_t"], rel=1e-8)
+        assert row["lower"] == pytest.approx(ref["conf_low_t"], rel=1e-9)
+        assert row["upper"] == pytest.approx(ref["conf_high_t"], rel=1e-9)
+
+
+@pytest.mark.reference
+def test_polynomial_and_interaction():
+    _check("ame_ols", pr.pooled_ols(F, GRUNFELD, **KW))
+
+
+@pytest.mark.reference
+def test_clustered_covariance_and_g_minus_1_df():
+    _check("ame_ols_cluster", pr.pooled_ols(F, GRUNFELD, **KW, cov="cluster", small_sample=True))
+
+
+@pytest.mark.reference
+def test_fixed_effects_at_the_raw_covariates():
+    _check("ame_within", pr.fixed_effects(F, GRUNFELD, **KW))
+
+
+@pytest.mark.reference
+def test_factor_interaction_gives_the_discrete_change():
+    wagepan = pr.datasets.load("wagepan")
+    fit = pr.pooled_ols(
+        "lwage ~ educ * C(union) + exper + I(exper**2)", wagepan, entity="nr", time="year"
+    )
+    _check("ame_wagepan_interaction", fit)
+
+
+@pytest.mark.reference
+def test_at_sets_the_column_for_every_row():
+    fit = pr.pooled_ols(F, GRUNFELD, **KW)
+    table = pr.margins(fit, "value", at={"capital": [100, 500]})
+    assert table["capital"].tolist() == [100, 500]
+    for value, row in zip((100, 500), table.itertuples()):
+        ref = CASES[f"ame_ols_at_capital_{value}"]["ame"]["value"]
+        assert row.estimate == pytest.approx(ref["estimate"], rel=1e-9)
+        assert row.std_error == pytest.approx(ref["std_error"], rel=1e-9)
+
+
+def test_linear_model_margins_are_the_coefficients():
+    fit = pr.fixed_effects("inv ~ value + capital", GRUNFELD, **KW)
+    table = pr.margins(fit).set_index("term")
+    np.testing.assert_allclose(
+        table.loc[["capital", "value"], "estimate"], fit.params[["capital", "value"]], rtol=1e-9
+    )
+    np.testing.assert_allclose(
+        table.loc[["capital", "value"], "std_error"],
+        fit.std_errors[["capital", "value"]],
+        rtol=1e-9,
+    )
+
+
+def test_bad_variables_are_named():
+    fit = pr.pooled_ols(F, GRUNFELD, **KW)
+    with pytest.raises(InvalidParameterError, match="did you mean 'value'"):
+        pr.margins(fit, "valeu")
+    with pytest.raises(InvalidParameterError, match="'year' is not a variable"):
+        pr.margins(fit, "value", at={"year": 1950})
