@@ -22,30 +22,45 @@ def _pyplot() -> Any:
     return plt
 
 
+def _number(value: float, digits: int) -> str:
+    """``value`` to ``digits`` decimals, never ``-0.00``."""
+    text = f"{value:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
 def forest_plot(
     result: MetaAnalysisResults,
     *,
     transform: Any = None,
     xlabel: str = "Effect size",
     show_weights: bool = True,
+    digits: int = 2,
+    ax: Any = None,
     figsize: tuple[float, float] | None = None,
 ) -> Figure:
     """Forest plot: each study's estimate and CI (marker area proportional to its weight),
-    the pooled estimate as a diamond and, for random-effects models, the prediction interval.
+    the pooled estimate as a diamond and, for random-effects models, the prediction
+    interval; columns headed Study, Weight and Estimate [CI] as in metafor's ``forest``.
 
     Parameters
     ----------
     result : MetaAnalysisResults
         A model without moderators.
     transform : callable, optional
-        Applied to estimates and interval ends before plotting (e.g. ``numpy.exp`` for
-        ratios); the x axis is then logarithmic when all values are positive.
+        Applied to estimates and interval ends before plotting and printing (e.g.
+        ``numpy.exp`` for ratios); the x axis is then logarithmic, with ticks at 1, 2 and
+        5 times powers of ten written as plain numbers.
     xlabel : str
         Label of the x axis.
     show_weights : bool, default True
-        Print weights (percent) and estimates with CIs at the right.
+        Print the weights (percent) and the estimates with CIs in columns at the right.
+    digits : int, default 2
+        Decimals of the printed estimates.
+    ax : matplotlib Axes, optional
+        Draw into this axes (the columns of text go to its right); default a new figure.
     figsize : tuple, optional
-        Figure size in inches; default grows with the number of studies.
+        Size of a new figure in inches; default 7 inches wide (a page's text width) and
+        0.26 inches per row.
 
     Returns
     -------
@@ -65,50 +80,87 @@ def forest_plot(
     if not result.studies.int_only:
         raise ValueError("forest_plot() needs a model without moderators.")
     plt = _pyplot()
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
     f = transform if transform is not None else (lambda x: x)
     table = result.study_intervals()
     k = result.k
-    fig, ax = plt.subplots(figsize=figsize or (8.0, 1.5 + 0.32 * (k + 3)))
+    extra = 1 if result.pi is not None else 0
+    model = "FE model" if result.method == "FE" else f"RE model ({result.method})"
+    names = [str(s) for s in table.index] + [model]
+    if result.pi is not None:
+        names.append(f"{result.level:.0%} prediction interval")
+    if ax is None:
+        size = figsize or (7.0, 1.0 + 0.26 * (k + 3 + extra))
+        fig, ax = plt.subplots(figsize=size)
+        left = min(0.4, 0.04 + 0.0105 * max(len(n) for n in names) * 7.0 / size[0])
+        fig.subplots_adjust(left=left, right=0.64 if show_weights else 0.95, top=0.9)
+    else:
+        fig = ax.figure
     rows = np.arange(k, 0, -1) + 1.0
     ax.hlines(rows, f(table.lower), f(table.upper), color="0.2", lw=1)
-    size = 20 + 300 * table.weight.to_numpy() / table.weight.max()
-    ax.scatter(f(table.yi), rows, s=size, marker="s", color="0.3", zorder=3)
+    area = 12 + 120 * table.weight.to_numpy() / table.weight.max()
+    ax.scatter(f(table.yi), rows, s=area, marker="s", color="0.25", zorder=3)
     lo, hi = result.ci
     est = result.estimate
     ax.fill([f(lo), f(est), f(hi), f(est)], [0, 0.3, 0, -0.3], color="black", zorder=3)
     ticks = list(rows) + [0.0]
-    names = [str(s) for s in table.index] + [
-        f"{'FE' if result.method == 'FE' else 'RE'} model ({result.method})"
-    ]
     if result.pi is not None:
         ax.hlines(-0.8, f(result.pi[0]), f(result.pi[1]), color="tab:blue", lw=2)
         ticks.append(-0.8)
-        names.append(f"{result.level:.0%} prediction interval")
     ax.axvline(f(0.0), color="0.6", ls="--", lw=0.8)
-    ax.axvline(f(est), color="0.3", ls=":", lw=0.8)
     ax.set_yticks(ticks, names)
-    ax.set_ylim(-1.4, k + 1.8)
+    ax.tick_params(axis="y", length=0, pad=6)
+    ax.set_ylim(-1.4 if extra else -0.8, k + 2.7)
     ax.set_xlabel(xlabel)
     if transform is not None and np.all(f(table.lower.to_numpy()) > 0):
         ax.set_xscale("log")
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    header_y = k + 2.3
+    ax.annotate(
+        "Study",
+        xy=(0.0, header_y),
+        xycoords=("axes fraction", "data"),
+        xytext=(-6, 0),
+        textcoords="offset points",
+        ha="right",
+        va="center",
+        weight="bold",
+    )
     if show_weights:
-        texts = [
-            f"{w:5.1f}%  {f(y):6.2f} [{f(a):.2f}, {f(b):.2f}]"
-            for w, y, a, b in zip(table.weight, table.yi, table.lower, table.upper, strict=True)
-        ]
-        texts.append(f"100.0%  {f(est):6.2f} [{f(lo):.2f}, {f(hi):.2f}]")
-        for y, t in zip(list(rows) + [0.0], texts, strict=True):
+        edge = ax.get_position().x1
+        places = (edge + 0.02, edge + 0.12)  # figure fractions right of the axes
+
+        def text(x: float, y: float, label: str, **style: Any) -> None:
             ax.annotate(
-                t,
-                xy=(1.02, y),
-                xycoords=("axes fraction", "data"),
+                label,
+                xy=(x, y),
+                xycoords=("figure fraction", "data"),
                 va="center",
-                fontsize="small",
-                family="monospace",
+                annotation_clip=False,
+                **style,
             )
+
+        text(places[0], header_y, "Weight", weight="bold")
+        text(places[1], header_y, f"Estimate [{result.level:.0%} CI]", weight="bold")
+        weights = [f"{w:.1f}%" for w in table.weight] + ["100.0%"]
+        values = [
+            f"{_number(f(y), digits)} [{_number(f(a), digits)}, {_number(f(b), digits)}]"
+            for y, a, b in zip(table.yi, table.lower, table.upper, strict=True)
+        ] + [f"{_number(f(est), digits)} [{_number(f(lo), digits)}, {_number(f(hi), digits)}]"]
+        if result.pi is not None:
+            weights.append("")
+            pi_lo, pi_hi = (_number(f(v), digits) for v in result.pi)
+            values.append(f"[{pi_lo}, {pi_hi}]")
+        for y, w, v in zip(ticks, weights, values, strict=True):
+            text(places[0], y, w)
+            text(places[1], y, v)
     ax.spines[["top", "right", "left"]].set_visible(False)
-    ax.set_title(f"Forest plot (k = {k}, tau^2 = {result.tau2:.3g}, I^2 = {result.i2:.1f}%)")
-    fig.tight_layout()
+    ax.set_title(
+        f"k = {k},  τ² = {result.tau2:.3g},  I² = {result.i2:.1f}%", fontsize="medium", loc="left"
+    )
     return fig
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-__all__ = ["plot_shrinkage", "plot_random_effects"]
+__all__ = ["plot_shrinkage", "plot_coefficient_shrinkage", "plot_random_effects"]
 
 
 def _figure(ax, size):
@@ -44,14 +44,65 @@ def plot_shrinkage(table: pd.DataFrame, group_name: str, ax=None):
     return fig
 
 
-def plot_random_effects(factors: list[tuple[pd.DataFrame, pd.DataFrame]], level: float, ax=None):
+def plot_coefficient_shrinkage(table: pd.DataFrame, population: list[float], ax=None):
+    """Per-group coefficients of the first two random terms: an arrow from each group's
+    own fit (open circle) to its conditional coefficients (dot), the population estimate
+    as a cross. ``table`` is ``MixedResults.group_coefficients()``."""
+    fig, ax = _figure(ax, (6.0, 5.0))
+    terms = list(table["no_pooling"].columns[:2])
+    own = table["no_pooling"][terms].to_numpy()
+    pooled = table["partial_pooling"][terms].to_numpy()
+    for (x0, y0), (x1, y1) in zip(own, pooled, strict=True):
+        if np.isfinite(x0) and np.isfinite(y0):
+            ax.annotate(
+                "",
+                xy=(x1, y1),
+                xytext=(x0, y0),
+                arrowprops={"arrowstyle": "->", "color": "0.55", "lw": 0.8},
+            )
+    ax.scatter(own[:, 0], own[:, 1], facecolors="none", edgecolors="tab:blue", label="own fit")
+    ax.scatter(pooled[:, 0], pooled[:, 1], color="tab:orange", s=18, zorder=3, label="conditional")
+    ax.scatter(
+        [population[0]],
+        [population[1]],
+        marker="X",
+        s=90,
+        color="black",
+        zorder=4,
+        label="population",
+    )
+    ax.set_xlabel(terms[0])
+    ax.set_ylabel(terms[1])
+    ax.set_title(f"Shrinkage of {table.index.name} coefficients")
+    ax.legend(loc="best", fontsize="small")
+    return fig
+
+
+def plot_random_effects(
+    factors: list[tuple[pd.DataFrame, pd.DataFrame]],
+    level: float,
+    ax=None,
+    n_extremes: int | None = None,
+):
     """Caterpillar plot: for each grouping factor (a row of panels) and each of its random
     effects (a panel), the BLUPs with ``level`` conditional intervals, the levels sorted by
     the factor's first effect in every panel (one row per level across the panels).
 
     ``factors`` holds one ``(effects, se)`` pair of DataFrames per factor (levels x effects).
-    Level labels are written when a factor has at most 60 levels.
+    Level labels are written when a factor has at most 60 levels. ``n_extremes`` keeps
+    only the n lowest and n highest levels of each factor (a dotted line between them).
     """
+    if n_extremes is not None:
+        trimmed: list[tuple[pd.DataFrame, pd.DataFrame]] = []
+        for effects, se in factors:
+            if len(effects) > 2 * n_extremes:
+                first = effects.columns[0]
+                order = np.argsort(effects[first].to_numpy(), kind="stable")
+                keep = np.r_[order[:n_extremes], order[-n_extremes:]]
+                trimmed.append((effects.iloc[list(keep)], se.iloc[list(keep)]))
+            else:
+                trimmed.append((effects, se))
+        factors = trimmed
     import matplotlib.pyplot as plt
 
     width = max(len(effects.columns) for effects, _ in factors)
@@ -90,6 +141,8 @@ def plot_random_effects(factors: list[tuple[pd.DataFrame, pd.DataFrame]], level:
                 est, pos, xerr=half, fmt="." if many else "o", ms=2 if many else 3, lw=0.6
             )
             axis.axvline(0.0, color="grey", lw=0.8, ls="--")
+            if n_extremes is not None and est.size == 2 * n_extremes:
+                axis.axhline(n_extremes - 0.5, color="grey", lw=0.8, ls=":")
             if many:
                 axis.set_yticks([])
             else:

@@ -409,18 +409,77 @@ class MixedResults:
         )
         return out
 
-    def plot_shrinkage(self, ax=None):
-        """Scatter of no-pooling estimates against BLUPs; returns the matplotlib Figure."""
-        from panelre.mixed.plots import plot_shrinkage
+    def group_coefficients(self, factor: str | None = None) -> pd.DataFrame:
+        """Per-group coefficients of a factor's random terms without and with pooling.
 
-        self._require_intercept_only("plot_shrinkage()")
-        return plot_shrinkage(self.shrinkage(), self.group_name, ax=ax)
+        ``no_pooling``: each group's own least-squares fit of the residual from the other
+        fixed effects on the random-effects design, plus the fixed part (the separate
+        per-group regressions of lme4's shrinkage figures); NaN where a group cannot
+        identify them. ``partial_pooling``: the conditional coefficients, fixed effect
+        plus BLUP. Columns are a two-level index (kind, term).
 
-    def plot_random_effects(self, level: float = 0.95, ax=None, factor: str | None = None):
+        Examples
+        --------
+        >>> from panelre.datasets import load
+        >>> from panelre.mixed import mixed
+        >>> m = mixed("Reaction ~ Days + (Days | Subject)", load("sleepstudy"))
+        >>> m.group_coefficients()["no_pooling"].round(2).iloc[0].tolist()
+        [244.19, 21.76]
+        """
+        chosen = self.single_factor if factor is None else self._factor(factor)
+        design = next(f for f in self.design.factors if f.name == chosen.name)
+        terms = list(chosen.random_names)
+        fixed = np.array([self.params.get(t, 0.0) for t in terms])
+        z = design.z
+        r = self.response_values - self.fitted_fixed + z @ fixed
+        w = np.ones_like(r) if self.design.weights is None else self.design.weights
+        g, q = chosen.n_levels, z.shape[1]
+        zz = np.zeros((g, q, q))
+        np.add.at(zz, design.codes, w[:, None, None] * z[:, :, None] * z[:, None, :])
+        zr = np.zeros((g, q))
+        np.add.at(zr, design.codes, (w * r)[:, None] * z)
+        ok = np.linalg.matrix_rank(zz) == q
+        own = np.full((g, q), np.nan)
+        own[ok] = np.linalg.solve(zz[ok], zr[ok][:, :, None])[:, :, 0]
+        pooled = fixed + chosen.blups
+        index = chosen.labels.copy()
+        index.name = chosen.name
+        columns = pd.MultiIndex.from_product([["no_pooling", "partial_pooling"], terms])
+        return pd.DataFrame(np.hstack([own, pooled]), index=index, columns=columns)
+
+    def plot_shrinkage(self, ax=None, factor: str | None = None):
+        """Shrinkage plot; returns the matplotlib Figure.
+
+        Random intercepts: no-pooling estimates against BLUPs, coloured by group size.
+        Random slopes: each group's own regression coefficients (first two random terms)
+        with an arrow to its conditional coefficients and the population estimate marked,
+        as the shrinkage figures of lme4's documentation.
+        """
+        from panelre.mixed.plots import plot_coefficient_shrinkage, plot_shrinkage
+
+        chosen = self.single_factor if factor is None else self._factor(factor)
+        if chosen.random_names == ("Intercept",) and len(self.factors) == 1:
+            return plot_shrinkage(self.shrinkage(), self.group_name, ax=ax)
+        if len(chosen.random_names) < 2:
+            raise InvalidParameterError(
+                "plot_shrinkage() of a multi-factor model draws random slopes; factor "
+                f"{chosen.name!r} has the single random term {chosen.random_names[0]!r}."
+            )
+        population = [float(self.params.get(t, 0.0)) for t in chosen.random_names[:2]]
+        return plot_coefficient_shrinkage(self.group_coefficients(chosen.name), population, ax=ax)
+
+    def plot_random_effects(
+        self,
+        level: float = 0.95,
+        ax=None,
+        factor: str | None = None,
+        n_extremes: int | None = None,
+    ):
         """Caterpillar plot of the BLUPs with conditional intervals; returns the Figure.
 
         One row of panels per grouping factor (lme4's ``dotplot(ranef(m, condVar = TRUE))``),
-        or only the factor named by ``factor``.
+        or only the factor named by ``factor``; ``n_extremes=n`` shows only the n lowest
+        and n highest levels of each factor (for factors with many levels).
 
         Examples
         --------
@@ -436,7 +495,11 @@ class MixedResults:
         level = check_probability("level", level)
         chosen = list(self.factors) if factor is None else [self._factor(factor)]
         panels = [(f.frame(), f.frame_se()) for f in chosen]
-        return plot_random_effects(panels, level, ax=ax)
+        if n_extremes is not None and (int(n_extremes) != n_extremes or n_extremes < 1):
+            raise InvalidParameterError(
+                f"n_extremes must be a positive whole number. Got {n_extremes!r}."
+            )
+        return plot_random_effects(panels, level, ax=ax, n_extremes=n_extremes)
 
     def _factor(self, name: str) -> RandomFactor:
         """The grouping factor called ``name``."""

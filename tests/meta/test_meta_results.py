@@ -175,7 +175,7 @@ def test_forest_plot_renders(model: MetaAnalysisResults) -> None:
 def test_forest_plot_fe_and_untransformed(bcg: pd.DataFrame) -> None:
     fig = meta_analysis("yi", "vi", data=bcg, method="FE").forest_plot(show_weights=False)
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
-    assert labels[-1] == "FE model (FE)"  # no prediction interval for FE
+    assert labels[-1] == "FE model"  # no prediction interval for FE
     assert _png(fig)[:4] == b"\x89PNG"
 
 

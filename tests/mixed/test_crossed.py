@@ -326,3 +326,22 @@ def test_factor_order_is_lme4s():
     assert list(first.group_counts) == ["b", "a", "c"]
     assert list(second.group_counts) == ["a", "b", "c"]
     np.testing.assert_allclose(first.reml_criterion, second.reml_criterion, rtol=1e-12)
+
+
+def test_group_coefficients_are_separate_fits_and_conditional_modes():
+    import panelre as pr
+
+    """No pooling: each subject's own least-squares line (lme4's lmList); partial
+    pooling: fixed effects plus BLUPs (lme4's coef)."""
+    sleep = pr.datasets.load("sleepstudy")
+    m = pr.mixed("Reaction ~ Days + (Days | Subject)", sleep)
+    table = m.group_coefficients()
+    for subject in (308, 335):
+        rows = sleep[sleep.Subject == subject]
+        X = np.column_stack([np.ones(len(rows)), rows.Days])
+        own = np.linalg.lstsq(X, rows.Reaction, rcond=None)[0]
+        np.testing.assert_allclose(table.loc[subject, "no_pooling"], own, rtol=1e-10)
+    conditional = m.params[["Intercept", "Days"]].to_numpy() + m.random_effects.to_numpy()
+    np.testing.assert_allclose(table["partial_pooling"], conditional, rtol=1e-12)
+    with pytest.raises(pr.InvalidParameterError, match="n_extremes"):
+        m.plot_random_effects(n_extremes=0)
