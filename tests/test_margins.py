@@ -88,3 +88,29 @@ def test_bad_variables_are_named():
         pr.margins(fit, "valeu")
     with pytest.raises(InvalidParameterError, match="'year' is not a variable"):
         pr.margins(fit, "value", at={"year": 1950})
+
+
+@pytest.mark.reference
+def test_stata_published_margins_output():
+    """Stata: ``reg mpg cyl c.hp##c.wt`` on R's mtcars, then ``margins, dydx(*)``, as
+    printed in the vignette "Comparison with Stata's margins command" of the R package
+    margins (T. Leeper); mtcars.csv written by ``write.csv(mtcars[, ...])`` in R. Stata
+    differentiates numerically, so its printed SEs are off in the 7th digit."""
+    import pandas as pd
+
+    cars = pd.read_csv(Path(__file__).parent / "reference" / "margins" / "mtcars.csv")
+    fit = pr.pooled_ols("mpg ~ cyl + hp * wt", cars, entity="car")
+    table = pr.margins(fit).set_index("term")
+    printed = CASES["stata_published_mtcars"]["stata_printed"]
+    for term, row in printed.items():
+        for column, key in (
+            ("estimate", "dydx"),
+            ("std_error", "se"),
+            ("lower", "lo"),
+            ("upper", "hi"),
+        ):
+            digits = len(row[key].split(".")[1])
+            assert abs(table.loc[term, column] - float(row[key])) <= max(
+                0.5 * 10.0**-digits, 5e-7 * abs(float(row[key]))
+            ), (term, column)
+        assert f"{table.loc[term, 'pvalue']:.3f}" == row["p"]

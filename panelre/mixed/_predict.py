@@ -98,26 +98,66 @@ def predict(
     include_random: bool,
     re_form: str | None = None,
     allow_new_levels: bool = False,
-) -> pd.Series:
-    """:math:`X\\hat\\beta` plus the chosen factors' :math:`Z_k\\hat b_k`."""
+    interval: str | None = None,
+    level: float = 0.95,
+) -> pd.Series | pd.DataFrame:
+    """:math:`X\\hat\\beta` plus the chosen factors' :math:`Z_k\\hat b_k`; with ``interval``
+    also its standard error and interval (the fixed part's :math:`x'V_\\beta x`, the
+    included effects treated as known; ``"prediction"`` adds :math:`\\sigma^2` and
+    :math:`z'\\Sigma_k z` of every factor left out or at a new level)."""
     if not include_random and re_form is not None:
         raise InvalidParameterError(
             "Give either include_random=False or re_form, not both: re_form='~0' is the "
             "population-level prediction."
         )
     chosen = _chosen_factors(res, re_form) if include_random else []
+    names = [f.name for f in chosen]
     if data is None:  # the estimation rows, from the fitted design
         out = np.array(res.fitted_fixed, dtype=float)
-        names = [f.name for f in chosen]
+        x = res.design.x
+        unexplained = np.zeros(out.size)
         for factor, estimate in zip(res.design.factors, res.factors, strict=True):
             if factor.name in names:
                 out += (factor.z * estimate.blups[factor.codes]).sum(axis=1)
-        return pd.Series(out, index=res.row_index, name="predicted")
-    frame = as_frame(data)
-    x_full = _matrix(res.fixed_spec, frame, "fixed part")
-    names = [str(c) for c in res.fixed_spec.column_names]
-    keep = [names.index(n) for n in res.fixed_names]
-    out = x_full[:, keep] @ res.params.to_numpy()
-    for factor in chosen:  # a loop over grouping factors
-        out = out + _effects(factor, frame, allow_new_levels)
-    return pd.Series(out, index=frame.index, name="predicted")
+            else:
+                unexplained += np.einsum("ij,jk,ik->i", factor.z, estimate.cov, factor.z)
+        index = res.row_index
+    else:
+        frame = as_frame(data)
+        x_full = _matrix(res.fixed_spec, frame, "fixed part")
+        columns = [str(c) for c in res.fixed_spec.column_names]
+        x = x_full[:, [columns.index(n) for n in res.fixed_names]]
+        out = x @ res.params.to_numpy()
+        unexplained = np.zeros(out.size)
+        for factor in res.factors:  # a loop over grouping factors
+            if factor.name in names:
+                out = out + _effects(factor, frame, allow_new_levels)
+            if interval == "prediction":
+                unexplained += _left_out_variance(factor, frame, factor.name in names)
+        index = frame.index
+    predicted = pd.Series(out, index=index, name="predicted")
+    if interval is None:
+        return predicted
+    from scipy import stats
+
+    cov = np.asarray(res.cov.to_numpy(), dtype=float)
+    se = np.sqrt(np.einsum("ij,jk,ik->i", x, cov, x))
+    if interval == "prediction":
+        se = np.sqrt(se**2 + res.sigma2 + unexplained)
+    crit = stats.norm.ppf(0.5 + level / 2)
+    return pd.DataFrame(
+        {"predicted": out, "se": se, "lower": out - crit * se, "upper": out + crit * se},
+        index=index,
+    )
+
+
+def _left_out_variance(factor: RandomFactor, frame: pd.DataFrame, included: bool) -> np.ndarray:
+    """:math:`z'\\Sigma z` of a factor on the rows where its effect is not predicted (all
+    rows when the factor is left out, the rows of new levels when it is included)."""
+    z = np.column_stack([_matrix(s, frame, "random part") for s in factor.specs])
+    variance = np.einsum("ij,jk,ik->i", z, factor.cov, z)
+    if not included:
+        return variance
+    levels = factor_levels(frame, factor.name, factor.columns or (factor.name,))
+    new = factor.labels.get_indexer(pd.Index(levels)) < 0
+    return np.where(new, variance, 0.0)

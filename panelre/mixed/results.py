@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from panelre._validation import check_probability, closest_names
+from panelre._validation import check_option, check_probability, closest_names
 from panelre.exceptions import InvalidParameterError
 from panelre.results import tidy_coefficients
 from panelre.tables import Summary
@@ -347,7 +347,10 @@ class MixedResults:
         *,
         re_form: str | None = None,
         allow_new_levels: bool = False,
-    ) -> pd.Series:
+        effects: str | None = None,
+        interval: str | None = None,
+        level: float = 0.95,
+    ) -> pd.Series | pd.DataFrame:
         """Predictions :math:`X\\hat\\beta + Z\\hat b`, as lme4's ``predict``.
 
         Parameters
@@ -364,6 +367,14 @@ class MixedResults:
             Levels of a grouping factor that were not in the estimation sample get random
             effects 0 (the population level) when True; otherwise they are an error, as in
             lme4. A missing grouping value counts as a new level.
+        effects : {"include", "exclude"}, optional
+            The panel estimators' spelling: ``"exclude"`` is ``include_random=False``.
+        interval : {None, "confidence", "prediction"}
+            Add ``se``, ``lower`` and ``upper``: the fixed part's standard error (the
+            predicted random effects treated as known, as Stata's ``stdp``), or that of a new
+            observation (adding σ² and the variance of every random effect not predicted:
+            factors left out and new levels). lme4 itself gives no prediction SEs.
+        level : float, default 0.95
 
         Examples
         --------
@@ -376,7 +387,13 @@ class MixedResults:
         """
         from panelre.mixed._predict import predict
 
-        return predict(self, data, include_random, re_form, allow_new_levels)
+        if effects is not None:
+            effects = check_option("effects", effects, ("include", "exclude"))
+            include_random = include_random and effects == "include"
+        if interval is not None:
+            interval = check_option("interval", interval, ("confidence", "prediction"))
+        level = check_probability("level", level)
+        return predict(self, data, include_random, re_form, allow_new_levels, interval, level)
 
     # ------------------------------------------------------------------ shrinkage
     def _require_intercept_only(self, what: str) -> None:

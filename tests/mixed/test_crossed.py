@@ -345,3 +345,24 @@ def test_group_coefficients_are_separate_fits_and_conditional_modes():
     np.testing.assert_allclose(table["partial_pooling"], conditional, rtol=1e-12)
     with pytest.raises(pr.InvalidParameterError, match="n_extremes"):
         m.plot_random_effects(n_extremes=0)
+
+
+def test_mixed_prediction_intervals_are_consistent():
+    """Intervals: x'V x for the fixed part; a new observation adds sigma² and, for a group
+    whose effect is not predicted (left out or new), z'Σz."""
+    sleep = load("sleepstudy")
+    m = mixed("Reaction ~ Days + (Days | Subject)", sleep)
+    rows = sleep.head(3)
+    x = np.column_stack([np.ones(3), rows.Days])
+    conf = m.predict(rows, interval="confidence")
+    np.testing.assert_allclose(conf["se"] ** 2, np.einsum("ij,jk,ik->i", x, m.cov, x))
+    new = m.predict(rows.assign(Subject=999), allow_new_levels=True, interval="prediction")
+    out = m.predict(rows, effects="exclude", interval="prediction")
+    np.testing.assert_allclose(new.to_numpy(), out.to_numpy(), rtol=1e-12)
+    sigma = m.cov_re.to_numpy()
+    expected = conf["se"] ** 2 + m.sigma2 + np.einsum("ij,jk,ik->i", x, sigma, x)
+    np.testing.assert_allclose(out["se"] ** 2, expected, rtol=1e-12)
+    inside = m.predict(interval="prediction").iloc[:3]
+    np.testing.assert_allclose(inside["se"] ** 2, conf["se"] ** 2 + m.sigma2, rtol=1e-12)
+    with pytest.raises(InvalidParameterError, match="interval"):
+        m.predict(rows, interval="band")
