@@ -137,7 +137,7 @@ def wild_bootstrap(
     >>> fe = pr.fixed_effects("inv ~ value + capital", g, entity="firm", time="year")
     >>> test = pr.wild_bootstrap(fe, "value")  # 10 clusters: all 1,024 sign vectors
     >>> test.details.enumerated, round(test.pvalue, 4)
-    (True, 0.0039)
+    (True, 0.002)
     """
     if param not in result.params.index:
         from panelre._validation import closest_names

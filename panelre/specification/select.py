@@ -79,7 +79,7 @@ class Selection:
     @property
     def table(self) -> RegressionTable:
         """Side-by-side comparison of the fitted models."""
-        return compare(dict(self.models))
+        return compare(dict(self.models), stars=True)
 
     def report(self) -> str:
         """Plain-language explanation of the choice, with the numbers."""
