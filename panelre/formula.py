@@ -21,7 +21,13 @@ from panelre._weights import checked_weights
 from panelre.exceptions import DataError, FormulaError, InsufficientDataError, MissingValueWarning
 from panelre.panel import PanelData
 
-__all__ = ["Design", "build_design", "formula_variables"]
+__all__ = [
+    "Design",
+    "InstrumentSpec",
+    "build_design",
+    "formula_variables",
+    "split_instruments",
+]
 
 
 @dataclass(frozen=True)
@@ -254,3 +260,70 @@ def required_variables(rhs_spec: object, x_names: Sequence[str]) -> list[str]:
     if rhs_spec is None:
         return [c for c in x_names if c != "Intercept"]
     return sorted(str(v) for v in rhs_spec.required_variables)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class InstrumentSpec:
+    """An instrumental-variables formula taken apart.
+
+    Attributes
+    ----------
+    formula : str
+        The formula with every column as a term: response, exogenous regressors,
+        endogenous regressors, excluded instruments.
+    endogenous, instruments : tuple of str
+        The formula terms inside the brackets, left and right of ``~``.
+    """
+
+    formula: str
+    endogenous: tuple[str, ...]
+    instruments: tuple[str, ...]
+
+
+_BRACKET = re.compile(r"\[([^\[\]~]*)~([^\[\]]*)\]")
+
+
+def _terms(text: str) -> tuple[str, ...]:
+    return tuple(t.strip() for t in text.split("+") if t.strip())
+
+
+def split_instruments(formula: str) -> InstrumentSpec | None:
+    """The instruments of a linearmodels-style IV formula, ``"y ~ x1 + [x2 ~ z1 + z2]"``;
+    None for a formula without brackets.
+
+    Examples
+    --------
+    >>> spec = split_instruments("y ~ x1 + [x2 ~ z1 + np.log(z2)]")
+    >>> spec.formula, spec.endogenous, spec.instruments
+    ('y ~ x1 + x2 + z1 + np.log(z2)', ('x2',), ('z1', 'np.log(z2)'))
+    """
+    if not isinstance(formula, str):
+        return None
+    found = _BRACKET.findall(formula)
+    if not found:  # brackets without "~" are Python lists, e.g. C(g, levels=[...])
+        return None
+    if len(found) != 1:
+        raise FormulaError(
+            "An instrumental-variables formula has one bracket [endogenous ~ instruments], "
+            f"e.g. 'y ~ x1 + [x2 ~ z1 + z2]'. Got {formula!r}."
+        )
+    endogenous, instruments = (_terms(part) for part in found[0])
+    if not endogenous or not instruments:
+        raise FormulaError(
+            "The bracket needs endogenous regressors left of '~' and instruments right of it, "
+            f"e.g. [x2 ~ z1 + z2]. Got {formula!r}."
+        )
+    rest = _BRACKET.sub("", formula).rstrip()
+    lhs, rhs = rest.split("~", 1)
+    rhs_terms = [t.strip() for t in rhs.split("+")]
+    rhs = " + ".join(t for t in rhs_terms if t)
+    outside = {t for t in rhs_terms if t}
+    for kind, terms in (("an endogenous regressor", endogenous), ("an instrument", instruments)):
+        twice = [t for t in terms if t in outside]
+        if twice:
+            raise FormulaError(
+                f"{twice[0]!r} is both an exogenous regressor and {kind} in {formula!r}; an "
+                "exogenous regressor is already its own instrument, so list it once."
+            )
+    joined = " + ".join([*([rhs] if rhs else []), *endogenous, *instruments])
+    return InstrumentSpec(f"{lhs.strip()} ~ {joined}", endogenous, instruments)

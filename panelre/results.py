@@ -28,6 +28,7 @@ __all__ = [
     "TestResult",
     "TestDetails",
     "BootstrapDetails",
+    "IVResults",
 ]
 
 
@@ -1086,3 +1087,49 @@ class TestResult:
             "reason": self.reason,
             "distribution": self.distribution,
         }
+
+
+class IVResults(PanelResults):
+    """Results of a panel estimator's two-stage least squares form: the panel results
+    plus the first stage and the over-identification test.
+
+    Examples
+    --------
+    >>> import panelre as pr
+    >>> g = pr.datasets.load("grunfeld")
+    >>> g["lag_value"] = g.groupby("firm").value.shift(1)
+    >>> iv = pr.fixed_effects("inv ~ capital + [value ~ lag_value]", g.dropna(),
+    ...                       entity="firm", time="year")
+    >>> iv.params.round(4).to_dict()
+    {'capital': 0.253, 'value': 0.2574}
+    >>> round(float(iv.first_stage.loc["value", "f_stat"]), 2)
+    11.78
+    """
+
+    @property
+    def first_stage(self) -> pd.DataFrame:
+        """Per endogenous regressor: the partial R² of the excluded instruments in its
+        first-stage regression (after the estimator's transform) and their F statistic
+        with its p-value (unadjusted; Stata's ``xtivreg, first``, ``ivreg2`` partial F)."""
+        from dataclasses import asdict
+
+        rows = [asdict(stage) for stage in self.model.iv_fit.first_stage()]
+        return pd.DataFrame(rows).set_index("endogenous")
+
+    @property
+    def overid_test(self) -> TestResult:
+        """Sargan's test of the overidentifying restrictions (invalid when exactly
+        identified)."""
+        return self.model.iv_fit.sargan()
+
+    @property
+    def endogenous(self) -> list[str]:
+        """The endogenous regressors."""
+        c = self.model.iv_fit.columns
+        return [c.names[p] for p in c.endogenous]
+
+    @property
+    def instruments(self) -> list[str]:
+        """The excluded instruments."""
+        c = self.model.iv_fit.columns
+        return [c.names[p] for p in c.instruments]

@@ -18,7 +18,8 @@ import numpy as np
 from panelre.covariance import CovarianceEstimator, make_covariance
 from panelre.estimators._transforms import within
 from panelre.exceptions import InsufficientDataError, InvalidParameterError
-from panelre.results import Estimation, PanelResults
+from panelre.formula import InstrumentSpec, split_instruments
+from panelre.results import Estimation, IVResults, PanelResults
 from panelre.stats import Backend, PanelSource, bind, corr2, require_time
 
 __all__ = ["PanelModel", "index_r2"]
@@ -120,11 +121,39 @@ class PanelModel(ABC):
         ``weights`` (a column name or one value per row) and ``weight_type``
         (``"analytic"`` or ``"frequency"``) weight the observations.
         """
+        instruments = split_instruments(formula)
+        plain = formula if instruments is None else instruments.formula
         source = bind(
-            formula, data, entity=entity, time=time, backend=backend, weights=weights,
+            plain, data, entity=entity, time=time, backend=backend, weights=weights,
             weight_type=weight_type,
         )  # fmt: skip
-        return cls(source, **options)
+        model = cls(source, **options)
+        if instruments is not None:
+            model.set_instruments(instruments)
+        return model
+
+    #: the instrumental-variables split of the formula (None: no instruments)
+    instrument_spec: InstrumentSpec | None = None
+    #: what the last 2SLS fit keeps for its diagnostics
+    iv_fit: Any = None
+
+    def set_instruments(self, spec: InstrumentSpec) -> None:
+        """Estimate by two-stage least squares with the instruments of ``spec``."""
+        if not hasattr(self, "_estimate_iv"):
+            raise InvalidParameterError(
+                f"{self.title} has no instrumental-variables form here; instruments work "
+                "with pooled_ols, between, fixed_effects and first_difference."
+            )
+        if self.source.weight_type is not None:
+            raise InvalidParameterError(
+                "Instrumental variables with observation weights are not supported."
+            )
+        self.instrument_spec = spec
+
+    @property
+    def is_iv(self) -> bool:
+        """True when the model is estimated by two-stage least squares."""
+        return self.instrument_spec is not None
 
     def fit(
         self,
@@ -140,13 +169,14 @@ class PanelModel(ABC):
         covariance = make_covariance(
             cov, cluster=cluster, small_sample=small_sample, bandwidth=bandwidth, **unknown
         )
-        estimation = self._estimate()
+        estimation = self._estimate_iv() if self.is_iv else self._estimate()  # type: ignore[attr-defined]
         if estimation.df_resid <= 0:
             raise InsufficientDataError(
                 f"{self.title} has no residual degrees of freedom: {estimation.scores.nobs} "
                 f"observations in its regression for {len(estimation.params)} coefficients."
             )
-        return self.results_class(
+        results_class = IVResults if self.is_iv else self.results_class
+        return results_class(
             model=self,
             estimation=estimation,
             covariance=covariance,

@@ -10,7 +10,7 @@ from panelre.estimators._base import PanelModel
 from panelre.estimators.pooled import pooled_estimation
 from panelre.exceptions import InsufficientDataError, InvalidParameterError
 from panelre.results import Estimation
-from panelre.stats import host_source
+from panelre.stats import PanelSource, RowMap, host_source
 
 __all__ = ["Between"]
 
@@ -57,6 +57,25 @@ class Between(PanelModel):
         return st.entity.weights / st.entity.counts
 
     def _estimate(self) -> Estimation:
+        return pooled_estimation(self._mean_rows(), self.source)
+
+    def _estimate_iv(self) -> Estimation:
+        """Between 2SLS: 2SLS on the entity means."""
+        from panelre.estimators.iv import iv_columns, two_stage_estimation
+
+        rows = self._mean_rows()
+        assert self.instrument_spec is not None
+        estimation, self.iv_fit = two_stage_estimation(
+            rows,
+            self.source,
+            RowMap.identity(rows.width),
+            iv_columns(rows, self.instrument_spec),
+            raw_ss=np.diag(rows.stats.gram)[1:],
+        )
+        return estimation
+
+    def _mean_rows(self) -> PanelSource:
+        """The entity means as the rows of a regression."""
         src = self.source
         st = src.stats
         means = st.entity.means
@@ -65,7 +84,7 @@ class Between(PanelModel):
                 f"The between estimator needs more entities ({st.n_entities}) than "
                 f"regressors ({means.shape[1] - 1})."
             )
-        rows = host_source(
+        return host_source(
             means[:, 0],
             means[:, 1:],
             y_name=src.y_name,
@@ -75,4 +94,3 @@ class Between(PanelModel):
             formula=src.formula,
             weights=self.entity_weights(),
         )
-        return pooled_estimation(rows, src)

@@ -58,3 +58,29 @@ class FirstDifference(PanelModel):
             raw_ss[src.x_names.index("Intercept")] = diffs.stats.mass  # Σw of the constant
         estimation = pooled_estimation(diffs, src, raw_ss=raw_ss, absorbed_by="first-difference")
         return replace(estimation, nobs=diffs.stats.n)
+
+    def _estimate_iv(self) -> Estimation:
+        """FD-2SLS: 2SLS on the first differences (instruments differenced too, as Stata's
+        ``xtivreg, fd`` and R plm)."""
+        from panelre.estimators.iv import iv_columns, two_stage_estimation
+        from panelre.stats import RowMap
+
+        src = self.source
+        if (src.stats.entity.counts <= 1).all():
+            raise InsufficientDataError(
+                "No entity is observed more than once, so there are no first differences (T = 1)."
+            )
+        diffs = src.first_differences()
+        raw_ss = np.diag(src.stats.gram)[1:].copy()
+        if src.has_intercept:
+            raw_ss[src.x_names.index("Intercept")] = diffs.stats.mass
+        assert self.instrument_spec is not None
+        estimation, self.iv_fit = two_stage_estimation(
+            diffs,
+            src,
+            RowMap.identity(diffs.width),
+            iv_columns(diffs, self.instrument_spec),
+            raw_ss=raw_ss,
+            absorbed_by="first-difference",
+        )
+        return replace(estimation, nobs=diffs.stats.n)

@@ -63,3 +63,18 @@ class PooledOLS(PanelModel):
 
     def _estimate(self) -> Estimation:
         return pooled_estimation(self.source, self.source)
+
+    def _estimate_iv(self) -> Estimation:
+        """Pooled 2SLS."""
+        from panelre.estimators.iv import iv_columns, two_stage_estimation
+
+        src = self.source
+        assert self.instrument_spec is not None
+        estimation, self.iv_fit = two_stage_estimation(
+            src,
+            src,
+            RowMap.identity(src.width),
+            iv_columns(src, self.instrument_spec),
+            raw_ss=np.diag(src.stats.gram)[1:],
+        )
+        return estimation

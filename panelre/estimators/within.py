@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -95,6 +96,9 @@ class FixedEffects(PanelModel):
             "twoway": "Fixed effects (within, two-way)",
         }[self.effects]
 
+    def _estimate_iv(self) -> Estimation:
+        return _estimate_iv(self)
+
     def _estimate(self) -> Estimation:
         src = self.source
         st = src.stats
@@ -156,6 +160,49 @@ class FixedEffects(PanelModel):
             absorbed_levels=tuple((d, st.groups(d).size) for d in effect_dims(self.effects)),
             constant_in_params=self.constant,
         )
+
+
+def _estimate_iv(model: FixedEffects) -> Estimation:
+    """FE-2SLS: 2SLS on the within-transformed columns (instruments transformed too)."""
+    from panelre.estimators.iv import iv_columns, two_stage_estimation
+
+    src = model.source
+    st = src.stats
+    check_within_variation(st, model.effects)
+    if model.constant:
+        raise InvalidParameterError(
+            "constant=True is not available with instruments; the effects are absorbed."
+        )
+    transform, _ = within(src, model.effects)
+    assert model.instrument_spec is not None
+    columns = iv_columns(src, model.instrument_spec)
+    if src.has_intercept:  # the effects absorb the constant, as in the OLS form
+        intercept = 1 + src.x_names.index("Intercept")
+        columns = replace(columns, exogenous=[p for p in columns.exogenous if p != intercept])
+    estimation, model.iv_fit = two_stage_estimation(
+        src,
+        src,
+        transform,
+        columns,
+        absorbed_df=n_effects(st, model.effects),
+        absorbed_by=absorbed_label(model.effects),
+        raw_ss=np.diag(st.gram)[1:],
+    )
+    kept = model.iv_fit.columns.regressors
+    coef = np.zeros(st.width)
+    coef[0] = 1.0
+    coef[kept] = -estimation.params
+    effects = None
+    if model.effects != "twoway":
+        g = st.groups(model.effects)
+        effects = pd.Series(g.means @ coef, index=g.labels, name="effects")
+    fitted = RowMap.hstack([RowMap.select(st.width, [0]), estimation.resid]).times([1.0, -1.0])
+    return replace(
+        estimation,
+        fitted=fitted,
+        effects=effects,
+        absorbed_levels=tuple((d, st.groups(d).size) for d in effect_dims(model.effects)),
+    )
 
 
 def _with_average_effect(

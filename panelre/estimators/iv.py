@@ -1,0 +1,311 @@
+"""Panel instrumental variables: the two-stage least squares form of each estimator.
+
+A formula ``"y ~ x1 + [x2 ~ z1 + z2]"`` binds the columns ``y, x1, x2, z1, z2``; the
+estimator's own transform of the rows (identity for pooled OLS, the entity means for
+between, first differences, the within map for fixed effects) is applied to all of them,
+and 2SLS runs on the transformed columns from their cross-products:
+
+    Π = (W*'W*)⁻¹ W*'X*,   X̂* = W*Π,   β = (X̂*'X*)⁻¹ X̂*'y*,
+
+with W* the transformed exogenous regressors and excluded instruments. The covariance
+module sees the regression of y* on X̂* with residuals e* = y* − X*β (so every
+covariance, clustered or Driscoll–Kraay, is the 2SLS sandwich), as Stata's ``xtivreg``
+and R plm's ``plm(y ~ x | z)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+from scipy import stats as sps
+
+from panelre._columns import select_columns
+from panelre._linalg import cholesky_scaled, independent_columns, inv_psd
+from panelre.estimators._base import index_r2
+from panelre.exceptions import IdentificationError
+from panelre.formula import InstrumentSpec
+from panelre.results import Estimation, TestResult
+from panelre.stats import PanelSource, PanelStats, RowMap, column_sums, corr2, cross
+
+__all__ = ["FirstStage", "IVColumns", "TwoStageFit", "iv_columns", "two_stage_estimation"]
+
+
+@dataclass(frozen=True)
+class IVColumns:
+    """Positions in z of the parts of an IV model (z = [y, regressors..., instruments...]).
+
+    Attributes
+    ----------
+    exogenous, endogenous, instruments : list of int
+    names : dict of position -> column name
+    """
+
+    exogenous: list[int]
+    endogenous: list[int]
+    instruments: list[int]
+    names: dict[int, str]
+
+    @property
+    def regressors(self) -> list[int]:
+        """Exogenous and endogenous regressors, in formula order."""
+        return sorted(self.exogenous + self.endogenous)
+
+    @property
+    def instrument_set(self) -> list[int]:
+        """Exogenous regressors and excluded instruments."""
+        return self.exogenous + self.instruments
+
+
+def _columns_of(terms: Sequence[str], names: Sequence[str]) -> list[str]:
+    """The model-matrix columns a formula term produced (``C(g)`` gives ``C(g)[T.b]``...)."""
+    out = []
+    for term in terms:
+        hits = [n for n in names if n == term or n.startswith(term + "[")]
+        if not hits:
+            raise IdentificationError(
+                f"The instrumental-variables term {term!r} produced no column of the design "
+                f"(columns: {', '.join(names)})."
+            )
+        out += [h for h in hits if h not in out]
+    return out
+
+
+def iv_columns(source: PanelSource, spec: InstrumentSpec) -> IVColumns:
+    """Classify the source's columns into exogenous, endogenous and instruments."""
+    names = list(source.x_names)
+    endogenous = _columns_of(spec.endogenous, names)
+    instruments = _columns_of(spec.instruments, names)
+    overlap = sorted(set(endogenous) & set(instruments))
+    if overlap:
+        raise IdentificationError(
+            f"{overlap} appear both as endogenous regressors and as their instruments."
+        )
+    exogenous = [n for n in names if n not in endogenous and n not in instruments]
+    position = {n: 1 + i for i, n in enumerate(names)}
+    return IVColumns(
+        exogenous=[position[n] for n in exogenous],
+        endogenous=[position[n] for n in endogenous],
+        instruments=[position[n] for n in instruments],
+        names={position[n]: n for n in names},
+    )
+
+
+def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a⁻¹ b`` for symmetric positive definite ``a`` (scaled Cholesky)."""
+    from scipy import linalg
+
+    factor, d, _ = cholesky_scaled(a)
+    scale = d[:, None] if b.ndim == 2 else d
+    return linalg.cho_solve(factor, b / scale, check_finite=False) / scale
+
+
+@dataclass(frozen=True)
+class FirstStage:
+    """The first stage of one endogenous regressor.
+
+    Attributes
+    ----------
+    endogenous : str
+    partial_rsquared : float
+        R² of the excluded instruments after partialling out the exogenous regressors.
+    f_stat, f_pvalue : float
+        Their F test (unadjusted), with ``df_num`` and ``df_denom`` degrees of freedom.
+    """
+
+    endogenous: str
+    partial_rsquared: float
+    f_stat: float
+    f_pvalue: float
+    df_num: int
+    df_denom: int
+
+
+@dataclass(frozen=True)
+class TwoStageFit:
+    """What a panel 2SLS fit keeps for its diagnostics.
+
+    Attributes
+    ----------
+    rows : PanelSource
+        The rows of the transformed regression.
+    transform : RowMap
+        The estimator's transform of the rows' z.
+    columns : IVColumns
+        Kept regressors and instruments (positions in z).
+    params : ndarray
+    absorbed_df : int
+        Degrees of freedom the transform absorbs (fixed effects), for the F tests.
+    """
+
+    rows: PanelSource
+    transform: RowMap
+    columns: IVColumns
+    params: np.ndarray
+    absorbed_df: int
+
+    def _part(self, positions: Sequence[int]) -> RowMap:
+        return self.transform.columns(list(positions))
+
+    def first_stage(self) -> list[FirstStage]:
+        """Per endogenous regressor: the first-stage R², partial R² of the excluded
+        instruments and their F statistic (unadjusted), from the cross-products."""
+        st = self.rows.stats
+        c = self.columns
+        n = st.n
+        out = []
+        full = self._part(c.instrument_set)
+        exog = self._part(c.exogenous)
+        for j in c.endogenous:
+            x = self._part([j])
+            ssr_u = _ssr(st, x, full)
+            ssr_r = _ssr(st, x, exog) if c.exogenous else float(cross(st, x, x)[0, 0])
+            q = len(c.instruments)
+            df = n - len(c.instrument_set) - self.absorbed_df
+            f = ((ssr_r - ssr_u) / q) / (ssr_u / df)
+            out.append(
+                FirstStage(
+                    endogenous=c.names[j],
+                    partial_rsquared=1 - ssr_u / ssr_r,
+                    f_stat=f,
+                    f_pvalue=float(sps.f.sf(f, q, df)),
+                    df_num=q,
+                    df_denom=df,
+                )
+            )
+        return out
+
+    def sargan(self) -> TestResult:
+        """Sargan's over-identification test: n·R² of the 2SLS residuals on the
+        instruments (uncentred, as Stata's ``ivreg2``/``xtivreg2`` and AER's ``ivreg``)."""
+        st = self.rows.stats
+        c = self.columns
+        resid = self.transform.columns([0, *c.regressors]).times(
+            np.concatenate([[1.0], -self.params])
+        )
+        df = len(c.instruments) - len(c.endogenous)
+        total = float(cross(st, resid, resid)[0, 0])
+        explained = total - _ssr(st, resid, self._part(c.instrument_set))
+        stat = st.n * explained / total
+        return TestResult(
+            name="Sargan test of overidentifying restrictions",
+            stat=float(stat),
+            df=df,
+            pvalue=float(sps.chi2.sf(stat, df)) if df > 0 else float("nan"),
+            null="the excluded instruments are uncorrelated with the error",
+            alternative="some instruments are correlated with the error",
+            valid=df > 0,
+            reason="" if df > 0 else "exactly identified: no overidentifying restriction",
+        )
+
+
+def _ssr(st: PanelStats, y: RowMap, X: RowMap) -> float:
+    """Residual sum of squares of ``y`` on ``X`` from cross-products."""
+    keep = independent_columns(cross(st, X, X))
+    Xk = X.columns(np.flatnonzero(keep))
+    xx = cross(st, Xk, Xk)
+    xy = cross(st, Xk, y)[:, 0]
+    b = _solve(xx, xy)
+    return max(float(cross(st, y, y)[0, 0] - xy @ b), 0.0)
+
+
+def two_stage_estimation(
+    rows: PanelSource,
+    levels: PanelSource,
+    transform: RowMap,
+    columns: IVColumns,
+    *,
+    absorbed_df: int = 0,
+    absorbed_by: str | None = None,
+    raw_ss: np.ndarray | None = None,
+) -> tuple[Estimation, TwoStageFit]:
+    """2SLS of transformed y on transformed regressors with transformed instruments."""
+    st = rows.stats
+    c = columns
+    # regressors and instruments the transform absorbs or that are collinear are dropped,
+    # as in least squares
+    xx_all = cross(st, transform.columns(c.regressors), transform.columns(c.regressors))
+    raw = None if raw_ss is None else raw_ss[[p - 1 for p in c.regressors]]
+    chosen = select_columns(
+        xx_all, [c.names[p] for p in c.regressors], raw_ss=raw, absorbed_by=absorbed_by
+    )
+    kept = [p for p, k in zip(c.regressors, chosen.keep, strict=True) if k]
+    exogenous = [p for p in c.exogenous if p in kept]
+    endogenous = [p for p in c.endogenous if p in kept]
+    dropped_endogenous = [c.names[p] for p in c.endogenous if p not in kept]
+    if dropped_endogenous:
+        raise IdentificationError(
+            f"The endogenous regressor(s) {dropped_endogenous} have no variation left after "
+            f"the transform ({absorbed_by or 'collinear'}); drop them from the brackets."
+        )
+    instruments = c.instruments
+    W_all = transform.columns(exogenous + instruments)
+    ww = cross(st, W_all, W_all)
+    raw_w = None if raw_ss is None else raw_ss[[p - 1 for p in exogenous + instruments]]
+    ss = np.diag(ww)
+    absorbed_instruments = [
+        c.names[p]
+        for p, s, r in zip(exogenous + instruments, ss, raw_w if raw_w is not None else ss)
+        if p in instruments and s <= 1e-10 * max(r, np.finfo(float).tiny)
+    ]
+    if absorbed_instruments:
+        raise IdentificationError(
+            f"The instrument(s) {absorbed_instruments} have no variation left after the "
+            f"transform ({absorbed_by}): an instrument that is constant within the absorbed "
+            "groups cannot identify anything here."
+        )
+    independent = independent_columns(ww)
+    collinear = [c.names[p] for p, k in zip(exogenous + instruments, independent) if not k]
+    if collinear:
+        raise IdentificationError(
+            f"The instrument(s) {collinear} are linear combinations of the exogenous "
+            "regressors and the other instruments; they add no information."
+        )
+    if len(instruments) < len(endogenous):
+        names = [c.names[p] for p in endogenous]
+        raise IdentificationError(
+            f"Under-identified: {len(endogenous)} endogenous regressor(s) {names} but only "
+            f"{len(instruments)} excluded instrument(s) {[c.names[p] for p in instruments]}. "
+            "Give at least one instrument per endogenous regressor."
+        )
+    kept_columns = IVColumns(exogenous, endogenous, instruments, c.names)
+    regressors = kept_columns.regressors
+    X = transform.columns(regressors)
+    y = transform.columns([0])
+    wx = cross(st, W_all, X)
+    Pi = _solve(ww, wx)
+    X_hat = W_all.times(Pi)
+    xx = Pi.T @ wx
+    xx = (xx + xx.T) / 2
+    beta = _solve(xx, (Pi.T @ cross(st, W_all, y))[:, 0])
+    resid = RowMap.hstack([y, X]).times(np.concatenate([[1.0], -beta]))
+    ssr = float(cross(st, resid, resid)[0, 0])
+    k = len(beta)
+    names = [c.names[p] for p in regressors]
+    fitted = RowMap.hstack([y, resid]).times(np.array([1.0, -1.0]))
+    pair = RowMap.hstack([y, X.times(beta)])
+    estimation = Estimation(
+        params=beta,
+        names=names,
+        bread=inv_psd(xx),
+        df_resid=st.n - k - absorbed_df,
+        df_model=k - int("Intercept" in names),
+        scores=rows.scores(X_hat, resid),
+        regressors=X_hat,
+        regression_resid=resid,
+        rows=rows,
+        fitted=fitted,
+        resid=resid,
+        rsquared=corr2(
+            cross(st, pair, pair), column_sums(st, pair), st.n, np.eye(2)[0], np.eye(2)[1]
+        ),
+        index_r2=partial(index_r2, levels, names, beta),
+        dropped=chosen.dropped,
+        absorbed=chosen.absorbed,
+        n_instruments=len(exogenous) + len(instruments),
+        ssr=ssr,
+    )
+    fit = TwoStageFit(rows, transform, kept_columns, beta, absorbed_df)
+    return estimation, fit

@@ -1,0 +1,103 @@
+"""Panel 2SLS: algebraic identities and linearmodels' IV2SLS as an independent oracle."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import panelre as pr
+from panelre.exceptions import DroppedVariableWarning, FormulaError, IdentificationError
+
+KW = {"entity": "firm", "time": "year"}
+ESTIMATORS = [pr.pooled_ols, pr.fixed_effects, pr.first_difference, pr.between]
+
+
+@pytest.fixture(scope="module")
+def data() -> pd.DataFrame:
+    g = pr.datasets.load("grunfeld")
+    g = g.assign(
+        lag_value=g.groupby("firm").value.shift(1),
+        lag_capital=g.groupby("firm").capital.shift(1),
+        double_value=2 * g.value,
+    )
+    return g.dropna().reset_index(drop=True)
+
+
+def _quiet(fn, *args, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DroppedVariableWarning)
+        return fn(*args, **kw)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda f: f.__name__)
+def test_instruments_spanning_the_regressors_give_ols(estimator, data):
+    iv = _quiet(estimator, "inv ~ capital + [value ~ double_value]", data, **KW)
+    ols = _quiet(estimator, "inv ~ capital + value", data, **KW)
+    np.testing.assert_allclose(iv.params[ols.params.index], ols.params, rtol=1e-9)
+    np.testing.assert_allclose(iv.std_errors[ols.params.index], ols.std_errors, rtol=1e-9)
+
+
+def test_fe_2sls_equals_2sls_with_entity_dummies(data):
+    fe = _quiet(pr.fixed_effects, "inv ~ capital + [value ~ lag_value + lag_capital]", data, **KW)
+    dummies = pr.pooled_ols(
+        "inv ~ capital + C(firm) + [value ~ lag_value + lag_capital]", data, **KW
+    )
+    np.testing.assert_allclose(fe.params, dummies.params[fe.params.index], rtol=1e-9)
+    np.testing.assert_allclose(fe.std_errors, dummies.std_errors[fe.params.index], rtol=1e-9)
+    np.testing.assert_allclose(fe.overid_test.stat, dummies.overid_test.stat, rtol=1e-9)
+
+
+def test_pooled_2sls_matches_linearmodels(data):
+    from linearmodels.iv import IV2SLS
+
+    f = "inv ~ capital + [value ~ lag_value + lag_capital]"
+    ours = pr.pooled_ols(f, data, **KW)
+    theirs = IV2SLS.from_formula("inv ~ 1 + capital + [value ~ lag_value + lag_capital]", data)
+    unadjusted = theirs.fit(cov_type="unadjusted", debiased=True)
+    np.testing.assert_allclose(ours.params, unadjusted.params[ours.params.index], rtol=1e-10)
+    np.testing.assert_allclose(
+        ours.std_errors, unadjusted.std_errors[ours.params.index], rtol=1e-10
+    )
+    robust = theirs.fit(cov_type="robust", debiased=False)
+    mine = ours.with_cov(cov="robust")
+    np.testing.assert_allclose(mine.std_errors, robust.std_errors[ours.params.index], rtol=1e-10)
+    clustered = theirs.fit(cov_type="clustered", clusters=data["firm"], debiased=False)
+    np.testing.assert_allclose(
+        ours.with_cov(cov="cluster").std_errors,
+        clustered.std_errors[ours.params.index],
+        rtol=1e-10,
+    )
+    # Sargan and the first-stage partial F
+    np.testing.assert_allclose(ours.overid_test.stat, unadjusted.sargan.stat, rtol=1e-10)
+    first = unadjusted.first_stage.diagnostics.loc["value"]
+    np.testing.assert_allclose(
+        ours.first_stage.loc["value", "partial_rsquared"], first["partial.rsquared"], rtol=1e-10
+    )
+
+
+def test_bad_instrument_specifications(data):
+    with pytest.raises(IdentificationError, match="Under-identified"):
+        pr.pooled_ols("inv ~ [value + capital ~ lag_value]", data, **KW)
+    with pytest.raises(FormulaError, match="'lag_value' is both an exogenous"):
+        pr.pooled_ols("inv ~ capital + lag_value + [value ~ lag_value]", data, **KW)
+    firm_size = data.groupby("firm").value.transform("mean")
+    with pytest.raises(IdentificationError, match="no variation left"):
+        _quiet(
+            pr.fixed_effects, "inv ~ capital + [value ~ size]", data.assign(size=firm_size), **KW
+        )
+    with pytest.raises(FormulaError, match="one bracket"):
+        pr.pooled_ols("inv ~ [value ~ lag_value] + [capital ~ lag_capital]", data, **KW)
+    with pytest.raises(pr.InvalidParameterError, match="no instrumental-variables form"):
+        pr.random_effects("inv ~ capital + [value ~ lag_value]", data, **KW)
+
+
+def test_collinear_instruments_are_named(data):
+    with pytest.raises(IdentificationError, match="linear combinations"):
+        pr.pooled_ols(
+            "inv ~ capital + [value ~ lag_value + twice]",
+            data.assign(twice=2 * data.lag_value),
+            **KW,
+        )
