@@ -300,6 +300,7 @@ def random_effects(
     effects: str = "entity",
     method: str = "swamy-arora",
     convention: str = "plm",
+    iv_method: str = "g2sls",
     entity: Hashable | None = None,
     time: Hashable | None = None,
     cov: str = "unadjusted",
@@ -322,6 +323,10 @@ def random_effects(
         Variance-component estimator (R plm's ``"swar"``, ``"walhus"`` accepted).
     convention : {"plm", "stata"}
         R plm's formulas (default) or Stata's ``xtreg, re`` / ``xtreg, mle``.
+    iv_method : {"g2sls", "ec2sls"}
+        With instruments in the formula: Balestra–Varadharajan-Krishnakumar G2SLS
+        (Stata ``xtivreg, re``; plm ``inst.method="bvk"``) or Baltagi's EC2SLS (Stata
+        ``xtivreg, ec2sls``; plm ``"baltagi"``).
     weights, weight_type
         Not defined for random effects: passing weights raises.
 
@@ -344,6 +349,8 @@ def random_effects(
     common = _common(entity, time, cov, cluster, small_sample, bandwidth, backend, weights,
                      weight_type)  # fmt: skip
     options = {"effects": effects, "method": method, "convention": convention}
+    if iv_method != "g2sls":
+        options["iv_method"] = iv_method
     return _fit(RandomEffects, formula, data, common, options, unknown)
 
 

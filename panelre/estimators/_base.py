@@ -74,6 +74,8 @@ class PanelModel(ABC):
     results_class: ClassVar[type[PanelResults]] = PanelResults
     accepts_weights: ClassVar[bool] = True
     weights_note: ClassVar[str] = ""
+    #: the estimator has a two-stage least squares form (``_estimate_iv``)
+    supports_instruments: ClassVar[bool] = False
 
     def __init__(self, source: PanelSource, **options: Any) -> None:
         unknown = sorted(set(options) - set(self.option_names))
@@ -139,10 +141,10 @@ class PanelModel(ABC):
 
     def set_instruments(self, spec: InstrumentSpec) -> None:
         """Estimate by two-stage least squares with the instruments of ``spec``."""
-        if not hasattr(self, "_estimate_iv"):
+        if not self.supports_instruments:
             raise InvalidParameterError(
                 f"{self.title} has no instrumental-variables form here; instruments work "
-                "with pooled_ols, between, fixed_effects and first_difference."
+                "with pooled_ols, between, fixed_effects, first_difference and random_effects."
             )
         if self.source.weight_type is not None:
             raise InvalidParameterError(

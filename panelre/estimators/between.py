@@ -36,6 +36,7 @@ class Between(PanelModel):
     """
 
     estimator_name = "between"
+    supports_instruments = True
     title = "Between"
     option_names = ("wls",)
 

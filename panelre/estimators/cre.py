@@ -95,6 +95,7 @@ class CorrelatedRandomEffects(RandomEffects):
     """
 
     estimator_name = "correlated_random_effects"
+    supports_instruments = False
     title = "Correlated random effects (Mundlak)"
     results_class = CorrelatedRandomEffectsResults
 

@@ -35,6 +35,7 @@ class FirstDifference(PanelModel):
     """
 
     estimator_name = "first_difference"
+    supports_instruments = True
     title = "First differences"
     requires_time = True
 

@@ -22,7 +22,7 @@ from functools import partial
 import numpy as np
 from scipy import stats as sps
 
-from panelre._columns import select_columns
+from panelre._columns import ColumnSelection, select_columns
 from panelre._linalg import cholesky_scaled, independent_columns, inv_psd
 from panelre.estimators._base import index_r2
 from panelre.exceptions import IdentificationError
@@ -138,6 +138,9 @@ class TwoStageFit:
     params : ndarray
     absorbed_df : int
         Degrees of freedom the transform absorbs (fixed effects), for the F tests.
+    instrument_map : RowMap
+        The instruments of the second stage (the transformed exogenous regressors and
+        excluded instruments, or EC2SLS's within and between instruments).
     """
 
     rows: PanelSource
@@ -145,6 +148,7 @@ class TwoStageFit:
     columns: IVColumns
     params: np.ndarray
     absorbed_df: int
+    instrument_map: RowMap
 
     def _part(self, positions: Sequence[int]) -> RowMap:
         return self.transform.columns(list(positions))
@@ -156,14 +160,14 @@ class TwoStageFit:
         c = self.columns
         n = st.n
         out = []
-        full = self._part(c.instrument_set)
+        full = self.instrument_map
         exog = self._part(c.exogenous)
         for j in c.endogenous:
             x = self._part([j])
             ssr_u = _ssr(st, x, full)
             ssr_r = _ssr(st, x, exog) if c.exogenous else float(cross(st, x, x)[0, 0])
-            q = len(c.instruments)
-            df = n - len(c.instrument_set) - self.absorbed_df
+            q = full.width - len(c.exogenous)
+            df = n - full.width - self.absorbed_df
             f = ((ssr_r - ssr_u) / q) / (ssr_u / df)
             out.append(
                 FirstStage(
@@ -185,9 +189,9 @@ class TwoStageFit:
         resid = self.transform.columns([0, *c.regressors]).times(
             np.concatenate([[1.0], -self.params])
         )
-        df = len(c.instruments) - len(c.endogenous)
+        df = self.instrument_map.width - len(c.regressors)
         total = float(cross(st, resid, resid)[0, 0])
-        explained = total - _ssr(st, resid, self._part(c.instrument_set))
+        explained = total - _ssr(st, resid, self.instrument_map)
         stat = st.n * explained / total
         return TestResult(
             name="Sargan test of overidentifying restrictions",
@@ -220,8 +224,10 @@ def two_stage_estimation(
     absorbed_df: int = 0,
     absorbed_by: str | None = None,
     raw_ss: np.ndarray | None = None,
+    instrument_map: RowMap | None = None,
 ) -> tuple[Estimation, TwoStageFit]:
-    """2SLS of transformed y on transformed regressors with transformed instruments."""
+    """2SLS of transformed y on transformed regressors with transformed instruments, or
+    with the instruments ``instrument_map`` (EC2SLS; dependent columns dropped)."""
     st = rows.stats
     c = columns
     # regressors and instruments the transform absorbs or that are collinear are dropped,
@@ -241,6 +247,18 @@ def two_stage_estimation(
             f"the transform ({absorbed_by or 'collinear'}); drop them from the brackets."
         )
     instruments = c.instruments
+    if len(instruments) < len(endogenous):
+        names = [c.names[p] for p in endogenous]
+        raise IdentificationError(
+            f"Under-identified: {len(endogenous)} endogenous regressor(s) {names} but only "
+            f"{len(instruments)} excluded instrument(s) {[c.names[p] for p in instruments]}. "
+            "Give at least one instrument per endogenous regressor."
+        )
+    if instrument_map is not None:
+        independent = independent_columns(cross(st, instrument_map, instrument_map))
+        W_all = instrument_map.columns(np.flatnonzero(independent))
+        return _finish(rows, levels, transform, c, exogenous, endogenous, chosen, W_all,
+                       absorbed_df)  # fmt: skip
     W_all = transform.columns(exogenous + instruments)
     ww = cross(st, W_all, W_all)
     raw_w = None if raw_ss is None else raw_ss[[p - 1 for p in exogenous + instruments]]
@@ -263,13 +281,24 @@ def two_stage_estimation(
             f"The instrument(s) {collinear} are linear combinations of the exogenous "
             "regressors and the other instruments; they add no information."
         )
-    if len(instruments) < len(endogenous):
-        names = [c.names[p] for p in endogenous]
-        raise IdentificationError(
-            f"Under-identified: {len(endogenous)} endogenous regressor(s) {names} but only "
-            f"{len(instruments)} excluded instrument(s) {[c.names[p] for p in instruments]}. "
-            "Give at least one instrument per endogenous regressor."
-        )
+    return _finish(rows, levels, transform, c, exogenous, endogenous, chosen, W_all,
+                   absorbed_df)  # fmt: skip
+
+
+def _finish(
+    rows: PanelSource,
+    levels: PanelSource,
+    transform: RowMap,
+    c: IVColumns,
+    exogenous: list[int],
+    endogenous: list[int],
+    chosen: ColumnSelection,
+    W_all: RowMap,
+    absorbed_df: int,
+) -> tuple[Estimation, TwoStageFit]:
+    st = rows.stats
+    instruments = c.instruments
+    ww = cross(st, W_all, W_all)
     kept_columns = IVColumns(exogenous, endogenous, instruments, c.names)
     regressors = kept_columns.regressors
     X = transform.columns(regressors)
@@ -304,8 +333,8 @@ def two_stage_estimation(
         index_r2=partial(index_r2, levels, names, beta),
         dropped=chosen.dropped,
         absorbed=chosen.absorbed,
-        n_instruments=len(exogenous) + len(instruments),
+        n_instruments=W_all.width,
         ssr=ssr,
     )
-    fit = TwoStageFit(rows, transform, kept_columns, beta, absorbed_df)
+    fit = TwoStageFit(rows, transform, kept_columns, beta, absorbed_df, W_all)
     return estimation, fit

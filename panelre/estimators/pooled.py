@@ -59,6 +59,7 @@ class PooledOLS(PanelModel):
     """
 
     estimator_name = "pooled_ols"
+    supports_instruments = True
     title = "Pooled OLS"
 
     def _estimate(self) -> Estimation:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -197,10 +198,11 @@ class RandomEffects(PanelModel):
     """
 
     estimator_name = "random_effects"
+    supports_instruments = True
     title = "Random effects (GLS)"
     uses_normal = True
     results_class = RandomEffectsResults
-    option_names = ("effects", "method", "convention")
+    option_names = ("effects", "method", "convention", "iv_method")
     accepts_weights = False
     weights_note = (
         "Stata's xtreg, re takes no weights, and R plm's weighted random effects reweights "
@@ -213,8 +215,12 @@ class RandomEffects(PanelModel):
         effects: str = "entity",
         method: str = "swamy-arora",
         convention: str = "plm",
+        iv_method: str = "g2sls",
         **_: Any,
     ) -> None:
+        self.iv_method = check_option(
+            "iv_method", iv_method, ("g2sls", "ec2sls"), {"bvk": "g2sls", "baltagi": "ec2sls"}
+        )
         self.effects = check_option("effects", effects, EFFECTS, EFFECT_ALIASES)
         self.method = check_option("method", method, RE_METHODS, RE_METHOD_ALIASES)
         self.convention = check_option("convention", convention, CONVENTIONS)
@@ -243,6 +249,86 @@ class RandomEffects(PanelModel):
                 )
             return comps
         return estimate_components(self.source, self.effects, self.method, self.convention)
+
+    def _estimate_iv(self) -> Estimation:
+        """G2SLS (Balestra–Varadharajan-Krishnakumar; Stata ``xtivreg, re``, plm
+        ``inst.method="bvk"``) or EC2SLS (Baltagi; Stata ``xtivreg, ec2sls``, plm
+        ``"baltagi"``), with plm's Swamy–Arora components from the within and between
+        2SLS residuals."""
+        from panelre.estimators.between import Between
+        from panelre.estimators.iv import iv_columns, two_stage_estimation
+        from panelre.estimators.within import FixedEffects
+
+        src = self.source
+        st = src.stats
+        if self.effects != "entity" or self.method != "swamy-arora" or self.convention != "plm":
+            raise InvalidParameterError(
+                "Random-effects instrumental variables use entity effects with plm's "
+                "Swamy–Arora components (effects='entity', method='swamy-arora', "
+                f"convention='plm'). Got effects={self.effects!r}, method={self.method!r}, "
+                f"convention={self.convention!r}."
+            )
+        counts = st.entity.counts
+        if np.ptp(counts) != 0:
+            raise InvalidParameterError(
+                "Random-effects instrumental variables need a balanced panel here (plm's "
+                "unbalanced IV variance components are not reproduced yet); use fixed "
+                "effects or first differences with instruments."
+            )
+        spec = self.instrument_spec
+        assert spec is not None
+        within_model, between_model = FixedEffects(src), Between(src)
+        within_model.set_instruments(spec)
+        between_model.set_instruments(spec)
+        w_fit, b_fit = within_model._estimate_iv(), between_model._estimate_iv()
+        assert w_fit.ssr is not None and b_fit.ssr is not None
+        T = float(counts[0])
+        sigma2_e = w_fit.ssr / w_fit.df_resid
+        sigma2_1 = T * b_fit.ssr / b_fit.df_resid
+        sigma2_u = (sigma2_1 - sigma2_e) / T
+        if sigma2_u < 0:
+            warn(
+                f"The 2SLS estimate of the entity-effect variance was negative ({sigma2_u:.4g})"
+                " and is set to 0 (θ = 0): random effects reduce to pooled 2SLS.",
+                BoundaryWarning,
+            )
+            sigma2_u = 0.0
+        theta = theta_for(sigma2_e, sigma2_u, counts)
+        p = st.width
+        means = st.entity.means
+        gls = RowMap(np.eye(p), entity_table=theta[:, None] * means)
+        columns = iv_columns(src, spec)
+        instrument_map = None
+        if self.iv_method == "ec2sls":
+            z = columns.instrument_set
+            within_z = RowMap(RowMap.select(p, z).L, entity_table=means[:, z])
+            between_z = RowMap(np.zeros((p, len(z))), entity_table=-means[:, z])
+            instrument_map = RowMap.hstack([within_z, between_z])
+        estimation, self.iv_fit = two_stage_estimation(
+            src,
+            src,
+            gls,
+            columns,
+            raw_ss=np.diag(st.gram)[1:],
+            instrument_map=instrument_map,
+        )
+        labels = st.entity.labels
+        shrink = sigma2_u / (sigma2_u + sigma2_e / counts)
+        coef = np.zeros(p)
+        coef[0] = 1.0
+        coef[self.iv_fit.columns.regressors] = -estimation.params
+        components = VarianceComponents(
+            sigma2_u=sigma2_u,
+            sigma2_e=sigma2_e,
+            theta=float(theta[0]),
+            shrinkage=pd.Series(shrink, index=labels, name="shrinkage"),
+            method=f"swamy-arora ({self.iv_method})",
+        )
+        return replace(
+            estimation,
+            variance_components=components,
+            effects=pd.Series((1 - (1 - theta) ** 2) * (means @ coef), index=labels),
+        )
 
     def _estimate(self) -> Estimation:
         src = self.source

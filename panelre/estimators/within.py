@@ -78,6 +78,7 @@ class FixedEffects(PanelModel):
     """
 
     estimator_name = "fixed_effects"
+    supports_instruments = True
     title = "Fixed effects (within)"
     option_names = ("effects", "constant")
 

@@ -91,7 +91,7 @@ def test_bad_instrument_specifications(data):
     with pytest.raises(FormulaError, match="one bracket"):
         pr.pooled_ols("inv ~ [value ~ lag_value] + [capital ~ lag_capital]", data, **KW)
     with pytest.raises(pr.InvalidParameterError, match="no instrumental-variables form"):
-        pr.random_effects("inv ~ capital + [value ~ lag_value]", data, **KW)
+        pr.correlated_random_effects("inv ~ capital + [value ~ lag_value]", data, **KW)
 
 
 def test_collinear_instruments_are_named(data):

@@ -19,6 +19,8 @@ R_FIXTURES = {
     "cr2/cr2_r.json": "call",
     "margins/margins_r.json": "call",
     "bootstrap/wild_bootstrap_r.json": "call",
+    "iv/plm_iv.json": "call",
+    "gmm/plm_pgmm.json": "call",
 }
 
 
