@@ -1118,9 +1118,40 @@ class IVResults(PanelResults):
 
     @property
     def overid_test(self) -> TestResult:
-        """Sargan's test of the overidentifying restrictions (invalid when exactly
-        identified)."""
-        return self.model.iv_fit.sargan()
+        """The test of the overidentifying restrictions (invalid when exactly identified):
+        Sargan's with the unadjusted covariance, Hansen's J with a robust, clustered or
+        Driscoll–Kraay one (its meat of the instrument scores weights the criterion)."""
+        if self.cov_estimator.name == "unadjusted":
+            return self.model.iv_fit.sargan()
+        return self.model.iv_fit.hansen(self.cov_estimator.meat)
+
+    @property
+    def summary(self) -> Summary:
+        """The panel summary with the instruments, the first stage and the tests."""
+        from dataclasses import replace
+
+        base = super().summary
+        lines = [
+            f"Instrumented: {', '.join(self.endogenous)}; excluded instruments: "
+            f"{', '.join(self.instruments)}."
+        ]
+        for name, row in self.first_stage.iterrows():
+            lines.append(
+                f"First stage of {name}: partial R² {format_number(row['partial_rsquared'])}, "
+                f"F({int(row['df_num'])}, {int(row['df_denom'])}) = "
+                f"{format_number(row['f_stat'])} (p = {format_number(row['f_pvalue'])})."
+            )
+        for test in (self.overid_test, self.endogeneity_test):
+            if test.valid:
+                lines.append(
+                    f"{test.name}: {format_number(test.stat)} (p = {format_number(test.pvalue)})."
+                )
+        return replace(base, notes=(*base.notes, *lines))
+
+    @property
+    def endogeneity_test(self) -> TestResult:
+        """Wu–Hausman F test that the instrumented regressors are in fact exogenous."""
+        return self.model.iv_fit.wu_hausman()
 
     @property
     def endogenous(self) -> list[str]:

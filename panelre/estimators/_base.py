@@ -151,6 +151,8 @@ class PanelModel(ABC):
                 "Instrumental variables with observation weights are not supported."
             )
         self.instrument_spec = spec
+        method = getattr(self, "iv_method", "2sls").upper()
+        self.title = f"{self.title}, {method}"  # type: ignore[misc]
 
     @property
     def is_iv(self) -> bool:

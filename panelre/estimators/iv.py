@@ -15,7 +15,7 @@ and R plm's ``plm(y ~ x | z)``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -24,6 +24,7 @@ from scipy import stats as sps
 
 from panelre._columns import ColumnSelection, select_columns
 from panelre._linalg import cholesky_scaled, independent_columns, inv_psd
+from panelre.covariance import CovarianceInputs
 from panelre.estimators._base import index_r2
 from panelre.exceptions import IdentificationError
 from panelre.formula import InstrumentSpec
@@ -202,6 +203,72 @@ class TwoStageFit:
             alternative="some instruments are correlated with the error",
             valid=df > 0,
             reason="" if df > 0 else "exactly identified: no overidentifying restriction",
+        )
+
+    def _residual(self) -> RowMap:
+        c = self.columns
+        return self.transform.columns([0, *c.regressors]).times(
+            np.concatenate([[1.0], -self.params])
+        )
+
+    def hansen(self, meat: Callable[[CovarianceInputs], np.ndarray]) -> TestResult:
+        """Hansen's J: the minimised criterion of two-step efficient GMM whose weight is the
+        inverse of ``meat`` (the fit's covariance estimator) of the instrument scores
+        ``w e`` at the 2SLS residuals (as linearmodels' ``IVGMM.j_stat``, ivreg2's J)."""
+        st = self.rows.stats
+        c = self.columns
+        W = self.instrument_map
+        scores = self.rows.scores(W, self._residual())
+        inputs = CovarianceInputs(
+            scores=scores, bread=np.eye(W.width), df_resid=st.n - len(c.regressors),
+            n_params=len(c.regressors),
+        )  # fmt: skip
+        S = meat(inputs)
+        X = self.transform.columns(c.regressors)
+        y = self.transform.columns([0])
+        wx, wy = cross(st, W, X), cross(st, W, y)[:, 0]
+        S_inv = np.linalg.pinv((S + S.T) / 2)
+        beta = np.linalg.solve(wx.T @ S_inv @ wx, wx.T @ S_inv @ wy)
+        g = wy - wx @ beta
+        stat = float(g @ S_inv @ g)
+        df = W.width - len(c.regressors)
+        return TestResult(
+            name="Hansen J test of overidentifying restrictions",
+            stat=stat,
+            df=df,
+            pvalue=float(sps.chi2.sf(stat, df)) if df > 0 else float("nan"),
+            null="the excluded instruments are uncorrelated with the error",
+            alternative="some instruments are correlated with the error",
+            valid=df > 0,
+            reason="" if df > 0 else "exactly identified: no overidentifying restriction",
+        )
+
+    def wu_hausman(self) -> TestResult:
+        """Wu–Hausman F test that the endogenous regressors are exogenous: the F test of
+        their first-stage residuals added to the (transformed) structural equation."""
+        st = self.rows.stats
+        c = self.columns
+        W = self.instrument_map
+        X = self.transform.columns(c.regressors)
+        y = self.transform.columns([0])
+        endog = self._part(c.endogenous)
+        Pi = _solve(cross(st, W, W), cross(st, W, endog))
+        first_resid = RowMap.hstack([endog, W.times(Pi)]).times(
+            np.vstack([np.eye(endog.width), -np.eye(endog.width)])
+        )
+        restricted = _ssr(st, y, X)
+        unrestricted = _ssr(st, y, RowMap.hstack([X, first_resid]))
+        q = endog.width
+        df = st.n - len(c.regressors) - q - self.absorbed_df
+        stat = ((restricted - unrestricted) / q) / (unrestricted / df)
+        return TestResult(
+            name="Wu-Hausman test of exogeneity",
+            stat=float(stat),
+            df=(q, df),
+            pvalue=float(sps.f.sf(stat, q, df)),
+            null="the instrumented regressors are exogenous (OLS is consistent)",
+            alternative="they are endogenous (only IV is consistent)",
+            distribution="F",
         )
 
 

@@ -95,3 +95,16 @@ def test_overidentified_unbalanced_within_matches_plm() -> None:
         assert ses[name] == pytest.approx(case["std_errors"][name], rel=1e-9)
     assert res.nobs == case["nobs"] and res.df_resid == case["df_resid"]
     assert res.overid_test.df == 1 and res.overid_test.valid
+
+
+def test_hausman_after_panel_iv(crime: pd.DataFrame) -> None:
+    """pr.hausman(fe_iv, re_iv) compares FE-2SLS and G2SLS as Stata's hausman after
+    xtivreg: the common coefficients with V(FE) - V(RE)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DroppedVariableWarning)
+        fe, re = FITS["crime_within_2sls"](crime), FITS["crime_random_g2sls_bvk"](crime)
+    test = pr.hausman(fe, re, variant="sigmamore")
+    assert "2SLS" in test.name and "G2SLS" in test.name
+    common = [n for n in fe.params.index if n in re.params.index]
+    # df: the rank of V(FE) - V(RE) over the 22 common coefficients (Moore-Penrose)
+    assert len(common) == 22 and 0 < test.df <= 22 and np.isfinite(test.stat)

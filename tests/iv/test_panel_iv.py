@@ -101,3 +101,24 @@ def test_collinear_instruments_are_named(data):
             data.assign(twice=2 * data.lag_value),
             **KW,
         )
+
+
+def test_hansen_j_and_wu_hausman_match_linearmodels(data):
+    from linearmodels.iv import IV2SLS, IVGMM
+
+    spec = "inv ~ 1 + capital + [value ~ lag_value + lag_capital]"
+    ours = pr.pooled_ols("inv ~ capital + [value ~ lag_value + lag_capital]", data, **KW)
+    unadjusted = IV2SLS.from_formula(spec, data).fit(cov_type="unadjusted")
+    assert ours.endogeneity_test.stat == pytest.approx(unadjusted.wu_hausman().stat, rel=1e-10)
+    assert ours.endogeneity_test.df == (
+        unadjusted.wu_hausman().df,
+        unadjusted.wu_hausman().df_denom,
+    )
+    robust = IVGMM.from_formula(spec, data, weight_type="robust").fit(cov_type="robust")
+    j = ours.with_cov(cov="robust").overid_test
+    assert j.name.startswith("Hansen") and j.stat == pytest.approx(robust.j_stat.stat, rel=1e-10)
+    clustered = IVGMM.from_formula(spec, data, weight_type="clustered", clusters=data["firm"]).fit(
+        cov_type="clustered", clusters=data["firm"]
+    )
+    j = ours.with_cov(cov="cluster").overid_test
+    assert j.stat == pytest.approx(clustered.j_stat.stat, rel=1e-10)
