@@ -1110,10 +1110,13 @@ class IVResults(PanelResults):
     def first_stage(self) -> pd.DataFrame:
         """Per endogenous regressor: the partial R² of the excluded instruments in its
         first-stage regression (after the estimator's transform) and their F statistic
-        with its p-value (unadjusted; Stata's ``xtivreg, first``, ``ivreg2`` partial F)."""
+        with its p-value: the classical partial F with the unadjusted covariance, the
+        Wald statistic over q with the fit's robust or clustered covariance (for one
+        endogenous regressor the Kleibergen–Paap rk Wald F of ``ivreg2``)."""
         from dataclasses import asdict
 
-        rows = [asdict(stage) for stage in self.model.iv_fit.first_stage()]
+        stages = self.model.iv_fit.first_stage(self.cov_estimator)
+        rows = [asdict(stage) for stage in stages]
         return pd.DataFrame(rows).set_index("endogenous")
 
     @property

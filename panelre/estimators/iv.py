@@ -24,7 +24,7 @@ from scipy import stats as sps
 
 from panelre._columns import ColumnSelection, select_columns
 from panelre._linalg import cholesky_scaled, independent_columns, inv_psd
-from panelre.covariance import CovarianceInputs
+from panelre.covariance import CovarianceEstimator, CovarianceInputs
 from panelre.estimators._base import index_r2
 from panelre.exceptions import IdentificationError
 from panelre.formula import InstrumentSpec
@@ -154,9 +154,12 @@ class TwoStageFit:
     def _part(self, positions: Sequence[int]) -> RowMap:
         return self.transform.columns(list(positions))
 
-    def first_stage(self) -> list[FirstStage]:
-        """Per endogenous regressor: the first-stage R², partial R² of the excluded
-        instruments and their F statistic (unadjusted), from the cross-products."""
+    def first_stage(self, covariance: CovarianceEstimator | None = None) -> list[FirstStage]:
+        """Per endogenous regressor: the partial R² of the excluded instruments in its
+        first-stage regression and their F statistic, from the cross-products: the
+        classical F, or with a robust / clustered ``covariance`` the Wald statistic of
+        the excluded instruments divided by their number (for one endogenous regressor
+        the Kleibergen–Paap rk Wald F)."""
         st = self.rows.stats
         c = self.columns
         n = st.n
@@ -170,6 +173,8 @@ class TwoStageFit:
             q = full.width - len(c.exogenous)
             df = n - full.width - self.absorbed_df
             f = ((ssr_r - ssr_u) / q) / (ssr_u / df)
+            if covariance is not None and covariance.name != "unadjusted":
+                f = self._robust_f(x, q, df, covariance)
             out.append(
                 FirstStage(
                     endogenous=c.names[j],
@@ -181,6 +186,25 @@ class TwoStageFit:
                 )
             )
         return out
+
+    def _robust_f(self, x: RowMap, q: int, df: int, covariance: CovarianceEstimator) -> float:
+        """Wald statistic of the excluded instruments in the first stage of ``x`` under
+        ``covariance``, over q (NaN when the instruments are not ``exogenous +
+        excluded`` in that order, as in EC2SLS)."""
+        st = self.rows.stats
+        W = self.instrument_map
+        if W.width != len(self.columns.instrument_set):
+            return float("nan")
+        ww = cross(st, W, W)
+        pi = _solve(ww, cross(st, W, x)[:, 0])
+        resid = RowMap.hstack([x, W.times(pi)]).times(np.array([1.0, -1.0]))
+        inputs = CovarianceInputs(
+            scores=self.rows.scores(W, resid), bread=inv_psd(ww), df_resid=df, n_params=W.width,
+        )  # fmt: skip
+        V = covariance.compute(inputs).matrix
+        tail = slice(W.width - q, W.width)
+        b = pi[tail]
+        return float(b @ np.linalg.solve(V[tail, tail], b)) / q
 
     def sargan(self) -> TestResult:
         """Sargan's over-identification test: n·R² of the 2SLS residuals on the

@@ -122,3 +122,21 @@ def test_hansen_j_and_wu_hausman_match_linearmodels(data):
     )
     j = ours.with_cov(cov="cluster").overid_test
     assert j.stat == pytest.approx(clustered.j_stat.stat, rel=1e-10)
+
+
+def test_first_stage_f_under_each_covariance_matches_linearmodels(data):
+    """Robust / clustered: the Wald statistic of the excluded instruments over q
+    (linearmodels reports the Wald chi2 itself); unadjusted: the classical partial F
+    (linearmodels scales s² by n instead of n - L)."""
+    from linearmodels.iv import IV2SLS
+
+    ours = pr.pooled_ols("inv ~ capital + [value ~ lag_value + lag_capital]", data, **KW)
+    model = IV2SLS.from_formula("inv ~ 1 + capital + [value ~ lag_value + lag_capital]", data)
+    n, L, q = len(data), 4, 2
+    theirs = model.fit(cov_type="unadjusted").first_stage.diagnostics.loc["value", "f.stat"]
+    assert ours.first_stage.loc["value", "f_stat"] * n / (n - L) == pytest.approx(theirs, rel=1e-10)
+    for cov, options in (("robust", {}), ("cluster", {"clusters": data["firm"]})):
+        lm_cov = "clustered" if cov == "cluster" else cov
+        theirs = model.fit(cov_type=lm_cov, **options).first_stage.diagnostics
+        mine = ours.with_cov(cov=cov).first_stage.loc["value", "f_stat"]
+        assert mine * q == pytest.approx(theirs.loc["value", "f.stat"], rel=1e-10)
