@@ -65,6 +65,20 @@ _DESCRIPTIONS: dict[str, str] = {
         "departments), y. Source: R package lme4, data(InstEval); the ordered-factor codes "
         "are written as their labels."
     ),
+    "empluk": (
+        "Arellano and Bond (1991) UK company panel: 140 firms, 1976-1984, unbalanced (7 to 9 "
+        "consecutive years; 1031 firm-years), the data of their employment equations (Table 4). "
+        "Columns: firm, year, sector, emp (employment), wage, capital, output (industry "
+        "output). Source: R package plm, data(EmplUK); Stata's abdata has the same firm-years "
+        "(n, w, k, ys are the logs of emp, wage, capital, output)."
+    ),
+    "crime": (
+        "Cornwell and Trumbull (1994) crime panel: 90 North Carolina counties x 7 years "
+        "(1981-1987), 630 rows: crime rate, probabilities of arrest, conviction and prison, "
+        "police per capita, wages by sector, density, demographics and their logs (l...), with "
+        "ltaxpc and lmix, Baltagi's instruments for lprbarr and lpolpc. Source: R package plm, "
+        "data(Crime)."
+    ),
     "wages": (
         "Cornwell and Rupert (1988) wage panel: 595 workers x 7 years (1976-1982), from the "
         "PSID, as in Baltagi's Econometric Analysis of Panel Data and R package plm (Wages). "

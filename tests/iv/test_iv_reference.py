@@ -108,3 +108,10 @@ def test_hausman_after_panel_iv(crime: pd.DataFrame) -> None:
     common = [n for n in fe.params.index if n in re.params.index]
     # df: the rank of V(FE) - V(RE) over the 22 common coefficients (Moore-Penrose)
     assert len(common) == 22 and 0 < test.df <= 22 and np.isfinite(test.stat)
+
+
+def test_bundled_crime_and_empluk_are_the_reference_rows(crime: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(pr.datasets.load("crime"), crime)
+    empluk = pd.read_csv(Path(__file__).parents[1] / "reference" / "gmm" / "empluk.csv.gz")
+    pd.testing.assert_frame_equal(pr.datasets.load("empluk"), empluk)
+    assert empluk.firm.nunique() == 140 and len(empluk) == 1031
