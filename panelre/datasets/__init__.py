@@ -95,7 +95,7 @@ def names() -> list[str]:
     --------
     >>> from panelre import datasets
     >>> datasets.names()[:2]
-    ['bcg', 'dietox']
+    ['bcg', 'crime']
     """
     files = resources.files("panelre.datasets").joinpath("data")
     found = {p.name.removesuffix(".csv.gz") for p in files.iterdir() if p.name.endswith(".csv.gz")}
