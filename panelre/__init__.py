@@ -17,6 +17,7 @@ from panelre.api import (
 )
 from panelre.bootstrap import wild_bootstrap
 from panelre.comparison import RegressionTable, compare
+from panelre.dynamic import GMMResults, gmm
 from panelre.estimators import (
     Between,
     FirstDifference,
@@ -95,6 +96,8 @@ __all__ = [
     "RegressionTable",
     "wild_bootstrap",
     "margins",
+    "gmm",
+    "GMMResults",
     "effect_size",
     "meta_analysis",
     "MetaAnalysisResults",

@@ -56,6 +56,7 @@ PUBLIC_FUNCTIONS = [
     pr.compare,
     pr.wild_bootstrap,
     pr.margins,
+    pr.gmm,
     pr.read_panel,
 ]
 
