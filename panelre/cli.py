@@ -115,6 +115,8 @@ def _cmd_fit(args: argparse.Namespace) -> str:
         options["small_sample"] = True
     if args.endogenous:
         options["endogenous"] = args.endogenous
+    if args.iv_method:
+        options["iv_method"] = args.iv_method
     if args.weights:
         options["weights"] = args.weights
         options["weight_type"] = args.weight_type
@@ -124,6 +126,40 @@ def _cmd_fit(args: argparse.Namespace) -> str:
         from panelre import plots
 
         plots.coefficient_plot({args.model: res}).savefig(args.plot, dpi=120, bbox_inches="tight")
+    return _render(res, args.format)
+
+
+def _gmm_spec(items: list[str]) -> dict[str, tuple[int, int | None]]:
+    """'log(emp):2:' -> {'log(emp)': (2, None)}; 'n:2:4' -> {'n': (2, 4)}."""
+    spec: dict[str, tuple[int, int | None]] = {}
+    for item in items:
+        expr, sep, lags = item.rpartition(":")
+        expr, _, first = expr.rpartition(":") if sep else ("", "", "")
+        if not sep or not expr or not first.isdigit() or (lags and not lags.isdigit()):
+            raise PanelreError(
+                f"--gmm takes EXPR:FIRST:LAST with LAST empty for all lags, e.g. "
+                f"'log(emp):2:' or 'n:2:4'. Got {item!r}."
+            )
+        spec[expr] = (int(first), int(lags) if lags else None)
+    return spec
+
+
+def _cmd_gmm(args: argparse.Namespace) -> str:
+    import panelre as pr
+
+    res = pr.gmm(
+        args.formula,
+        read_data(args.data),
+        entity=args.entity,
+        time=args.time,
+        gmm=_gmm_spec(args.gmm),
+        iv=args.iv or (),
+        transformation=args.transformation,
+        steps=args.steps,
+        collapse=args.collapse,
+        effects=args.effects,
+        cov=args.cov,
+    )
     return _render(res, args.format)
 
 
@@ -261,6 +297,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     fit.add_argument("--small-sample", action="store_true", help="Stata's small-sample factors")
     fit.add_argument("--endogenous", nargs="*", help="Hausman–Taylor endogenous regressors")
+    fit.add_argument(
+        "--iv-method",
+        choices=["g2sls", "ec2sls"],
+        type=str.lower,
+        help="random effects with instruments ([x ~ z] in the formula): G2SLS or EC2SLS",
+    )
     fit.add_argument("--weights", metavar="COL", help="column of observation weights")
     fit.add_argument(
         "--weight-type",
@@ -331,6 +373,34 @@ def _parser() -> argparse.ArgumentParser:
     meta.add_argument("--plot", help="save a forest plot to this image file")
     common(meta)
     meta.set_defaults(func=_cmd_meta)
+
+    dyn = sub.add_parser(
+        "gmm",
+        help="dynamic panel GMM (Arellano-Bond difference / Blundell-Bond system)",
+        epilog='example: panelre gmm empluk "log(emp) ~ lag(log(emp), 1:2) + log(wage)" '
+        "--entity firm --time year --gmm 'log(emp):2:' --effects twoway",
+    )
+    dyn.add_argument("data")
+    dyn.add_argument("formula", help="with lag(x, k) / lag(x, a:b) terms")
+    dyn.add_argument("--entity", required=True)
+    dyn.add_argument("--time", required=True)
+    dyn.add_argument(
+        "--gmm",
+        nargs="+",
+        required=True,
+        metavar="EXPR:FIRST:LAST",
+        help="GMM-style instruments, e.g. 'log(emp):2:' (lags 2 and beyond)",
+    )
+    dyn.add_argument("--iv", nargs="*", help="further standard instruments (expressions)")
+    dyn.add_argument(
+        "--transformation", default="difference", type=str.lower, help="difference | system"
+    )
+    dyn.add_argument("--steps", type=int, choices=[1, 2], default=2)
+    dyn.add_argument("--collapse", action="store_true", help="one instrument column per lag")
+    dyn.add_argument("--effects", default="entity", type=str.lower, help="entity | twoway")
+    dyn.add_argument("--cov", default="robust", type=str.lower, help="robust | unadjusted")
+    common(dyn)
+    dyn.set_defaults(func=_cmd_gmm)
 
     ds = sub.add_parser("datasets", help="list the bundled data sets, or describe one")
     ds.add_argument("name", nargs="?")

@@ -143,3 +143,20 @@ def test_bad_input():
     with pytest.warns(PanelreWarning, match="105 instruments for 60 entities"):
         few = pr.gmm(BB, emp[emp.firm <= 60], gmm=WK, transformation="system", **kw)
     assert "Warning: 105 instruments for 60 entities" in str(few.summary)
+
+
+def test_cli_gmm_and_the_regression_table(capsys):
+    from panelre.cli import main
+
+    argv = ["gmm", "empluk", AB_B, "--entity", "firm", "--time", "year"]
+    assert main([*argv, "--gmm", "log(emp):2:", "--effects", "twoway", "--format", "markdown"]) == 0
+    out = capsys.readouterr().out
+    assert "| lag(log(emp), 1) | 0.4742" in out
+    assert main([*argv, "--gmm", "log(emp)2"]) == 1
+    assert "EXPR:FIRST:LAST" in capsys.readouterr().err
+    table = pr.compare(
+        {"AB two-step": _fit("ab91b_diff_twostep")}, keep=["lag"], stats=["nobs", "n_entities"]
+    )
+    frame = table.to_frame()
+    assert frame.loc["lag(log(emp), 1)", "AB two-step"] == "0.4742"
+    assert frame.loc["Observations", "AB two-step"] == "611"
