@@ -4,7 +4,7 @@ equations and the Arellano–Bond instrument matrices, as R plm's ``pgmm``.
 The panel is first completed to every entity x period (missing rows are NaN), so a lag is
 a shift along the period axis. Arrays are per entity: ``(N, R)`` for the R differenced
 equations and ``(N, R, L)`` for the instruments, so that every sum over entities is one
-``einsum``.
+matrix product.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """One- and two-step GMM on a ``DynamicDesign``, Windmeijer's corrected variance, and the
 Arellano–Bond, Sargan and Hansen tests, with R plm ``pgmm``'s conventions.
 
-Every sum over entities is an ``einsum`` over the ``(N, R, ·)`` arrays: ``Z'X = Σᵢ Zᵢ'Xᵢ``,
+Every sum over entities is one BLAS product over the ``(N, R, ·)`` arrays: ``Z'X = Σᵢ Zᵢ'Xᵢ``,
 ``Σᵢ Zᵢ'HZᵢ``, ``Σᵢ Zᵢ'eᵢeᵢ'Zᵢ``.
 """
 
@@ -16,6 +16,21 @@ from panelre.dynamic.design import DynamicDesign
 from panelre.results import TestResult
 
 __all__ = ["GMMFit", "fit_gmm", "hansen_test", "sargan_test", "ar_test"]
+
+
+def _cross(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """``Σᵢ Aᵢ'Bᵢ`` over entities for (N, R, a) and (N, R, b) arrays (one BLAS product)."""
+    return A.reshape(-1, A.shape[2]).T @ B.reshape(-1, B.shape[2])
+
+
+def _per_entity(Z: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """``Zᵢ'eᵢ`` for every entity: (N, L)."""
+    return np.matmul(e[:, None, :], Z)[:, 0, :]
+
+
+def _weighted_cross(Z: np.ndarray, H: np.ndarray) -> np.ndarray:
+    """``Σᵢ Zᵢ'HZᵢ``."""
+    return _cross(Z, np.matmul(H, Z))
 
 
 def _inverse(matrix: np.ndarray) -> np.ndarray:
@@ -66,29 +81,29 @@ def fit_gmm(design: DynamicDesign, steps: int) -> GMMFit:
     """Difference GMM in one or two steps."""
     y, X, Z = design.y, design.X, design.Z
     N = Z.shape[0]
-    zx = np.einsum("nrl,nrk->lk", Z, X)
-    zy = np.einsum("nrl,nr->l", Z, y)
-    A1 = N * _inverse(np.einsum("nrl,rs,nsm->lm", Z, design.H, Z))
+    zx = _cross(Z, X)
+    zy = _cross(Z, y[:, :, None])[:, 0]
+    A1 = N * _inverse(_weighted_cross(Z, design.H))
     beta1, bread1 = _solve_step(zx, zy, A1)
-    e1 = y - np.einsum("nrk,k->nr", X, beta1)
-    ze1 = np.einsum("nrl,nr->nl", Z, e1)
+    e1 = y - X @ beta1
+    ze1 = _per_entity(Z, e1)
     S1 = ze1.T @ ze1
     robust1 = bread1 @ zx.T @ A1 @ S1 @ A1 @ zx @ bread1
     A2 = _inverse(S1)
     if steps == 1:
         return GMMFit(beta1, bread1, robust1, e1, A1, A2, 1, e1)
     beta2, bread2 = _solve_step(zx, zy, A2)
-    e2 = y - np.einsum("nrk,k->nr", X, beta2)
+    e2 = y - X @ beta2
     # Windmeijer (2005): the derivative of the two-step estimate with respect to the
     # one-step estimate through the weight matrix, D[:, k] = B2 X'Z A2 Ω_k A2 Z'e2 with
     # Ω_k = Σᵢ Zᵢ'(xᵢₖe₁ᵢ' + e₁ᵢxᵢₖ')Zᵢ
-    zxi = np.einsum("nrl,nrk->nlk", Z, X)
-    ze2 = np.einsum("nrl,nr->l", Z, e2)
+    zxi = np.matmul(Z.transpose(0, 2, 1), X)
+    ze2 = _cross(Z, e2[:, :, None])[:, 0]
     right = A2 @ ze2
     left = bread2 @ zx.T @ A2
     D = np.empty((len(beta2), len(beta2)))
     for k in range(len(beta2)):  # a loop over coefficients
-        omega = np.einsum("nl,nm->lm", zxi[:, :, k], ze1)
+        omega = zxi[:, :, k].T @ ze1
         D[:, k] = left @ (omega + omega.T) @ right
     corrected = bread2 + D @ bread2 + bread2 @ D.T + D @ robust1 @ D.T
     return GMMFit(beta2, bread2, (corrected + corrected.T) / 2, e2, A2, A2, 2, e1)
@@ -103,9 +118,9 @@ def hansen_test(
     the instruments (for difference-in-Hansen tests)."""
     Z = design.Z if columns is None else design.Z[:, :, columns]
     X, y = design.X, design.y
-    zx = np.einsum("nrl,nrk->lk", Z, X)
-    zy = np.einsum("nrl,nr->l", Z, y)
-    ze1 = np.einsum("nrl,nr->nl", Z, fit.resid_one_step)
+    zx = _cross(Z, X)
+    zy = _cross(Z, y[:, :, None])[:, 0]
+    ze1 = _per_entity(Z, fit.resid_one_step)
     A2 = _inverse(ze1.T @ ze1)
     beta2, _ = _solve_step(zx, zy, A2)
     g = zy - zx @ beta2
@@ -140,8 +155,8 @@ def sargan_test(design: DynamicDesign, fit: GMMFit) -> TestResult:
             reason="computed for difference GMM only (use the Hansen test)",
         )
     Z, e1 = design.Z, fit.resid_one_step
-    g = np.einsum("nrl,nr->l", Z, e1)
-    zhz = np.einsum("nrl,rs,nsm->lm", Z, design.H, Z)
+    g = _cross(Z, e1[:, :, None])[:, 0]
+    zhz = _weighted_cross(Z, design.H)
     sigma2 = float(np.sum(e1**2)) / (2 * int(design.valid.sum()))
     stat = float(g @ _inverse(zhz) @ g) / sigma2
     return TestResult(
@@ -165,9 +180,9 @@ def ar_test(design: DynamicDesign, fit: GMMFit, order: int, robust: bool = True)
     lagged = np.zeros_like(e)
     lagged[:, order:R1] = e[:, : R1 - order]
     d = np.sum(lagged * e, axis=1)
-    ze = np.einsum("nrl,nr->nl", Z, e)
-    xl = np.einsum("nr,nrk->k", lagged, X)
-    zx = np.einsum("nrl,nrk->lk", Z, X)
+    ze = _per_entity(Z, e)
+    xl = _cross(lagged[:, :, None], X)[0]
+    zx = _cross(Z, X)
     V = fit.vcov_robust if robust else fit.vcov
     variance = np.sum(d**2) - 2 * xl @ fit.vcov @ zx.T @ fit.weight @ (ze.T @ d) + xl @ V @ xl
     stat = float(d.sum() / np.sqrt(variance))
