@@ -147,7 +147,8 @@ def main() -> None:
         "tests and Hansen J; each fit in its own process, median of up to "
         f"{args.reps} runs; peak = the process's peak resident memory.",
         "",
-        "| firms | rows | panelre s | pgmm s | ratio | panelre peak MB | pgmm peak MB | max rel. diff |",
+        "| firms | rows | panelre s | pgmm s | ratio | panelre peak MB | pgmm peak MB "
+        "| max rel. diff |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
