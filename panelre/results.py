@@ -29,6 +29,7 @@ __all__ = [
     "TestDetails",
     "BootstrapDetails",
     "IVResults",
+    "overidentification_test",
 ]
 
 
@@ -1087,6 +1088,24 @@ class TestResult:
             "reason": self.reason,
             "distribution": self.distribution,
         }
+
+
+def overidentification_test(
+    name: str, stat: float, df: int, null: str, alternative: str
+) -> TestResult:
+    """A χ² test of overidentifying restrictions (Sargan, Hansen): not valid, with the
+    reason, when the model is exactly identified (``df`` = 0)."""
+    valid = df > 0
+    return TestResult(
+        name=name,
+        stat=float(stat),
+        df=df,
+        pvalue=float(stats.chi2.sf(stat, df)) if valid else float("nan"),
+        null=null,
+        alternative=alternative,
+        valid=valid,
+        reason="" if valid else "exactly identified: no overidentifying restriction",
+    )
 
 
 class IVResults(PanelResults):

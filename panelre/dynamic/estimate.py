@@ -13,7 +13,7 @@ import numpy as np
 from scipy import stats
 
 from panelre.dynamic.design import DynamicDesign
-from panelre.results import TestResult
+from panelre.results import TestResult, overidentification_test
 
 __all__ = ["GMMFit", "fit_gmm", "hansen_test", "sargan_test", "ar_test"]
 
@@ -126,15 +126,12 @@ def hansen_test(
     g = zy - zx @ beta2
     stat = float(g @ A2 @ g)
     df = Z.shape[2] - len(fit.params)
-    return TestResult(
-        name="Hansen J test of overidentifying restrictions",
-        stat=stat,
-        df=df,
-        pvalue=float(stats.chi2.sf(stat, df)) if df > 0 else float("nan"),
-        null="the instruments are valid (uncorrelated with the differenced error)",
-        alternative="some instruments are invalid",
-        valid=df > 0,
-        reason="" if df > 0 else "exactly identified: no overidentifying restriction",
+    return overidentification_test(
+        "Hansen J test of overidentifying restrictions",
+        stat,
+        df,
+        "the instruments are valid (uncorrelated with the differenced error)",
+        "some instruments are invalid",
     )
 
 

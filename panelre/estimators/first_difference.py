@@ -11,6 +11,7 @@ from panelre.estimators._base import PanelModel
 from panelre.estimators.pooled import pooled_estimation
 from panelre.exceptions import InsufficientDataError, InvalidParameterError
 from panelre.results import Estimation
+from panelre.stats import PanelSource, RowMap
 
 __all__ = ["FirstDifference"]
 
@@ -47,7 +48,9 @@ class FirstDifference(PanelModel):
                 "Use weight_type='analytic'."
             )
 
-    def _estimate(self) -> Estimation:
+    def _differences(self) -> tuple[PanelSource, np.ndarray]:
+        """The first differences as rows, and the raw sums of squares of the regressors
+        (for the absorbed-column rule; the constant's is Σw of the differences)."""
         src = self.source
         if (src.stats.entity.counts <= 1).all():
             raise InsufficientDataError(
@@ -57,28 +60,25 @@ class FirstDifference(PanelModel):
         raw_ss = np.diag(src.stats.gram)[1:].copy()
         if src.has_intercept:
             raw_ss[src.x_names.index("Intercept")] = diffs.stats.mass  # Σw of the constant
-        estimation = pooled_estimation(diffs, src, raw_ss=raw_ss, absorbed_by="first-difference")
+        return diffs, raw_ss
+
+    def _estimate(self) -> Estimation:
+        diffs, raw_ss = self._differences()
+        estimation = pooled_estimation(
+            diffs, self.source, raw_ss=raw_ss, absorbed_by="first-difference"
+        )
         return replace(estimation, nobs=diffs.stats.n)
 
     def _estimate_iv(self) -> Estimation:
         """FD-2SLS: 2SLS on the first differences (instruments differenced too, as Stata's
         ``xtivreg, fd`` and R plm)."""
         from panelre.estimators.iv import iv_columns, two_stage_estimation
-        from panelre.stats import RowMap
 
-        src = self.source
-        if (src.stats.entity.counts <= 1).all():
-            raise InsufficientDataError(
-                "No entity is observed more than once, so there are no first differences (T = 1)."
-            )
-        diffs = src.first_differences()
-        raw_ss = np.diag(src.stats.gram)[1:].copy()
-        if src.has_intercept:
-            raw_ss[src.x_names.index("Intercept")] = diffs.stats.mass
+        diffs, raw_ss = self._differences()
         assert self.instrument_spec is not None
         estimation, self.iv_fit = two_stage_estimation(
             diffs,
-            src,
+            self.source,
             RowMap.identity(diffs.width),
             iv_columns(diffs, self.instrument_spec),
             raw_ss=raw_ss,

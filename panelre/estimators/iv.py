@@ -28,7 +28,7 @@ from panelre.covariance import CovarianceEstimator, CovarianceInputs
 from panelre.estimators._base import index_r2
 from panelre.exceptions import IdentificationError
 from panelre.formula import InstrumentSpec
-from panelre.results import Estimation, TestResult
+from panelre.results import Estimation, TestResult, overidentification_test
 from panelre.stats import PanelSource, PanelStats, RowMap, column_sums, corr2, cross
 
 __all__ = ["FirstStage", "IVColumns", "TwoStageFit", "iv_columns", "two_stage_estimation"]
@@ -218,15 +218,12 @@ class TwoStageFit:
         total = float(cross(st, resid, resid)[0, 0])
         explained = total - _ssr(st, resid, self.instrument_map)
         stat = st.n * explained / total
-        return TestResult(
-            name="Sargan test of overidentifying restrictions",
-            stat=float(stat),
-            df=df,
-            pvalue=float(sps.chi2.sf(stat, df)) if df > 0 else float("nan"),
-            null="the excluded instruments are uncorrelated with the error",
-            alternative="some instruments are correlated with the error",
-            valid=df > 0,
-            reason="" if df > 0 else "exactly identified: no overidentifying restriction",
+        return overidentification_test(
+            "Sargan test of overidentifying restrictions",
+            stat,
+            df,
+            "the excluded instruments are uncorrelated with the error",
+            "some instruments are correlated with the error",
         )
 
     def _residual(self) -> RowMap:
@@ -256,15 +253,12 @@ class TwoStageFit:
         g = wy - wx @ beta
         stat = float(g @ S_inv @ g)
         df = W.width - len(c.regressors)
-        return TestResult(
-            name="Hansen J test of overidentifying restrictions",
-            stat=stat,
-            df=df,
-            pvalue=float(sps.chi2.sf(stat, df)) if df > 0 else float("nan"),
-            null="the excluded instruments are uncorrelated with the error",
-            alternative="some instruments are correlated with the error",
-            valid=df > 0,
-            reason="" if df > 0 else "exactly identified: no overidentifying restriction",
+        return overidentification_test(
+            "Hansen J test of overidentifying restrictions",
+            stat,
+            df,
+            "the excluded instruments are uncorrelated with the error",
+            "some instruments are correlated with the error",
         )
 
     def wu_hausman(self) -> TestResult:
