@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-
 import numpy as np
 import pandas as pd
 import pytest
 
 import panelre as pr
 from panelre.exceptions import InvalidParameterError
+from tests.latex import assert_compiles
 
 F = "inv ~ value + capital"
 KW = {"entity": "firm", "time": "year"}
@@ -136,20 +134,7 @@ def test_one_latex_tabular_escaped_and_compiling(models, tmp_path):
     rows = [ln for ln in tex.splitlines() if ln.endswith("\\\\") and "multicolumn" not in ln]
     assert {ln.count(" & ") for ln in rows} == {4}
     assert not table.as_latex(caption=False).startswith("\\begin{table}")
-    if shutil.which("pdflatex"):
-        doc = tmp_path / "doc.tex"
-        doc.write_text(
-            "\\documentclass{article}\\usepackage{booktabs}\\begin{document}"
-            + tex
-            + "\\end{document}"
-        )
-        run = subprocess.run(
-            ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", doc.name],
-            cwd=tmp_path,
-            capture_output=True,
-            timeout=120,
-        )
-        assert run.returncode == 0, run.stdout[-2000:]
+    assert_compiles(tex, tmp_path)
 
 
 def test_html_is_one_table_and_markdown_escapes(models):

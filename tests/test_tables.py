@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from html.parser import HTMLParser
 
 import pytest
 
 import panelre as pr
+from tests.latex import assert_compiles
 
 F = "inv ~ value + capital"
 
@@ -57,20 +56,7 @@ def test_latex_is_structurally_sound(table, tmp_path):
     assert len({ln.count(" & ") for ln in body_rows if "multicolumn" not in ln}) == 1
     table.to_latex(tmp_path / "t.tex")
     assert (tmp_path / "t.tex").read_text() == tex
-    if shutil.which("pdflatex"):
-        doc = tmp_path / "doc.tex"
-        doc.write_text(
-            "\\documentclass{article}\\usepackage{booktabs}\\begin{document}"
-            + tex
-            + "\\end{document}"
-        )
-        run = subprocess.run(
-            ["pdflatex", "-interaction=nonstopmode", doc.name],
-            cwd=tmp_path,
-            capture_output=True,
-            timeout=120,
-        )
-        assert run.returncode == 0, run.stdout[-2000:]
+    assert_compiles(tex, tmp_path)
 
 
 def test_markdown_and_text(table, tmp_path):
