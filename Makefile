@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/mixed_bench.py
 	$(BIN)/python benchmarks/crossed_bench.py
+	$(BIN)/python benchmarks/gmm_bench.py
 
 bench-dask: $(STAMP)
 	$(BIN)/python benchmarks/dask_scale.py
