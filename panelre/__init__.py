@@ -48,6 +48,7 @@ from panelre.exceptions import (
     PanelreWarning,
     RankDeficiencyError,
     SingletonWarning,
+    WeakInstrumentWarning,
 )
 from panelre.margins import margins
 from panelre.meta import MetaAnalysisResults, effect_size, meta_analysis
@@ -128,6 +129,7 @@ __all__ = [
     "MissingValueWarning",
     "NonPositiveDefiniteWarning",
     "ArgumentOrderWarning",
+    "WeakInstrumentWarning",
     "PanelIndexError",
     "RankDeficiencyError",
     "SingletonWarning",

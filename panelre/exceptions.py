@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "PanelreError",
     "ArgumentOrderWarning",
+    "WeakInstrumentWarning",
     "InvalidParameterError",
     "PanelIndexError",
     "DataError",
@@ -100,6 +101,11 @@ class NonPositiveDefiniteWarning(PanelreWarning):
 
 class DroppedVariableWarning(PanelreWarning):
     """Regressors were dropped because they are absorbed by the effects or collinear."""
+
+
+class WeakInstrumentWarning(PanelreWarning):
+    """The excluded instruments barely predict an endogenous regressor (first-stage F
+    below 10)."""
 
 
 class ArgumentOrderWarning(PanelreWarning):

@@ -15,14 +15,22 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from panelre._warnings import warn
 from panelre.covariance import CovarianceEstimator, make_covariance
 from panelre.estimators._transforms import within
-from panelre.exceptions import InsufficientDataError, InvalidParameterError
+from panelre.exceptions import (
+    InsufficientDataError,
+    InvalidParameterError,
+    WeakInstrumentWarning,
+)
 from panelre.formula import InstrumentSpec, split_instruments
 from panelre.results import Estimation, IVResults, PanelResults
 from panelre.stats import Backend, PanelSource, bind, corr2, require_time
 
 __all__ = ["PanelModel", "index_r2"]
+
+#: First-stage F below which instruments are called weak (Staiger and Stock 1997).
+WEAK_INSTRUMENT_F = 10.0
 
 
 def index_r2(
@@ -179,6 +187,8 @@ class PanelModel(ABC):
                 f"{self.title} has no residual degrees of freedom: {estimation.scores.nobs} "
                 f"observations in its regression for {len(estimation.params)} coefficients."
             )
+        if self.is_iv:
+            self._warn_if_weak()
         results_class = IVResults if self.is_iv else self.results_class
         return results_class(
             model=self,
@@ -186,6 +196,19 @@ class PanelModel(ABC):
             covariance=covariance,
             parameter_cov=covariance.compute(estimation.covariance_inputs()),
         )
+
+    def _warn_if_weak(self) -> None:
+        """Warn when an endogenous regressor's first-stage F (classical) is below 10, the
+        Staiger–Stock rule of thumb for weak instruments."""
+        weak = [s for s in self.iv_fit.first_stage() if s.f_stat < WEAK_INSTRUMENT_F]
+        if weak:
+            text = ", ".join(f"{s.endogenous} (F = {s.f_stat:.2f})" for s in weak)
+            warn(
+                f"Weak instruments: the first-stage F of the excluded instruments is below "
+                f"{WEAK_INSTRUMENT_F:g} for {text}; 2SLS is then biased towards OLS and its "
+                "tests over-reject. See results.first_stage.",
+                WeakInstrumentWarning,
+            )
 
     @abstractmethod
     def _estimate(self) -> Estimation:

@@ -172,8 +172,9 @@ class TwoStageFit:
             ssr_r = _ssr(st, x, exog) if c.exogenous else float(cross(st, x, x)[0, 0])
             q = full.width - len(c.exogenous)
             df = n - full.width - self.absorbed_df
-            f = ((ssr_r - ssr_u) / q) / (ssr_u / df)
-            if covariance is not None and covariance.name != "unadjusted":
+            exact = ssr_u <= 1e-12 * ssr_r  # the instruments reproduce the regressor
+            f = float("inf") if exact else ((ssr_r - ssr_u) / q) / (ssr_u / df)
+            if covariance is not None and covariance.name != "unadjusted" and not exact:
                 f = self._robust_f(x, q, df, covariance)
             out.append(
                 FirstStage(

@@ -140,3 +140,13 @@ def test_first_stage_f_under_each_covariance_matches_linearmodels(data):
         theirs = model.fit(cov_type=lm_cov, **options).first_stage.diagnostics
         mine = ours.with_cov(cov=cov).first_stage.loc["value", "f_stat"]
         assert mine * q == pytest.approx(theirs.loc["value", "f.stat"], rel=1e-10)
+
+
+def test_weak_instruments_are_flagged(data):
+    noise = np.random.default_rng(0).normal(size=len(data))
+    with pytest.warns(pr.WeakInstrumentWarning, match=r"value \(F = "):
+        res = pr.pooled_ols("inv ~ capital + [value ~ noise]", data.assign(noise=noise), **KW)
+    assert res.first_stage.loc["value", "f_stat"] < 10
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pr.WeakInstrumentWarning)
+        pr.pooled_ols("inv ~ capital + [value ~ lag_value]", data, **KW)
