@@ -68,6 +68,12 @@ def expand_lags(formula: str) -> str:
     return "".join(out)
 
 
+def _is_lag_of(name: str, expr: str) -> bool:
+    """True when the column ``name`` is ``expr`` or one of its lags, ``lag(expr, k)``."""
+    plain, target = name.replace(" ", ""), expr.replace(" ", "")
+    return plain == target or re.fullmatch(rf"lag\({re.escape(target)},\d+\)", plain) is not None
+
+
 def _longest_lag(terms: Sequence[str]) -> int:
     lags = [int(k) for t in terms for k in re.findall(r"lag\(.*,\s*(\d+)\)", t)]
     return max(lags, default=0)
@@ -252,9 +258,7 @@ def build_dynamic_design(
             "periods leave no differenced equation."
         )
     rows_d = np.arange(start, T)
-    endogenous = [
-        any(expr.replace(" ", "") in n.replace(" ", "") for expr, *_ in gmm_levels) for n in names
-    ]
+    endogenous = [any(_is_lag_of(n, expr) for expr, *_ in gmm_levels) for n in names]
     exogenous = [not e for e in endogenous]
     if iv:  # extra standard instruments, as exogenous columns of their own
         extra = _evaluate("0 + " + " + ".join(iv), frame, (N, T)).to_numpy(dtype=float)

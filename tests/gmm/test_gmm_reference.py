@@ -173,3 +173,13 @@ def test_cli_gmm_and_the_regression_table(capsys):
     frame = table.to_frame()
     assert frame.loc["lag(log(emp), 1)", "AB two-step"] == "0.4742"
     assert frame.loc["Observations", "AB two-step"] == "611"
+
+
+def test_only_lags_of_a_gmm_expression_are_endogenous():
+    """A regressor whose name merely contains the GMM expression ('ys' for 'y') is a
+    standard instrument, not an endogenous regressor."""
+    emp = pr.datasets.load("empluk")
+    data = emp.assign(y=np.log(emp["emp"]), ys=np.log(emp["output"]))
+    res = pr.gmm("y ~ lag(y, 1) + ys", data, entity="firm", time="year", gmm={"y": (2, None)})
+    assert res.n_instruments == 28 + 1
+    assert res.design.groups["standard"].size == 1
