@@ -311,9 +311,12 @@ def two_stage_estimation(
     absorbed_by: str | None = None,
     raw_ss: np.ndarray | None = None,
     instrument_map: RowMap | None = None,
+    drop_absorbed: bool = False,
 ) -> tuple[Estimation, TwoStageFit]:
     """2SLS of transformed y on transformed regressors with transformed instruments, or
-    with the instruments ``instrument_map`` (EC2SLS; dependent columns dropped)."""
+    with the instruments ``instrument_map`` (EC2SLS; dependent columns dropped).
+    ``drop_absorbed`` drops instruments the transform absorbs instead of refusing them
+    (the within step of random-effects IV, as plm)."""
     st = rows.stats
     c = columns
     # regressors and instruments the transform absorbs or that are collinear are dropped,
@@ -354,7 +357,16 @@ def two_stage_estimation(
         for p, s, r in zip(exogenous + instruments, ss, raw_w if raw_w is not None else ss)
         if p in instruments and s <= 1e-10 * max(r, np.finfo(float).tiny)
     ]
-    if absorbed_instruments:
+    if absorbed_instruments and drop_absorbed:  # as plm inside its RE components
+        instruments = [p for p in instruments if c.names[p] not in absorbed_instruments]
+        if len(instruments) < len(endogenous):
+            raise IdentificationError(
+                f"Under-identified after the transform ({absorbed_by}): the instrument(s) "
+                f"{absorbed_instruments} have no variation left."
+            )
+        W_all = transform.columns(exogenous + instruments)
+        ww = cross(st, W_all, W_all)
+    elif absorbed_instruments:
         raise IdentificationError(
             f"The instrument(s) {absorbed_instruments} have no variation left after the "
             f"transform ({absorbed_by}): an instrument that is constant within the absorbed "

@@ -269,23 +269,30 @@ class RandomEffects(PanelModel):
                 f"convention={self.convention!r}."
             )
         counts = st.entity.counts
-        if np.ptp(counts) != 0:
-            raise InvalidParameterError(
-                "Random-effects instrumental variables need a balanced panel here (plm's "
-                "unbalanced IV variance components are not reproduced yet); use fixed "
-                "effects or first differences with instruments."
-            )
         spec = self.instrument_spec
         assert spec is not None
-        within_model, between_model = FixedEffects(src), Between(src)
+        # plm's Swamy–Arora with instruments (ercomp): the within-2SLS residuals for σ²ₑ,
+        # the Tᵢ-weighted between-2SLS (entity means repeated Tᵢ times) for σ²ᵤ, with
+        # Baltagi–Chang's trace correction on unbalanced panels
+        within_model, between_model = FixedEffects(src), Between(src, wls=True)
         within_model.set_instruments(spec)
         between_model.set_instruments(spec)
-        w_fit, b_fit = within_model._estimate_iv(), between_model._estimate_iv()
+        w_fit = within_model._estimate_iv(drop_absorbed=True)
+        b_fit = between_model._estimate_iv()
         assert w_fit.ssr is not None and b_fit.ssr is not None
-        T = float(counts[0])
         sigma2_e = w_fit.ssr / w_fit.df_resid
-        sigma2_1 = T * b_fit.ssr / b_fit.df_resid
-        sigma2_u = (sigma2_1 - sigma2_e) / T
+        if np.ptp(counts) == 0:  # plm's balanced degrees of freedom (dfcor = 2)
+            df_between = b_fit.df_resid
+            sigma2_u = (b_fit.ssr - df_between * sigma2_e) / (counts[0] * df_between)
+        else:  # Baltagi–Chang: n − K − 1 and N − tr((Σ Tᵢx̄ᵢx̄ᵢ')⁻¹ Σ Tᵢ²x̄ᵢx̄ᵢ')
+            regressors = iv_columns(src, spec).regressors
+            means = st.entity.means[:, regressors]
+            between_gram = means.T @ (counts[:, None] * means)
+            sum_gram = means.T @ (counts[:, None] ** 2 * means)
+            trace = float(np.trace(np.linalg.solve(between_gram, sum_gram)))
+            k_between = len(regressors) - int(src.has_intercept)
+            df_between = st.n_entities - k_between - 1
+            sigma2_u = (b_fit.ssr - df_between * sigma2_e) / (st.n - trace)
         if sigma2_u < 0:
             warn(
                 f"The 2SLS estimate of the entity-effect variance was negative ({sigma2_u:.4g})"
@@ -320,7 +327,7 @@ class RandomEffects(PanelModel):
         components = VarianceComponents(
             sigma2_u=sigma2_u,
             sigma2_e=sigma2_e,
-            theta=float(theta[0]),
+            theta=float(theta[0]) if np.ptp(theta) == 0 else pd.Series(theta, index=labels),
             shrinkage=pd.Series(shrink, index=labels, name="shrinkage"),
             method=f"swamy-arora ({self.iv_method})",
         )

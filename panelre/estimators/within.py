@@ -97,8 +97,8 @@ class FixedEffects(PanelModel):
             "twoway": "Fixed effects (within, two-way)",
         }[self.effects]
 
-    def _estimate_iv(self) -> Estimation:
-        return _estimate_iv(self)
+    def _estimate_iv(self, drop_absorbed: bool = False) -> Estimation:
+        return _estimate_iv(self, drop_absorbed)
 
     def _estimate(self) -> Estimation:
         src = self.source
@@ -163,8 +163,9 @@ class FixedEffects(PanelModel):
         )
 
 
-def _estimate_iv(model: FixedEffects) -> Estimation:
-    """FE-2SLS: 2SLS on the within-transformed columns (instruments transformed too)."""
+def _estimate_iv(model: FixedEffects, drop_absorbed: bool = False) -> Estimation:
+    """FE-2SLS: 2SLS on the within-transformed columns (instruments transformed too);
+    ``drop_absorbed`` drops time-invariant instruments instead of refusing them."""
     from panelre.estimators.iv import iv_columns, two_stage_estimation
 
     src = model.source
@@ -188,6 +189,7 @@ def _estimate_iv(model: FixedEffects) -> Estimation:
         absorbed_df=n_effects(st, model.effects),
         absorbed_by=absorbed_label(model.effects),
         raw_ss=np.diag(st.gram)[1:],
+        drop_absorbed=drop_absorbed,
     )
     kept = model.iv_fit.columns.regressors
     coef = np.zeros(st.width)

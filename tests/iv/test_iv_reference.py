@@ -69,9 +69,35 @@ def test_matches_plm(case_id: str, crime: pd.DataFrame) -> None:
 
 
 @pytest.mark.reference
-def test_unbalanced_random_effects_iv_is_refused(crime: pd.DataFrame) -> None:
-    with pytest.raises(pr.InvalidParameterError, match="balanced panel"):
-        pr.random_effects(FORMULA, crime.iloc[1:], **KW)
+@pytest.mark.parametrize(
+    ("case_id", "method"),
+    [("nlswork_plm_random_bvk", "g2sls"), ("nlswork_plm_random_baltagi", "ec2sls")],
+)
+def test_unbalanced_random_effects_iv_matches_plm(case_id: str, method: str) -> None:
+    """Stata's [XT] xtivreg example 2 specification on the unbalanced nlswork panel,
+    fitted by plm (stata_xtivreg.json, "plm"): Baltagi–Chang's unbalanced Swamy–Arora
+    components from the within- and Tᵢ-weighted between-2SLS. Measured: 7e-13."""
+    case = json.loads((HERE / "stata_xtivreg.json").read_text())["plm"][case_id]
+    nls = pd.read_csv(HERE / "nlswork_xtivreg.csv.gz").assign(
+        black=lambda d: (d.race == 2).astype(float)
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # missing values; birth_yr is time-invariant
+        res = pr.random_effects(
+            "ln_wage ~ age + I(age**2) + not_smsa + black + [tenure ~ union + birth_yr + south]",
+            nls,
+            entity="idcode",
+            time="year",
+            iv_method=method,
+        )
+    rename = {"I(age ** 2)": "I(age^2)", "Intercept": "(Intercept)"}
+    params, ses = res.params.rename(rename), res.std_errors.rename(rename)
+    for name, value in case["params"].items():
+        assert params[name] == pytest.approx(value, rel=1e-9)
+        assert ses[name] == pytest.approx(case["std_errors"][name], rel=1e-9)
+    vc = res.variance_components
+    assert vc.sigma2_u == pytest.approx(case["ercomp"]["sigma2_id"], rel=1e-9)
+    assert vc.sigma2_e == pytest.approx(case["ercomp"]["sigma2_idios"], rel=1e-9)
 
 
 @pytest.mark.reference
