@@ -150,3 +150,19 @@ def test_weak_instruments_are_flagged(data):
     with warnings.catch_warnings():
         warnings.simplefilter("error", pr.WeakInstrumentWarning)
         pr.pooled_ols("inv ~ capital + [value ~ lag_value]", data, **KW)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("estimator", [pr.pooled_ols, pr.fixed_effects], ids=lambda f: f.__name__)
+def test_iv_on_dask_equals_in_memory(estimator, data):
+    """2SLS is written on the statistics seam, so a Dask frame gives the same fit."""
+    dask = pytest.importorskip("dask")
+    import dask.dataframe as dd
+
+    formula = "inv ~ capital + [value ~ lag_value + lag_capital]"
+    with dask.config.set(scheduler="synchronous"):
+        lazy = _quiet(estimator, formula, dd.from_pandas(data, npartitions=2), **KW, cov="cluster")
+    eager = _quiet(estimator, formula, data, **KW, cov="cluster")
+    assert lazy.backend == "dask"
+    np.testing.assert_allclose(lazy.params, eager.params, rtol=1e-10)
+    np.testing.assert_allclose(lazy.std_errors, eager.std_errors, rtol=1e-10)
