@@ -1172,8 +1172,12 @@ class IVResults(PanelResults):
 
     @property
     def endogeneity_test(self) -> TestResult:
-        """Wu–Hausman F test that the instrumented regressors are in fact exogenous."""
-        return self.model.iv_fit.wu_hausman()
+        """The test that the instrumented regressors are in fact exogenous: the Wu–Hausman
+        F with the unadjusted covariance, the C (difference-in-Hansen) statistic with a
+        robust, clustered or Driscoll–Kraay one."""
+        if self.cov_estimator.name == "unadjusted":
+            return self.model.iv_fit.wu_hausman()
+        return self.model.iv_fit.c_statistic(self.cov_estimator.meat)
 
     @property
     def endogenous(self) -> list[str]:

@@ -233,33 +233,72 @@ class TwoStageFit:
             np.concatenate([[1.0], -self.params])
         )
 
+    def _moment_covariance(
+        self, W: RowMap, resid: RowMap, meat: Callable[[CovarianceInputs], np.ndarray]
+    ) -> np.ndarray:
+        """``meat`` (the fit's covariance estimator) of the moment scores ``w e``."""
+        st = self.rows.stats
+        k = len(self.columns.regressors)
+        inputs = CovarianceInputs(
+            scores=self.rows.scores(W, resid), bread=np.eye(W.width), df_resid=st.n - k,
+            n_params=k,
+        )  # fmt: skip
+        S = meat(inputs)
+        return (S + S.T) / 2
+
+    def _criterion(self, W: RowMap, S: np.ndarray) -> float:
+        """The minimised GMM criterion ``g'S⁻¹g`` with moments ``W``, weight ``S⁻¹``."""
+        st = self.rows.stats
+        X = self.transform.columns(self.columns.regressors)
+        y = self.transform.columns([0])
+        wx, wy = cross(st, W, X), cross(st, W, y)[:, 0]
+        S_inv = np.linalg.pinv(S)
+        beta = np.linalg.solve(wx.T @ S_inv @ wx, wx.T @ S_inv @ wy)
+        g = wy - wx @ beta
+        return float(g @ S_inv @ g)
+
     def hansen(self, meat: Callable[[CovarianceInputs], np.ndarray]) -> TestResult:
         """Hansen's J: the minimised criterion of two-step efficient GMM whose weight is the
         inverse of ``meat`` (the fit's covariance estimator) of the instrument scores
         ``w e`` at the 2SLS residuals (as linearmodels' ``IVGMM.j_stat``, ivreg2's J)."""
+        W = self.instrument_map
+        S = self._moment_covariance(W, self._residual(), meat)
+        return overidentification_test(
+            "Hansen J test of overidentifying restrictions",
+            self._criterion(W, S),
+            W.width - len(self.columns.regressors),
+            "the excluded instruments are uncorrelated with the error",
+            "some instruments are correlated with the error",
+        )
+
+    def c_statistic(self, meat: Callable[[CovarianceInputs], np.ndarray]) -> TestResult:
+        """The C (difference-in-Hansen) test of the exogeneity of the endogenous
+        regressors: J of the model that treats them as exogenous (they instrument
+        themselves) minus J of the model's own moments with the matching block of the
+        same moment covariance (as linearmodels' ``c_stat`` and ivreg2's ``endog()``)."""
         st = self.rows.stats
         c = self.columns
         W = self.instrument_map
-        scores = self.rows.scores(W, self._residual())
-        inputs = CovarianceInputs(
-            scores=scores, bread=np.eye(W.width), df_resid=st.n - len(c.regressors),
-            n_params=len(c.regressors),
-        )  # fmt: skip
-        S = meat(inputs)
+        endog = self._part(c.endogenous)
+        W_e = RowMap.hstack([W, endog])
         X = self.transform.columns(c.regressors)
         y = self.transform.columns([0])
-        wx, wy = cross(st, W, X), cross(st, W, y)[:, 0]
-        S_inv = np.linalg.pinv((S + S.T) / 2)
-        beta = np.linalg.solve(wx.T @ S_inv @ wx, wx.T @ S_inv @ wy)
-        g = wy - wx @ beta
-        stat = float(g @ S_inv @ g)
-        df = W.width - len(c.regressors)
-        return overidentification_test(
-            "Hansen J test of overidentifying restrictions",
-            stat,
-            df,
-            "the excluded instruments are uncorrelated with the error",
-            "some instruments are correlated with the error",
+        # the efficient model's first step: 2SLS with the larger instrument set
+        wx, wy = cross(st, W_e, X), cross(st, W_e, y)[:, 0]
+        ww = cross(st, W_e, W_e)
+        first = np.linalg.solve(wx.T @ np.linalg.solve(ww, wx), wx.T @ np.linalg.solve(ww, wy))
+        resid = RowMap.hstack([y, X]).times(np.concatenate([[1.0], -first]))
+        S_e = self._moment_covariance(W_e, resid, meat)
+        original = slice(0, W.width)
+        stat = self._criterion(W_e, S_e) - self._criterion(W, S_e[original, original])
+        df = endog.width
+        return TestResult(
+            name="C (difference-in-Hansen) test of exogeneity",
+            stat=stat,
+            df=df,
+            pvalue=float(sps.chi2.sf(stat, df)),
+            null="the instrumented regressors are exogenous",
+            alternative="they are endogenous",
         )
 
     def wu_hausman(self) -> TestResult:
