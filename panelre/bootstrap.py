@@ -154,7 +154,7 @@ def wild_bootstrap(
     if int(B) < 1:
         raise InvalidParameterError(f"B must be a positive number of draws. Got {B!r}.")
     clustered = result.with_cov(cov="cluster", cluster=cluster, small_sample=True)
-    inputs = result._est.covariance_inputs()
+    inputs = result.covariance_inputs()
     if inputs.cluster_gram is None:
         raise InvalidParameterError(
             "pr.wild_bootstrap covers pooled OLS, between, first differences and fixed "

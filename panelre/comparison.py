@@ -363,16 +363,10 @@ DEFAULT_STATISTICS = (
 
 # ------------------------------------------------------------------------------ indicators
 def _fixed_effects(res: Any, dimension: str) -> str:
-    est = getattr(res, "_est", None)
-    if est is None:  # not a panel result (mixed model, meta-analysis)
+    absorbed = getattr(res, "absorbed_effects", None)
+    if absorbed is None:  # not a panel result (mixed model, meta-analysis, GMM)
         return ""
-    if dimension in {dim for dim, _ in est.absorbed_levels}:
-        return "Yes"
-    model = getattr(res, "model", None)
-    effects = getattr(model, "effects", "entity")
-    if res.estimator == "fixed_effects" and effects in (dimension, "twoway"):
-        return "Yes"
-    return "No"
+    return "Yes" if dimension in absorbed else "No"
 
 
 def _random_effects(res: Any) -> str:

@@ -601,6 +601,18 @@ class PanelResults:
         """Stata's overall R²: corr²(x'b, y)."""
         return self._index_r2[2]
 
+    @property
+    def absorbed_effects(self) -> tuple[str, ...]:
+        """The dimensions whose fixed effects the estimator absorbed (``"entity"``,
+        ``"time"``); empty for estimators without fixed effects."""
+        return tuple(dim for dim, _ in self._est.absorbed_levels)
+
+    def covariance_inputs(self) -> CovarianceInputs:
+        """What the covariance estimators see of this fit: the bread, the score
+        reductions and the per-cluster cross-products (for inference built on them, such
+        as ``pr.wild_bootstrap``)."""
+        return self._est.covariance_inputs()
+
     # -------------------------------------------------------------- derived
     def with_cov(
         self,
