@@ -158,7 +158,7 @@ def wild_bootstrap(
     if inputs.cluster_gram is None:
         raise InvalidParameterError(
             "pr.wild_bootstrap covers pooled OLS, between, first differences and fixed "
-            f"effects; not {inputs.cluster_gram_unavailable}."
+            f"effects (least squares on their own rows); not the {result.estimator} fit given."
         )
     if inputs.weighted:
         raise InvalidParameterError(

@@ -15,6 +15,7 @@ from panelre.covariance import (
     CovarianceEstimator,
     CovarianceInputs,
     ParameterCovariance,
+    WorkingRows,
     make_covariance,
 )
 from panelre.exceptions import DataError, InvalidParameterError
@@ -154,6 +155,8 @@ class Estimation:
     ssr : float or None
         ``e'e`` of the regression from its cross-products, when they determine it (no pass
         over the rows); None: the score reducer computes it from the rows.
+    random_effects_dimension : str or None
+        ``"entity"``, ``"time"`` or ``"twoway"`` for random effects (None otherwise).
     """
 
     params: np.ndarray
@@ -181,6 +184,27 @@ class Estimation:
     regression_resid: RowMap | None = None
     n_instruments: int | None = None
     ssr: float | None = None
+    random_effects_dimension: str | None = None
+
+    def working_rows(self) -> WorkingRows:
+        """The untransformed rows of a one-way random-effects fit (in memory)."""
+        src = self.rows
+        assert self.variance_components is not None
+        width = src.width
+        positions = [1 + src.x_names.index(n) for n in self.names]
+        y = in_memory(src.values(RowMap.select(width, [0]), "y"))
+        X = np.column_stack(
+            [in_memory(src.values(RowMap.select(width, [p]), "x")).to_numpy() for p in positions]
+        )
+        entities = y.index.get_level_values(0) if isinstance(y.index, pd.MultiIndex) else y.index
+        groups = pd.factorize(entities)[0]
+        vc = self.variance_components
+        return WorkingRows(
+            regressors=X,
+            resid=y.to_numpy() - X @ self.params,
+            groups=groups,
+            ratio=vc.sigma2_u / vc.sigma2_e if vc.sigma2_e > 0 else 0.0,
+        )
 
     def cluster_gram(self, cluster: Any) -> np.ndarray:
         """``X_g'X_g`` per cluster (G, k, k) of the estimator's regression, as score sums
@@ -194,12 +218,14 @@ class Estimation:
     def covariance_inputs(self) -> CovarianceInputs:
         """Package the pieces the covariance estimators need."""
         has_rows = self.regressors is not None and self.regressors.width == len(self.params)
+        working = None
         if self.variance_components is not None:
             reason = (
-                "random effects: R clubSandwich's CR2 for random effects adjusts with the "
-                "estimated working covariance of the untransformed rows, which is not "
-                "implemented; use cov='cluster', or pr.wild_bootstrap on the fit"
+                "this random-effects fit (CR2 is defined here for one-way entity random "
+                "effects without instruments, as R clubSandwich)"
             )
+            if self.random_effects_dimension == "entity" and self.n_instruments is None:
+                working = self.working_rows
         elif not has_rows:
             reason = "this estimator does not provide its regression's rows"
         else:
@@ -215,6 +241,7 @@ class Estimation:
             likelihood_cov=self.likelihood_cov,
             cluster_gram=None if reason else self.cluster_gram,
             cluster_gram_unavailable=reason,
+            working_rows=working,
             weighted=self.rows.weight_type is not None,
         )
 

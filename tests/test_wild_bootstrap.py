@@ -98,7 +98,7 @@ def test_bad_input_is_refused_with_the_reason():
     with pytest.raises(InvalidParameterError, match="nest within the clusters"):
         pr.wild_bootstrap(fe, "value", cluster="time")
     re = pr.random_effects("inv ~ value + capital", GRUNFELD, **KW)
-    with pytest.raises(InvalidParameterError, match="not random effects"):
+    with pytest.raises(InvalidParameterError, match="not the random_effects fit"):
         pr.wild_bootstrap(re, "value")
     text = str(pr.wild_bootstrap(fe, "value"))
     assert "95% bootstrap CI" in text and "1024 all draws, 10 clusters" in text

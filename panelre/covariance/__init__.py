@@ -7,11 +7,13 @@ from panelre.covariance._base import (
     CovarianceInputs,
     DfCorrection,
     ParameterCovariance,
+    WorkingRows,
     sandwich,
 )
 from panelre.covariance._registry import REGISTRY, make_covariance
 from panelre.covariance.classic import Unadjusted
 from panelre.covariance.clustered import Clustered
+from panelre.covariance.cr2 import BellMcCaffrey
 from panelre.covariance.driscoll_kraay import DriscollKraay
 from panelre.covariance.robust import Robust
 
@@ -27,4 +29,6 @@ __all__ = [
     "Robust",
     "Clustered",
     "DriscollKraay",
+    "BellMcCaffrey",
+    "WorkingRows",
 ]

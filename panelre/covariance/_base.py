@@ -17,12 +17,35 @@ from panelre.exceptions import InvalidParameterError
 from panelre.stats import ScoreReducer
 
 __all__ = [
+    "WorkingRows",
     "CovarianceInputs",
     "CovarianceEstimator",
     "DfCorrection",
     "ParameterCovariance",
     "sandwich",
 ]
+
+
+@dataclass(frozen=True)
+class WorkingRows:
+    """The untransformed rows of a one-way random-effects fit, for CR2 with the
+    random-effects working covariance ``Φᵢ = I + (σ²ᵤ/σ²ₑ)11'`` (R clubSandwich).
+
+    Attributes
+    ----------
+    regressors : ndarray (n, k)
+    resid : ndarray (n,)
+        ``y − Xb`` in levels.
+    groups : ndarray of int (n,)
+        The entity of each row, 0..N-1.
+    ratio : float
+        σ²ᵤ/σ²ₑ.
+    """
+
+    regressors: np.ndarray
+    resid: np.ndarray
+    groups: np.ndarray
+    ratio: float
 
 
 @dataclass(frozen=True)
@@ -59,6 +82,9 @@ class CovarianceInputs:
         in the order of ``score_sums`` (the bias-reduced CR2 covariance needs them); None
         when the estimator's regression does not provide them, and then
         ``cluster_gram_unavailable`` says why.
+    working_rows : callable or None
+        For one-way random effects: the untransformed rows and the variance ratio
+        (CR2 with the working covariance of the model); None otherwise.
     weighted : bool
         The regression has observation weights.
     """
@@ -73,6 +99,7 @@ class CovarianceInputs:
     likelihood_cov: np.ndarray | None = None
     cluster_gram: Callable[[Any], np.ndarray] | None = None
     cluster_gram_unavailable: str = ""
+    working_rows: Callable[[], WorkingRows] | None = None
     weighted: bool = False
 
     @property

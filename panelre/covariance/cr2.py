@@ -30,6 +30,7 @@ from panelre.covariance._base import (
     CovarianceEstimator,
     CovarianceInputs,
     ParameterCovariance,
+    WorkingRows,
     sandwich,
 )
 from panelre.exceptions import InvalidParameterError
@@ -82,6 +83,51 @@ def satterthwaite_df(
     return out
 
 
+def _random_effects_cr2(rows: WorkingRows, bread: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """CR2 meat and Satterthwaite df of one-way random effects with the working covariance
+    ``Φᵢ = I + ρ11'`` (ρ = σ²ᵤ/σ²ₑ), weights ``Wᵢ = Φᵢ⁻¹`` and the untransformed rows, as
+    R clubSandwich: ``Aᵢ = Dᵢ'[Dᵢ(Φᵢ − XᵢMXᵢ')Dᵢ']^{-1/2}Dᵢ`` with ``Dᵢ`` the upper
+    Cholesky factor of Φᵢ. Entities of equal size share Φ, D and W, so each size class
+    is one batched eigenproblem (a loop over the distinct sizes, not over entities)."""
+    X, e, groups = rows.regressors, rows.resid, rows.groups
+    M = bread
+    order = np.argsort(groups, kind="stable")
+    sizes = np.bincount(groups)
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
+    k = X.shape[1]
+    adjusted, d_all, z_all = [], [], []
+    for size in np.unique(sizes):  # a loop over the distinct entity sizes
+        members = np.flatnonzero(sizes == size)
+        rows_idx = order[(starts[members][:, None] + np.arange(size)).ravel()]
+        Xs = X[rows_idx].reshape(len(members), size, k)
+        es = e[rows_idx].reshape(len(members), size)
+        phi = np.eye(size) + rows.ratio
+        W = np.linalg.inv(phi)
+        D = np.linalg.cholesky(phi).T
+        DX = D @ Xs  # (G, s, k)
+        B = D @ phi @ D.T - DX @ M @ np.swapaxes(DX, 1, 2)
+        lam, vec = np.linalg.eigh((B + np.swapaxes(B, 1, 2)) / 2)
+        inv_root = np.where(lam > 1e-12, 1.0 / np.sqrt(np.maximum(lam, 1e-12)), 0.0)
+        B_inv_root = (vec * inv_root[:, None, :]) @ np.swapaxes(vec, 1, 2)
+        A = D.T @ B_inv_root @ D  # (G, s, s)
+        WX = W @ Xs
+        adjusted.append(np.einsum("gsk,gst,gt->gk", WX, A, es))
+        g = A @ WX @ M  # (G, s, k): column j is g_j of every entity
+        d_all.append(np.einsum("gsk,st,gtk->gk", g, phi, g))
+        z_all.append(np.einsum("gsi,gsk->gki", Xs, g))  # (G, k_coef, k): X_g'g[:, coef]
+    u = np.concatenate(adjusted)
+    d = np.concatenate(d_all)
+    z = np.concatenate(z_all)
+    df = np.empty(k)
+    for j in range(k):  # a loop over coefficients
+        zj = z[:, j, :]
+        zMz = zj @ M @ zj.T
+        trace = d[:, j].sum() - np.trace(zMz)
+        frob = np.sum(d[:, j] ** 2) - 2 * np.sum(d[:, j] * np.diag(zMz)) + np.sum(zMz**2)
+        df[j] = trace**2 / frob
+    return u.T @ u, df, len(sizes)
+
+
 class BellMcCaffrey(CovarianceEstimator):
     """The CR2 cluster-robust covariance with Satterthwaite degrees of freedom.
 
@@ -118,10 +164,17 @@ class BellMcCaffrey(CovarianceEstimator):
         self.cluster = cluster
 
     def _check(self, inputs: CovarianceInputs) -> None:
+        if inputs.working_rows is not None:
+            if self.cluster != "entity":
+                raise InvalidParameterError(
+                    "cov='cr2' for random effects clusters by entity (the groups of the "
+                    f"working covariance, as R clubSandwich). Got cluster={self.cluster!r}."
+                )
+            return
         if inputs.cluster_gram is None:
             raise InvalidParameterError(
-                "cov='cr2' is available for pooled OLS, between, first differences and fixed "
-                f"effects; not for {inputs.cluster_gram_unavailable}."
+                "cov='cr2' is available for pooled OLS, between, first differences, fixed "
+                f"effects and random effects; not for {inputs.cluster_gram_unavailable}."
             )
         if inputs.weighted:
             raise InvalidParameterError(
@@ -163,6 +216,8 @@ class BellMcCaffrey(CovarianceEstimator):
 
     def meat(self, inputs: CovarianceInputs) -> np.ndarray:
         self._check(inputs)
+        if inputs.working_rows is not None:
+            return _random_effects_cr2(inputs.working_rows(), inputs.bread)[0]
         sums, root, inverse, _, vectors, factor = self._spectra(inputs)
         t = np.einsum("gik,ij,gj->gk", vectors, root, sums)  # V' R s_g
         adjusted = np.einsum("ij,gjk,gk->gi", inverse, vectors, factor * t)
@@ -170,6 +225,9 @@ class BellMcCaffrey(CovarianceEstimator):
 
     def compute(self, inputs: CovarianceInputs) -> ParameterCovariance:
         self._check(inputs)
+        if inputs.working_rows is not None:
+            meat, df, n_groups = _random_effects_cr2(inputs.working_rows(), inputs.bread)
+            return ParameterCovariance(sandwich(inputs.bread, meat), n_groups - 1, df)
         sums, root, inverse, lam, vectors, factor = self._spectra(inputs)
         t = np.einsum("gik,ij,gj->gk", vectors, root, sums)
         adjusted = np.einsum("ij,gjk,gk->gi", inverse, vectors, factor * t)

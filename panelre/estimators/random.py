@@ -369,6 +369,7 @@ class RandomEffects(PanelModel):
             absorbed=fit.absorbed,
             ssr=fit.reliable_ssr,
             variance_components=variance_components(st, comps, thetas, self.effects, self.method),
+            random_effects_dimension=self.effects,
             loglike=comps.loglike,
             likelihood_cov=self._stata_ml_cov(fit.keep, fit.params, comps),
         )
