@@ -19,6 +19,7 @@ from panelre.estimators._ols import least_squares
 from panelre.estimators.pooled import PooledOLS
 from panelre.estimators.variance_components import (
     Components,
+    InstrumentedSteps,
     estimate_components,
     likelihood_components,
 )
@@ -253,53 +254,28 @@ class RandomEffects(PanelModel):
     def _estimate_iv(self) -> Estimation:
         """G2SLS (Balestra–Varadharajan-Krishnakumar; Stata ``xtivreg, re``, plm
         ``inst.method="bvk"``) or EC2SLS (Baltagi; Stata ``xtivreg, ec2sls``, plm
-        ``"baltagi"``), with plm's Swamy–Arora components from the within and between
-        2SLS residuals."""
-        from panelre.estimators.between import Between
+        ``"baltagi"``), with plm's variance components of the IV formula: each moment
+        method on the residuals of its 2SLS first steps (within, pooled or Tᵢ-weighted
+        between)."""
         from panelre.estimators.iv import iv_columns, two_stage_estimation
-        from panelre.estimators.within import FixedEffects
 
         src = self.source
         st = src.stats
-        if self.effects != "entity" or self.method != "swamy-arora" or self.convention != "plm":
+        if self.effects != "entity" or self.convention != "plm" or self.method in ("ml", "reml"):
             raise InvalidParameterError(
                 "Random-effects instrumental variables use entity effects with plm's "
-                "Swamy–Arora components (effects='entity', method='swamy-arora', "
-                f"convention='plm'). Got effects={self.effects!r}, method={self.method!r}, "
+                "moment estimators of the variance components (effects='entity', "
+                "convention='plm', method='swamy-arora', 'wallace-hussain', 'amemiya' or "
+                f"'nerlove'). Got effects={self.effects!r}, method={self.method!r}, "
                 f"convention={self.convention!r}."
             )
         counts = st.entity.counts
         spec = self.instrument_spec
         assert spec is not None
-        # plm's Swamy–Arora with instruments (ercomp): the within-2SLS residuals for σ²ₑ,
-        # the Tᵢ-weighted between-2SLS (entity means repeated Tᵢ times) for σ²ᵤ, with
-        # Baltagi–Chang's trace correction on unbalanced panels
-        within_model, between_model = FixedEffects(src), Between(src, wls=True)
-        within_model.set_instruments(spec)
-        between_model.set_instruments(spec)
-        w_fit = within_model._estimate_iv(drop_absorbed=True)
-        b_fit = between_model._estimate_iv()
-        assert w_fit.ssr is not None and b_fit.ssr is not None
-        sigma2_e = w_fit.ssr / w_fit.df_resid
-        if np.ptp(counts) == 0:  # plm's balanced degrees of freedom (dfcor = 2)
-            df_between = b_fit.df_resid
-            sigma2_u = (b_fit.ssr - df_between * sigma2_e) / (counts[0] * df_between)
-        else:  # Baltagi–Chang: n − K − 1 and N − tr((Σ Tᵢx̄ᵢx̄ᵢ')⁻¹ Σ Tᵢ²x̄ᵢx̄ᵢ')
-            regressors = iv_columns(src, spec).regressors
-            means = st.entity.means[:, regressors]
-            between_gram = means.T @ (counts[:, None] * means)
-            sum_gram = means.T @ (counts[:, None] ** 2 * means)
-            trace = float(np.trace(np.linalg.solve(between_gram, sum_gram)))
-            k_between = len(regressors) - int(src.has_intercept)
-            df_between = st.n_entities - k_between - 1
-            sigma2_u = (b_fit.ssr - df_between * sigma2_e) / (st.n - trace)
-        if sigma2_u < 0:
-            warn(
-                f"The 2SLS estimate of the entity-effect variance was negative ({sigma2_u:.4g})"
-                " and is set to 0 (θ = 0): random effects reduce to pooled 2SLS.",
-                BoundaryWarning,
-            )
-            sigma2_u = 0.0
+        comps = estimate_components(
+            src, self.effects, self.method, self.convention, self._instrumented_steps()
+        )
+        sigma2_e, sigma2_u = comps.sigma2_e, comps.sigma2["entity"]
         theta = theta_for(sigma2_e, sigma2_u, counts)
         p = st.width
         means = st.entity.means
@@ -329,13 +305,50 @@ class RandomEffects(PanelModel):
             sigma2_e=sigma2_e,
             theta=float(theta[0]) if np.ptp(theta) == 0 else pd.Series(theta, index=labels),
             shrinkage=pd.Series(shrink, index=labels, name="shrinkage"),
-            method=f"swamy-arora ({self.iv_method})",
+            method=f"{self.method} ({self.iv_method})",
         )
         return replace(
             estimation,
             variance_components=components,
             effects=pd.Series((1 - (1 - theta) ** 2) * (means @ coef), index=labels),
         )
+
+    def _instrumented_steps(self) -> InstrumentedSteps:
+        """The 2SLS first steps of plm's ``ercomp`` for an IV formula, fitted on demand."""
+        from panelre.estimators.between import Between
+        from panelre.estimators.iv import iv_columns
+        from panelre.estimators.within import FixedEffects
+
+        src = self.source
+        spec = self.instrument_spec
+        assert spec is not None
+        columns = iv_columns(src, spec)
+        position = {name: pos for pos, name in columns.names.items()}
+
+        def residual_coef(fit: Estimation) -> np.ndarray:
+            coef = np.eye(src.width)[0]
+            for name, value in zip(fit.names, fit.params):
+                coef[position[name]] -= value
+            return coef
+
+        def within() -> np.ndarray:
+            model = FixedEffects(src)
+            model.set_instruments(spec)
+            return residual_coef(model._estimate_iv(drop_absorbed=True))
+
+        def pooled() -> np.ndarray:
+            model = PooledOLS(src)
+            model.set_instruments(spec)
+            return residual_coef(model._estimate_iv())
+
+        def between() -> tuple[float, int]:
+            model = Between(src, wls=True)
+            model.set_instruments(spec)
+            fit = model._estimate_iv()
+            assert fit.ssr is not None
+            return fit.ssr, len(fit.params)
+
+        return InstrumentedSteps(columns.regressors, within, pooled, between)
 
     def _estimate(self) -> Estimation:
         src = self.source

@@ -18,6 +18,7 @@ Negative estimates are set to 0 with a ``BoundaryWarning``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -42,7 +43,7 @@ from panelre.exceptions import (
 )
 from panelre.stats import PanelSource, RowMap
 
-__all__ = ["Components", "estimate_components", "likelihood_components"]
+__all__ = ["Components", "InstrumentedSteps", "estimate_components", "likelihood_components"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,34 @@ class Components:
     loglike: float | None = None
 
 
+@dataclass(frozen=True)
+class InstrumentedSteps:
+    """The first steps of the moment systems for an instrumented model.
+
+    R plm's ``ercomp`` with an IV formula runs each moment system on the residuals of the
+    two-stage least-squares first steps, while its trace coefficients keep the regressors'
+    cross-products. The steps are callables, so a method computes only the fits it reads.
+
+    Attributes
+    ----------
+    regressors : list of int
+        Positions in z of the regressors (exogenous and endogenous, with the intercept);
+        the excluded instruments are left out of every trace.
+    within : callable
+        ``(1, −b)`` over z of the within 2SLS (Swamy–Arora, Amemiya, Nerlove).
+    pooled : callable
+        ``(1, −b)`` over z of the pooled 2SLS (Wallace–Hussain).
+    between : callable
+        Residual sum of squares of the Tᵢ-weighted between 2SLS and its number of
+        coefficients (Swamy–Arora).
+    """
+
+    regressors: list[int]
+    within: Callable[[], np.ndarray]
+    pooled: Callable[[], np.ndarray]
+    between: Callable[[], tuple[float, int]]
+
+
 def _trace_product(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.einsum("ij,ji->", a, b))
 
@@ -62,14 +91,22 @@ def _trace_product(a: np.ndarray, b: np.ndarray) -> float:
 class _Moments:
     """The group statistics of one source that the moment estimators read."""
 
-    def __init__(self, source: PanelSource, effects: str) -> None:
+    def __init__(
+        self, source: PanelSource, effects: str, instrumented: InstrumentedSteps | None = None
+    ) -> None:
         self.source = source
         self.st = source.stats
         self.effects = effects
         self.dims = effect_dims(effects)
         self.n = self.st.n
         self.p = self.st.width
-        self.slopes = source.slope_positions()
+        self.instrumented = instrumented
+        self.regressors = (
+            list(range(1, self.p)) if instrumented is None else list(instrumented.regressors)
+        )
+        self.regressor_names = [source.x_names[j - 1] for j in self.regressors]
+        intercept = [j for j, n in zip(self.regressors, self.regressor_names) if n == "Intercept"]
+        self.slopes = [j for j in self.regressors if j not in intercept]
         self.K = len(self.slopes)
         self.within_tr, self.wgram = within(source, effects)
 
@@ -89,7 +126,7 @@ class _Moments:
 
     def zbar(self, dim: str) -> np.ndarray:
         """Group means of the regressors."""
-        return self.means(dim)[:, 1:]
+        return self.means(dim)[:, self.regressors]
 
     def S(self, dim: str) -> np.ndarray:
         """Σ_g c_g² z̄_g z̄_g' (plm's crossprod(Sum(Z), Z))."""
@@ -130,12 +167,19 @@ class _Moments:
         except (AbsorbedVariableError, RankDeficiencyError):
             return None
 
-    def within_coef(self) -> np.ndarray:
-        """``(1, −b_within)`` over z (just y when nothing is estimable)."""
+    @cached_property
+    def _within_coef(self) -> np.ndarray:
         fit = self.within
         if fit is None:
             return np.eye(self.p)[0]
+        if self.instrumented is not None:
+            return self.instrumented.within()
         return fit.coef
+
+    def within_coef(self) -> np.ndarray:
+        """``(1, −b_within)`` over z (just y when nothing is estimable); the within 2SLS
+        for an instrumented model."""
+        return self._within_coef
 
     @property
     def k_within(self) -> int:
@@ -190,12 +234,15 @@ def _swamy_arora(m: _Moments) -> Components:
         c = m.counts(dim)
         sw = np.sqrt(c)
         between = host_least_squares(
-            m.zbar(dim) * sw[:, None], m.means(dim)[:, 0] * sw, m.source.x_names
+            m.zbar(dim) * sw[:, None], m.means(dim)[:, 0] * sw, m.regressor_names
         )
-        q[r] = float(between.resid @ between.resid)
+        if m.instrumented is None:
+            q[r], n_params = float(between.resid @ between.resid), len(between.params)
+        else:
+            q[r], n_params = m.instrumented.between()
         kb = between.keep
         keeps[dim] = kb
-        M[r, 0] = len(c) - len(between.params)
+        M[r, 0] = len(c) - n_params
         if m.balanced:
             M[r, r] = m.n / len(c) * M[r, 0]
         else:
@@ -213,18 +260,22 @@ def _swamy_arora(m: _Moments) -> Components:
 
 
 def _wallace_hussain(m: _Moments) -> Components:
-    p = m.p
     ols = least_squares(
-        m.source, RowMap.identity(p), range(1, p), m.source.x_names, gram=m.st.gram, warn=False
+        m.source,
+        RowMap.identity(m.p),
+        m.regressors,
+        m.regressor_names,
+        gram=m.st.gram,
+        warn=False,
     )
-    c = ols.coef
+    c = ols.coef if m.instrumented is None else m.instrumented.pooled()
     q = np.array([float(c @ m.wgram @ c)] + [m.group_quad(c, dim) for dim in m.dims])
     if m.balanced:
         return _simple(m, q)
     k = len(m.dims) + 1
     M = np.zeros((k, k))
     keep = ols.keep
-    kz = [1 + j for j in np.flatnonzero(keep)]
+    kz = [m.regressors[j] for j in np.flatnonzero(keep)]
     cpzm = ols.bread
     A = cpzm @ m.wgram[np.ix_(kz, kz)]
     M[0, 0] = m.n - m.n_effects - np.trace(A)
@@ -258,6 +309,15 @@ def _amemiya(m: _Moments) -> Components:
     k = len(m.dims) + 1
     M = np.zeros((k, k))
     fit = m.within
+    if fit is not None and fit.absorbed:
+        # the trace below has no term for regressors the within transform removes (R plm's
+        # amemiya_check refuses them too)
+        verb = "does" if len(fit.absorbed) == 1 else "do"
+        raise AbsorbedVariableError(
+            "Amemiya's variance components on an unbalanced panel need within variation in "
+            f"every regressor; {', '.join(fit.absorbed)} {verb} not vary within "
+            f"{' and '.join(m.dims)} groups. Use method='swamy-arora' or 'wallace-hussain'."
+        )
     kz = [] if fit is None else [pos for pos, kept in zip(m.slopes, fit.keep) if kept]
     M[0, 0] = m.n - m.n_effects - len(kz)
     xm = m.st.total[kz] / m.n
@@ -309,7 +369,7 @@ def _stata_swamy_arora(m: _Moments) -> Components:
             "convention='stata' covers one-way entity random effects (Stata's xtreg, re)."
         )
     sigma2_e = m.within_ssr() / (m.n - m.n_effects - m.k_within)
-    between = host_least_squares(m.zbar("entity"), m.means("entity")[:, 0], m.source.x_names)
+    between = host_least_squares(m.zbar("entity"), m.means("entity")[:, 0], m.regressor_names)
     c = m.counts("entity")
     G = len(c)
     t_bar = G / float((1 / c).sum())
@@ -328,7 +388,11 @@ _METHODS = {
 
 
 def estimate_components(
-    source: PanelSource, effects: str, method: str, convention: str
+    source: PanelSource,
+    effects: str,
+    method: str,
+    convention: str,
+    instrumented: InstrumentedSteps | None = None,
 ) -> Components:
     """Estimate σ²ₑ and the effect variances for ``effects`` by a moment ``method``.
 
@@ -338,8 +402,10 @@ def estimate_components(
     effects : {"entity", "time", "twoway"}
     method : {"swamy-arora", "wallace-hussain", "amemiya", "nerlove"}
     convention : {"plm", "stata"}
+    instrumented : InstrumentedSteps, optional
+        The 2SLS first steps of an instrumented model (plm's components for IV formulas).
     """
-    m = _Moments(source, effects)
+    m = _Moments(source, effects, instrumented)
     for dim in m.dims:
         G = m.st.groups(dim).size
         if G <= m.K + 1:

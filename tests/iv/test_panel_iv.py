@@ -40,6 +40,37 @@ def test_instruments_spanning_the_regressors_give_ols(estimator, data):
     np.testing.assert_allclose(iv.std_errors[ols.params.index], ols.std_errors, rtol=1e-9)
 
 
+@pytest.mark.parametrize("method", ["swamy-arora", "wallace-hussain", "amemiya", "nerlove"])
+@pytest.mark.parametrize(
+    ("iv_method", "balanced"),
+    # not EC2SLS on an unbalanced panel: its instruments [W·z, B·z] do not span x − θᵢx̄ᵢ
+    # when θᵢ varies
+    [("g2sls", True), ("ec2sls", True), ("g2sls", False)],
+    ids=["g2sls-balanced", "ec2sls-balanced", "g2sls-unbalanced"],
+)
+def test_random_effects_iv_with_spanning_instruments_is_random_effects(
+    method, iv_method, balanced, data
+):
+    """Every first step of the variance components and the GLS step reduce to OLS when
+    the instruments span the regressors, for each component method."""
+    if not balanced:
+        data = data.drop(index=data.index[::7])
+    iv = _quiet(
+        pr.random_effects,
+        "inv ~ capital + [value ~ double_value]",
+        data,
+        **KW,
+        method=method,
+        iv_method=iv_method,
+    )
+    ols = pr.random_effects("inv ~ capital + value", data, **KW, method=method)
+    np.testing.assert_allclose(iv.params[ols.params.index], ols.params, rtol=1e-9)
+    np.testing.assert_allclose(iv.std_errors[ols.params.index], ols.std_errors, rtol=1e-9)
+    assert iv.variance_components.sigma2_u == pytest.approx(
+        ols.variance_components.sigma2_u, rel=1e-9
+    )
+
+
 def test_fe_2sls_equals_2sls_with_entity_dummies(data):
     fe = _quiet(pr.fixed_effects, "inv ~ capital + [value ~ lag_value + lag_capital]", data, **KW)
     dummies = pr.pooled_ols(
