@@ -1167,10 +1167,15 @@ class IVResults(PanelResults):
     @property
     def first_stage(self) -> pd.DataFrame:
         """Per endogenous regressor: the partial R² of the excluded instruments in its
-        first-stage regression (after the estimator's transform) and their F statistic
-        with its p-value: the classical partial F with the unadjusted covariance, the
-        Wald statistic over q with the fit's robust or clustered covariance (for one
-        endogenous regressor the Kleibergen–Paap rk Wald F of ``ivreg2``)."""
+        first-stage regression (after the estimator's transform), their F statistic with
+        its p-value and degrees of freedom, and Sanderson and Windmeijer's (2016)
+        conditional F (``sw_f_stat``, ``sw_f_pvalue``, ``sw_df_num``: the F of the part of
+        the regressor the other endogenous regressors do not explain, the weak-instrument
+        diagnostic per regressor when there are several). With the unadjusted covariance
+        the classical F; with the fit's robust or clustered covariance the Wald statistic
+        over its degrees of freedom, with Stata's small-sample factors and F(q, G − 1) for
+        clusters, as ``ivreg2`` prints them (for one endogenous regressor the
+        Kleibergen–Paap rk Wald F)."""
         from dataclasses import asdict
 
         stages = self.model.iv_fit.first_stage(self.cov_estimator)
@@ -1196,11 +1201,19 @@ class IVResults(PanelResults):
             f"Instrumented: {', '.join(self.endogenous)}; excluded instruments: "
             f"{', '.join(self.instruments)}."
         ]
-        for name, row in self.first_stage.iterrows():
+        first = self.first_stage
+        for name, row in first.iterrows():
+            conditional = (
+                ""
+                if len(first) == 1
+                else f", Sanderson–Windmeijer F({int(row['sw_df_num'])}, "
+                f"{int(row['df_denom'])}) = {format_number(row['sw_f_stat'])}"
+            )
             lines.append(
                 f"First stage of {name}: partial R² {format_number(row['partial_rsquared'])}, "
                 f"F({int(row['df_num'])}, {int(row['df_denom'])}) = "
-                f"{format_number(row['f_stat'])} (p = {format_number(row['f_pvalue'])})."
+                f"{format_number(row['f_stat'])} (p = {format_number(row['f_pvalue'])})"
+                f"{conditional}."
             )
         for test in (self.overid_test, self.endogeneity_test):
             if test.valid:

@@ -198,13 +198,20 @@ class PanelModel(ABC):
         )
 
     def _warn_if_weak(self) -> None:
-        """Warn when an endogenous regressor's first-stage F (classical) is below 10, the
+        """Warn when an endogenous regressor's first-stage F (classical; with several
+        endogenous regressors Sanderson and Windmeijer's conditional F) is below 10, the
         Staiger–Stock rule of thumb for weak instruments."""
-        weak = [s for s in self.iv_fit.first_stage() if s.f_stat < WEAK_INSTRUMENT_F]
+        stages = self.iv_fit.first_stage()
+        weak = [s for s in stages if s.sw_f_stat < WEAK_INSTRUMENT_F]
         if weak:
-            text = ", ".join(f"{s.endogenous} (F = {s.f_stat:.2f})" for s in weak)
+            text = ", ".join(f"{s.endogenous} (F = {s.sw_f_stat:.2f})" for s in weak)
+            which = (
+                "first-stage F"
+                if len(stages) == 1
+                else "conditional first-stage F (Sanderson–Windmeijer)"
+            )
             warn(
-                f"Weak instruments: the first-stage F of the excluded instruments is below "
+                f"Weak instruments: the {which} of the excluded instruments is below "
                 f"{WEAK_INSTRUMENT_F:g} for {text}; 2SLS is then biased towards OLS and its "
                 "tests over-reject. See results.first_stage.",
                 WeakInstrumentWarning,

@@ -113,7 +113,13 @@ class FirstStage:
     partial_rsquared : float
         R² of the excluded instruments after partialling out the exogenous regressors.
     f_stat, f_pvalue : float
-        Their F test (unadjusted), with ``df_num`` and ``df_denom`` degrees of freedom.
+        Their F test (the Wald statistic over ``df_num`` with a robust or clustered
+        covariance), with ``df_num`` and ``df_denom`` degrees of freedom.
+    sw_f_stat, sw_f_pvalue : float
+        Sanderson and Windmeijer's (2016) conditional F: the same test for the part of
+        the regressor the other endogenous regressors' instruments do not explain, with
+        ``sw_df_num`` = instruments − endogenous regressors + 1 numerator degrees of
+        freedom (equal to ``f_stat`` with one endogenous regressor).
     """
 
     endogenous: str
@@ -122,6 +128,9 @@ class FirstStage:
     f_pvalue: float
     df_num: int
     df_denom: int
+    sw_f_stat: float
+    sw_f_pvalue: float
+    sw_df_num: int
 
 
 @dataclass(frozen=True)
@@ -156,56 +165,104 @@ class TwoStageFit:
 
     def first_stage(self, covariance: CovarianceEstimator | None = None) -> list[FirstStage]:
         """Per endogenous regressor: the partial R² of the excluded instruments in its
-        first-stage regression and their F statistic, from the cross-products: the
-        classical F, or with a robust / clustered ``covariance`` the Wald statistic of
-        the excluded instruments divided by their number (for one endogenous regressor
-        the Kleibergen–Paap rk Wald F)."""
+        first-stage regression, their F statistic and the Sanderson–Windmeijer conditional
+        F, from the cross-products. With the unadjusted covariance the classical F; with a
+        robust or clustered ``covariance`` the Wald statistic of the excluded instruments
+        over its degrees of freedom, with Stata's small-sample factors and F(q, G − 1) for
+        clusters, as ``ivreg2`` prints them (for one endogenous regressor the
+        Kleibergen–Paap rk Wald F)."""
         st = self.rows.stats
         c = self.columns
-        n = st.n
         out = []
-        full = self.instrument_map
         exog = self._part(c.exogenous)
+        q = self.instrument_map.width - len(c.exogenous)
+        sw_q = q - len(c.endogenous) + 1
+        df = st.n - self.instrument_map.width - self.absorbed_df
+        robust = None if covariance is None or covariance.name == "unadjusted" else covariance
         for j in c.endogenous:
             x = self._part([j])
-            ssr_u = _ssr(st, x, full)
             ssr_r = _ssr(st, x, exog) if c.exogenous else float(cross(st, x, x)[0, 0])
-            q = full.width - len(c.exogenous)
-            df = n - full.width - self.absorbed_df
-            exact = ssr_u <= 1e-12 * ssr_r  # the instruments reproduce the regressor
-            f = float("inf") if exact else ((ssr_r - ssr_u) / q) / (ssr_u / df)
-            if covariance is not None and covariance.name != "unadjusted" and not exact:
-                f = self._robust_f(x, q, df, covariance)
+            ssr_u = _ssr(st, x, self.instrument_map)
+            f, df_f = self._excluded_f(x, q, q, df, robust)
+            sw_f, df_sw = self._excluded_f(self._conditional(j), q, sw_q, df, robust)
             out.append(
                 FirstStage(
                     endogenous=c.names[j],
                     partial_rsquared=1 - ssr_u / ssr_r,
                     f_stat=f,
-                    f_pvalue=float(sps.f.sf(f, q, df)),
+                    f_pvalue=float(sps.f.sf(f, q, df_f)),
                     df_num=q,
-                    df_denom=df,
+                    df_denom=df_f,
+                    sw_f_stat=sw_f,
+                    sw_f_pvalue=float(sps.f.sf(sw_f, sw_q, df_sw)),
+                    sw_df_num=sw_q,
                 )
             )
         return out
 
-    def _robust_f(self, x: RowMap, q: int, df: int, covariance: CovarianceEstimator) -> float:
-        """Wald statistic of the excluded instruments in the first stage of ``x`` under
-        ``covariance``, over q (NaN when the instruments are not ``exogenous +
-        excluded`` in that order, as in EC2SLS)."""
+    def _conditional(self, j: int) -> RowMap:
+        """The residual of the 2SLS regression of endogenous regressor ``j`` on the other
+        regressors with all the instruments (Sanderson–Windmeijer's conditional first
+        stage; the regressor itself when it is the only one)."""
+        st = self.rows.stats
+        W = self.instrument_map
+        others = self._part([p for p in self.columns.regressors if p != j])
+        x = self._part([j])
+        if others.width == 0:
+            return x
+        wo, wx = cross(st, W, others), cross(st, W, x)[:, 0]
+        Pi = _solve(cross(st, W, W), wo)
+        delta = np.linalg.solve(Pi.T @ wo, Pi.T @ wx)
+        return RowMap.hstack([x, others]).times(np.concatenate([[1.0], -delta]))
+
+    def _excluded_f(
+        self,
+        x: RowMap,
+        q: int,
+        df_num: int,
+        df: int,
+        covariance: CovarianceEstimator | None,
+    ) -> tuple[float, int]:
+        """F statistic of the ``q`` excluded instruments in the regression of ``x`` on the
+        instruments, on ``df_num`` numerator degrees of freedom, and its denominator
+        degrees of freedom: classical (``df``), or the Wald statistic under a robust or
+        clustered ``covariance`` over ``df_num``."""
+        st = self.rows.stats
+        exog = self._part(self.columns.exogenous)
+        ssr_r = _ssr(st, x, exog) if self.columns.exogenous else float(cross(st, x, x)[0, 0])
+        ssr_u = _ssr(st, x, self.instrument_map)
+        if ssr_u <= 1e-12 * ssr_r:  # the instruments reproduce the regressor
+            return float("inf"), df
+        if covariance is None:
+            return ((ssr_r - ssr_u) / df_num) / (ssr_u / df), df
+        wald, inference_df = self._wald(x, q, df, covariance)
+        return wald / df_num, df if inference_df is None else inference_df
+
+    def _wald(
+        self, x: RowMap, q: int, df: int, covariance: CovarianceEstimator
+    ) -> tuple[float, int | None]:
+        """Wald statistic of the ``q`` excluded instruments in the regression of ``x`` on
+        the instruments under ``covariance`` with Stata's small-sample factors (``ivreg2``
+        applies them to its first-stage statistics), and the covariance's inference
+        degrees of freedom (G − 1 for clusters). NaN when the instruments are not
+        ``exogenous + excluded`` in that order, as in EC2SLS."""
         st = self.rows.stats
         W = self.instrument_map
         if W.width != len(self.columns.instrument_set):
-            return float("nan")
+            return float("nan"), None
+        options = covariance.options()
+        if "small_sample" in options:
+            covariance = type(covariance)(**{**options, "small_sample": True})
         ww = cross(st, W, W)
         pi = _solve(ww, cross(st, W, x)[:, 0])
         resid = RowMap.hstack([x, W.times(pi)]).times(np.array([1.0, -1.0]))
         inputs = CovarianceInputs(
             scores=self.rows.scores(W, resid), bread=inv_psd(ww), df_resid=df, n_params=W.width,
         )  # fmt: skip
-        V = covariance.compute(inputs).matrix
+        result = covariance.compute(inputs)
         tail = slice(W.width - q, W.width)
         b = pi[tail]
-        return float(b @ np.linalg.solve(V[tail, tail], b)) / q
+        return float(b @ np.linalg.solve(result.matrix[tail, tail], b)), result.inference_df
 
     def sargan(self) -> TestResult:
         """Sargan's over-identification test: n·R² of the 2SLS residuals on the

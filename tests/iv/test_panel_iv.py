@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -156,9 +158,9 @@ def test_hansen_j_and_wu_hausman_match_linearmodels(data):
 
 
 def test_first_stage_f_under_each_covariance_matches_linearmodels(data):
-    """Robust / clustered: the Wald statistic of the excluded instruments over q
-    (linearmodels reports the Wald chi2 itself); unadjusted: the classical partial F
-    (linearmodels scales s² by n instead of n - L)."""
+    """Robust / clustered: the Wald statistic of the excluded instruments over q with
+    ivreg2's small-sample factors (linearmodels reports the plain Wald chi2); unadjusted:
+    the classical partial F (linearmodels scales s² by n instead of n - L)."""
     from linearmodels.iv import IV2SLS
 
     ours = pr.pooled_ols("inv ~ capital + [value ~ lag_value + lag_capital]", data, **KW)
@@ -166,11 +168,16 @@ def test_first_stage_f_under_each_covariance_matches_linearmodels(data):
     n, L, q = len(data), 4, 2
     theirs = model.fit(cov_type="unadjusted").first_stage.diagnostics.loc["value", "f.stat"]
     assert ours.first_stage.loc["value", "f_stat"] * n / (n - L) == pytest.approx(theirs, rel=1e-10)
+    # ivreg2's small-sample factors on linearmodels' Wald statistic: (n − L)/n robust,
+    # (G − 1)/G · (n − L)/(n − 1) clustered
+    G = data["firm"].nunique()
+    factors = {"robust": (n - L) / n, "cluster": (G - 1) / G * (n - L) / (n - 1)}
     for cov, options in (("robust", {}), ("cluster", {"clusters": data["firm"]})):
         lm_cov = "clustered" if cov == "cluster" else cov
         theirs = model.fit(cov_type=lm_cov, **options).first_stage.diagnostics
         mine = ours.with_cov(cov=cov).first_stage.loc["value", "f_stat"]
-        assert mine * q == pytest.approx(theirs.loc["value", "f.stat"], rel=1e-10)
+        expected = theirs.loc["value", "f.stat"] * factors[cov]
+        assert mine * q == pytest.approx(expected, rel=1e-10)
 
 
 def test_weak_instruments_are_flagged(data):
@@ -213,3 +220,73 @@ def test_c_statistic_matches_linearmodels(data):
     theirs = clustered.fit(cov_type="clustered", clusters=data["firm"]).c_stat().stat
     # a statistic of 7.5e-4, a difference of two J statistics of about 1: 1e-11 absolute
     assert ours.with_cov(cov="cluster").endogeneity_test.stat == pytest.approx(theirs, abs=1e-10)
+
+
+IVREG2 = json.loads(
+    (Path(__file__).parents[1] / "reference" / "iv" / "ivreg2_first_stage.json").read_text()
+)["cases"]
+
+
+def _ivreg2_data(case_id: str) -> tuple[str, pd.DataFrame, dict]:
+    if case_id.startswith("mroz"):
+        from linearmodels.datasets import mroz
+
+        data = mroz.load().dropna(subset=["lwage"])
+        data = data.assign(person=np.arange(len(data)), period=1)
+        formula = "lwage ~ 1 + [educ + exper ~ age + kidslt6 + kidsge6]"
+        return formula, data, {"entity": "person", "time": "period"}
+    emp = pr.datasets.load("empluk").sort_values(["firm", "year"])
+    logs = {"n": "emp", "w": "wage", "k": "capital", "ys": "output"}
+    # abdata.dta stores the logs in single precision
+    emp = emp.assign(
+        **{v: np.log(emp[c]).astype(np.float32).astype(float) for v, c in logs.items()}
+    )
+    lagged = emp.groupby("firm")
+    for v in ("w", "k", "ys"):
+        lag1, lag2 = lagged[v].shift(1), lagged[v].shift(2)
+        emp[f"d_{v}"] = emp[v] - lag1
+        emp[f"d2_{v}"] = emp[v] - 2 * lag1 + lag2
+    formula = "n ~ 1 + [w + k + ys ~ d_w + d_k + d_ys + d2_w + d2_k + d2_ys]"
+    return formula, emp.dropna(), {"entity": "firm", "time": "year"}
+
+
+# measured: mroz to Stata's printed digits (≤ 8e-8 relative); abdata ≤ 7.4e-7 relative,
+# the single-precision rounding of abdata.dta that the float32 logs only approximate
+@pytest.mark.reference
+@pytest.mark.parametrize("case_id", sorted(IVREG2))
+def test_first_stage_and_sanderson_windmeijer_f_match_ivreg2(case_id):
+    """The first-stage F and Sanderson–Windmeijer conditional F of pooled 2SLS with two
+    and three endogenous regressors equal Stata ivreg2's (unadjusted, robust and
+    clustered; ``ivreg2_first_stage.json`` names the source of every number)."""
+    case = IVREG2[case_id]
+    formula, data, kw = _ivreg2_data(case_id)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pr.WeakInstrumentWarning)
+        res = pr.pooled_ols(formula, data, **kw, cov=case["vce"])
+    assert res.nobs == case["nobs"]
+    first = res.first_stage
+    names = list(case["sw_f_stat"])
+    rtol = 1e-7 if case_id.startswith("mroz") else 1e-6
+    np.testing.assert_allclose(first.loc[names, "f_stat"], list(case["f_stat"].values()), rtol=rtol)
+    np.testing.assert_allclose(
+        first.loc[names, "sw_f_stat"], list(case["sw_f_stat"].values()), rtol=rtol
+    )
+    np.testing.assert_allclose(
+        first.loc[names, "partial_rsquared"], list(case["partial_rsquared"].values()), rtol=rtol
+    )
+    assert (first.df_num.iloc[0], first.df_denom.iloc[0]) == tuple(case["f_df"])
+    assert first.sw_df_num.iloc[0] == case["sw_df"][0]
+
+
+@pytest.mark.parametrize("cov", ["unadjusted", "robust", "cluster"])
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda f: f.__name__)
+def test_sanderson_windmeijer_f_with_one_endogenous_regressor_is_the_first_stage_f(
+    estimator, cov, data
+):
+    """With one endogenous regressor nothing is partialled out: SW F = first-stage F."""
+    res = _quiet(
+        estimator, "inv ~ capital + [value ~ lag_value + lag_capital]", data, **KW, cov=cov
+    )
+    row = res.first_stage.loc["value"]
+    assert row.sw_f_stat == pytest.approx(row.f_stat, rel=1e-12)
+    assert row.sw_df_num == row.df_num == 2
