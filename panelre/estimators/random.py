@@ -261,28 +261,46 @@ class RandomEffects(PanelModel):
 
         src = self.source
         st = src.stats
-        if self.effects != "entity" or self.convention != "plm" or self.method in ("ml", "reml"):
+        stata = self.convention == "stata"
+        if (
+            self.effects != "entity"
+            or self.method in ("ml", "reml")
+            or (stata and self.method != "swamy-arora")
+        ):
             raise InvalidParameterError(
-                "Random-effects instrumental variables use entity effects with plm's "
-                "moment estimators of the variance components (effects='entity', "
-                "convention='plm', method='swamy-arora', 'wallace-hussain', 'amemiya' or "
-                f"'nerlove'). Got effects={self.effects!r}, method={self.method!r}, "
+                "Random-effects instrumental variables use entity effects with moment "
+                "estimators of the variance components: method='swamy-arora', "
+                "'wallace-hussain', 'amemiya' or 'nerlove' (plm), or method='swamy-arora' "
+                "with convention='stata' (xtivreg). Got "
+                f"effects={self.effects!r}, method={self.method!r}, "
                 f"convention={self.convention!r}."
             )
         counts = st.entity.counts
         spec = self.instrument_spec
         assert spec is not None
-        comps = estimate_components(
-            src, self.effects, self.method, self.convention, self._instrumented_steps()
-        )
-        sigma2_e, sigma2_u = comps.sigma2_e, comps.sigma2["entity"]
+        if stata:
+            sigma2_e, sigma2_u = self._xtivreg_components()
+        else:
+            comps = estimate_components(
+                src, self.effects, self.method, self.convention, self._instrumented_steps()
+            )
+            sigma2_e, sigma2_u = comps.sigma2_e, comps.sigma2["entity"]
         theta = theta_for(sigma2_e, sigma2_u, counts)
         p = st.width
         means = st.entity.means
         gls = RowMap(np.eye(p), entity_table=theta[:, None] * means)
         columns = iv_columns(src, spec)
         instrument_map = None
-        if self.iv_method == "ec2sls":
+        if self.iv_method == "ec2sls" and stata:
+            # xtivreg: [z − z̄ᵢ + z̿, z̄ᵢ] of the exogenous regressors and instruments, and
+            # the transformed constant 1 − θᵢ
+            z = [j for j in columns.instrument_set if src.x_names[j - 1] != "Intercept"]
+            grand = st.total[z] / st.n
+            within_z = RowMap(RowMap.select(p, z).L, entity_table=means[:, z] - grand)
+            between_z = RowMap(np.zeros((p, len(z))), entity_table=-means[:, z])
+            constant = RowMap(np.zeros((p, 1)), entity_table=(theta - 1)[:, None])
+            instrument_map = RowMap.hstack([within_z, between_z, constant])
+        elif self.iv_method == "ec2sls":
             z = columns.instrument_set
             within_z = RowMap(RowMap.select(p, z).L, entity_table=means[:, z])
             between_z = RowMap(np.zeros((p, len(z))), entity_table=-means[:, z])
@@ -312,6 +330,59 @@ class RandomEffects(PanelModel):
             variance_components=components,
             effects=pd.Series((1 - (1 - theta) ** 2) * (means @ coef), index=labels),
         )
+
+    def _xtivreg_components(self) -> tuple[float, float]:
+        """σ²ₑ and σ²ᵤ as Stata's ``xtivreg, re`` (xtivreg.ado 1.9.0): σ²ₑ from the
+        within-2SLS residuals over N − n − p (balanced) or N − n − k_exog − 1
+        (unbalanced: xtivreg.ado counts the exogenous regressors only, not the
+        instrumented ones); σ²ᵤ from the unweighted between 2SLS (one row per entity):
+        its s² − σ²ₑ/T when balanced, else ``(Σᵢ Tᵢ ēᵢ² − (n − k_b) σ²ₑ) / (N − tr)`` with
+        Baltagi–Chang's trace of the regressors' means."""
+        from panelre.estimators.between import Between
+        from panelre.estimators.iv import iv_columns
+        from panelre.estimators.within import FixedEffects
+
+        src = self.source
+        st = src.stats
+        spec = self.instrument_spec
+        assert spec is not None
+        columns = iv_columns(src, spec)
+        counts = st.entity.counts
+        n_entities = st.n_entities
+        within_model = FixedEffects(src)
+        within_model.set_instruments(spec)
+        within_fit = within_model._estimate_iv(drop_absorbed=True)
+        between_model = Between(src)
+        between_model.set_instruments(spec)
+        between_fit = between_model._estimate_iv()
+        assert within_fit.ssr is not None and between_fit.ssr is not None
+        k_between = len(between_fit.params)
+        if np.ptp(counts) == 0:
+            sigma2_e = within_fit.ssr / (st.n - n_entities - len(within_fit.params))
+            s2_between = between_fit.ssr / (n_entities - k_between)
+            sigma2_u = s2_between - sigma2_e / counts[0]
+        else:
+            exogenous = [j for j in columns.exogenous if src.x_names[j - 1] != "Intercept"]
+            sigma2_e = within_fit.ssr / (st.n - n_entities - len(exogenous) - 1)
+            position = {name: pos for pos, name in columns.names.items()}
+            coef = np.eye(st.width)[0]
+            for name, value in zip(between_fit.names, between_fit.params):
+                coef[position[name]] -= value
+            means = st.entity.means
+            weighted_ssr = float(counts @ (means @ coef) ** 2)
+            regressor_means = means[:, columns.regressors]
+            between_gram = regressor_means.T @ (counts[:, None] * regressor_means)
+            sum_gram = regressor_means.T @ (counts[:, None] ** 2 * regressor_means)
+            trace = float(np.trace(np.linalg.solve(between_gram, sum_gram)))
+            sigma2_u = (weighted_ssr - (n_entities - k_between) * sigma2_e) / (st.n - trace)
+        if sigma2_u < 0:
+            warn(
+                f"The entity-effect variance was estimated as {sigma2_u:.4g} < 0 and is set to "
+                "0 (θ = 0): random effects reduce to pooled 2SLS.",
+                BoundaryWarning,
+            )
+            sigma2_u = 0.0
+        return sigma2_e, sigma2_u
 
     def _instrumented_steps(self) -> InstrumentedSteps:
         """The 2SLS first steps of plm's ``ercomp`` for an IV formula, fitted on demand."""

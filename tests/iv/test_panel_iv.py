@@ -73,6 +73,16 @@ def test_random_effects_iv_with_spanning_instruments_is_random_effects(
     )
 
 
+def test_random_effects_iv_options_outside_its_conventions_are_refused(data):
+    f = "inv ~ capital + [value ~ lag_value]"
+    with pytest.raises(pr.InvalidParameterError, match="convention='stata'.*method='amemiya'"):
+        pr.random_effects(f, data, **KW, method="amemiya", convention="stata")
+    with pytest.raises(pr.InvalidParameterError, match="method='ml'"):
+        pr.random_effects(f, data, **KW, method="ml")
+    with pytest.raises(pr.InvalidParameterError, match="effects='twoway'"):
+        pr.random_effects(f, data, **KW, effects="twoway")
+
+
 def test_fe_2sls_equals_2sls_with_entity_dummies(data):
     fe = _quiet(pr.fixed_effects, "inv ~ capital + [value ~ lag_value + lag_capital]", data, **KW)
     dummies = pr.pooled_ols(
