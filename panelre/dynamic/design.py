@@ -2,9 +2,11 @@
 equations and the Arellano–Bond instrument matrices, as R plm's ``pgmm``.
 
 The panel is first completed to every entity x period (missing rows are NaN), so a lag is
-a shift along the period axis. Arrays are per entity: ``(N, R)`` for the R differenced
-equations and ``(N, R, L)`` for the instruments, so that every sum over entities is one
-matrix product.
+a shift along the period axis. The equations are per entity, ``(N, R)`` for the R
+equations and ``(N, R, K)`` for the regressors; the instruments are one sparse
+``(N·R, L)`` matrix (scipy CSR, entity-major rows): a GMM-style column is non-zero in
+one period only, so the dense block-diagonal matrix would be mostly zeros. Every sum over
+entities is one (sparse) matrix product.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 import formulaic
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from panelre.exceptions import DataError, FormulaError, InsufficientDataError
 
@@ -89,8 +92,9 @@ class DynamicDesign:
         Δy of the R equations per entity (0 where the row is missing).
     X : ndarray (N, R, K)
         The differenced regressors (and time dummies).
-    Z : ndarray (N, R, L)
-        The instruments.
+    Z : scipy.sparse.csr_array (N·R, L)
+        The instruments; row ``i·R + r`` is equation r of entity i (zero where the
+        equation is not observed).
     valid : ndarray of bool (N, R)
         Equations with every value observed.
     names : list of str
@@ -113,7 +117,7 @@ class DynamicDesign:
 
     y: np.ndarray
     X: np.ndarray
-    Z: np.ndarray
+    Z: sparse.csr_array
     valid: np.ndarray
     names: list[str]
     entities: pd.Index
@@ -122,6 +126,11 @@ class DynamicDesign:
     H: np.ndarray
     difference_rows: int
     groups: dict[str, np.ndarray]
+
+    @property
+    def n_instruments(self) -> int:
+        """The number of instrument columns L."""
+        return int(self.Z.shape[1])
 
 
 def _grid(data: pd.DataFrame, entity: Any, time: Any) -> tuple[pd.DataFrame, pd.Index, np.ndarray]:
@@ -174,42 +183,93 @@ def _evaluate(expressions: str, frame: pd.DataFrame, shape: tuple[int, int]) -> 
         raise FormulaError(f"Cannot evaluate {expressions!r}: {exc}") from None
 
 
+class _InstrumentColumns:
+    """Instrument columns collected as sparse triplets: each column is filled one
+    equation row at a time with the values of every entity (a loop over instrument
+    columns and periods, never over entities)."""
+
+    def __init__(self, n_entities: int, n_equations: int) -> None:
+        self.n_entities, self.n_equations = n_entities, n_equations
+        small = n_entities * n_equations < np.iinfo(np.int32).max
+        self._index = np.int32 if small else np.int64
+        self.width = 0
+        self._rows: list[np.ndarray] = []
+        self._cols: list[np.ndarray] = []
+        self._values: list[np.ndarray] = []
+
+    def put(self, equation: int, column: int, values: np.ndarray) -> None:
+        """Set ``column`` (counted from the current width) of ``equation`` to ``values``
+        (one per entity; NaN and zero entries are left out)."""
+        keep = np.flatnonzero(np.nan_to_num(values) != 0)
+        self._rows.append((keep * self.n_equations + equation).astype(self._index))
+        self._cols.append(np.full(len(keep), self.width + column, dtype=np.int32))
+        self._values.append(values[keep])
+
+    def advance(self, columns: int) -> None:
+        """Close a block of ``columns`` columns."""
+        self.width += columns
+
+    def put_block(self, block: np.ndarray, first_equation: int = 0) -> None:
+        """Fill the next ``c`` columns of equations ``first_equation`` on with a dense
+        ``(N, r, c)`` block (call ``advance`` when the columns are complete)."""
+        for c in range(block.shape[2]):  # a loop over instrument columns
+            for r in range(block.shape[1]):
+                self.put(first_equation + r, c, block[:, r, c])
+
+    def matrix(self, valid: np.ndarray) -> sparse.csr_array:
+        """The ``(N·R, width)`` matrix, zero in the rows of unobserved equations."""
+        rows = np.concatenate(self._rows) if self._rows else np.zeros(0, dtype=self._index)
+        cols = np.concatenate(self._cols) if self._cols else np.zeros(0, dtype=np.int32)
+        values = np.concatenate(self._values) if self._values else np.zeros(0)
+        observed = valid.ravel()[rows]
+        shape = (self.n_entities * self.n_equations, self.width)
+        return sparse.csr_array((values[observed], (rows[observed], cols[observed])), shape=shape)
+
+
 def _gmm_block(
-    values: np.ndarray, first_lag: int, last_lag: int | None, rows: np.ndarray, collapse: bool
-) -> np.ndarray:
+    out: _InstrumentColumns,
+    values: np.ndarray,
+    first_lag: int,
+    last_lag: int | None,
+    rows: np.ndarray,
+    collapse: bool,
+) -> int:
     """Levels ``v_{t-l}`` (l from ``first_lag`` to ``last_lag``) instrumenting the
-    differenced equation of each period t in ``rows``: one column per period and lag
-    (block diagonal), or one per lag with ``collapse``."""
-    N, T = values.shape
+    differenced equation of each period t in ``rows`` (equation rows 0, 1, ...): one
+    column per period and lag (block diagonal), or one per lag with ``collapse``.
+    Returns the number of columns."""
+    _, T = values.shape
     top = T - 1 if last_lag is None else min(int(last_lag), T - 1)
     if collapse:
         lags = list(range(first_lag, top + 1))
-        block = np.zeros((N, len(rows), len(lags)))
         for c, lag_k in enumerate(lags):  # a loop over instrument columns
             for r, t in enumerate(rows):
                 if t - lag_k >= 0:
-                    block[:, r, c] = values[:, t - lag_k]
-        return block
-    spans = [range(first_lag, min(top, t) + 1) for t in rows]
-    block = np.zeros((N, len(rows), sum(len(s) for s in spans)))
+                    out.put(r, c, values[:, t - lag_k])
+        out.advance(len(lags))
+        return len(lags)
     c = 0
-    for r, (t, span) in enumerate(zip(rows, spans, strict=True)):
-        for lag_k in span:  # a loop over instrument columns, not entities
-            block[:, r, c] = values[:, t - lag_k]
+    for r, t in enumerate(rows):
+        for lag_k in range(first_lag, min(top, t) + 1):  # instrument columns, not entities
+            out.put(r, c, values[:, t - lag_k])
             c += 1
-    return block
+    out.advance(c)
+    return c
 
 
-def _level_block(values: np.ndarray, rows: np.ndarray, collapse: bool) -> np.ndarray:
-    """``Δv_{t-1}`` instrumenting the level equation of each period t in ``rows`` (one
-    column per period with a lagged difference, or one column with ``collapse``)."""
-    N, _ = values.shape
+def _level_block(
+    out: _InstrumentColumns, values: np.ndarray, rows: np.ndarray, collapse: bool, offset: int
+) -> int:
+    """``Δv_{t-1}`` instrumenting the level equation of each period t in ``rows`` (equation
+    rows ``offset``, ...): one column per period with a lagged difference, or one column
+    with ``collapse``. Returns the number of columns."""
     usable = [r for r, t in enumerate(rows) if t - 2 >= 0]
-    block = np.zeros((N, len(rows), 1 if collapse else len(usable)))
     for c, r in enumerate(usable):  # a loop over instrument columns
         t = rows[r]
-        block[:, r, 0 if collapse else c] = values[:, t - 1] - values[:, t - 2]
-    return block
+        out.put(offset + r, 0 if collapse else c, values[:, t - 1] - values[:, t - 2])
+    width = 1 if collapse else len(usable)
+    out.advance(width)
+    return width
 
 
 def _difference_matrix(rows_d: np.ndarray, rows_l: np.ndarray) -> np.ndarray:
@@ -267,51 +327,35 @@ def build_dynamic_design(
         X_levels_iv = np.zeros((N, T, 0))
     dy = y_levels[:, rows_d] - y_levels[:, rows_d - 1]
     dX = X_levels[:, rows_d, :] - X_levels[:, rows_d - 1, :]
-    blocks_d = [_gmm_block(v, a, b, rows_d, collapse) for _, v, a, b in gmm_levels]
-    gmm_d = np.concatenate(blocks_d, axis=2)
-    sizes_d = [b.shape[2] for b in blocks_d]
-    sizes_l = [0] * len(blocks_d)
-    if transformation == "difference":
+    R1 = len(rows_d)
+    system = transformation != "difference"
+    rows_l = np.arange(max(longest, shortest - 1), T) if system else np.arange(0)  # plm's TL2
+    R2 = len(rows_l)
+    Z = _InstrumentColumns(N, R1 + R2)
+    sizes_d = [_gmm_block(Z, v, a, b, rows_d, collapse) for _, v, a, b in gmm_levels]
+    sizes_l = [_level_block(Z, v, rows_l, collapse, R1) if system else 0 for _, v, *_ in gmm_levels]
+    n_gmm = Z.width
+    d_iv = X_levels_iv[:, rows_d, :] - X_levels_iv[:, rows_d - 1, :]
+    Z.put_block(np.concatenate([dX[:, :, exogenous], d_iv], axis=2))
+    if not system:
         y, X = dy, dX
-        R = len(rows_d)
-        d_iv = X_levels_iv[:, rows_d, :] - X_levels_iv[:, rows_d - 1, :]
-        standard = np.concatenate([dX[:, :, exogenous], d_iv], axis=2)
+        Z.advance(int(sum(exogenous)) + d_iv.shape[2])
         if effects == "twoway":  # differenced dummies of the equations' periods
-            dummies = np.eye(R) - np.eye(R, k=-1)
-            time_columns = np.broadcast_to(dummies, (N, R, R))
+            time_columns = np.broadcast_to(np.eye(R1) - np.eye(R1, k=-1), (N, R1, R1))
             X = np.concatenate([X, time_columns], axis=2)
-            standard = np.concatenate([standard, time_columns], axis=2)
+            Z.put_block(time_columns)
+            Z.advance(R1)
             names = names + [str(p) for p in periods[rows_d]]
-        gmm_part = gmm_d
-        H = 2 * np.eye(R) - np.eye(R, k=1) - np.eye(R, k=-1)
+        H = 2 * np.eye(R1) - np.eye(R1, k=1) - np.eye(R1, k=-1)
         equation_periods = periods[rows_d]
     else:
-        rows_l = np.arange(max(longest, shortest - 1), T)  # plm's TL2
-        R1, R2 = len(rows_d), len(rows_l)
         y = np.concatenate([dy, y_levels[:, rows_l]], axis=1)
         X = np.concatenate([dX, X_levels[:, rows_l, :]], axis=1)
-        blocks_l = [_level_block(v, rows_l, collapse) for _, v, *_ in gmm_levels]
-        gmm_l = np.concatenate(blocks_l, axis=2)
-        sizes_l = [b.shape[2] for b in blocks_l]
-        gmm_part = np.concatenate(
-            [
-                np.concatenate([gmm_d, np.zeros((N, R2, gmm_d.shape[2]))], axis=1),
-                np.concatenate([np.zeros((N, R1, gmm_l.shape[2])), gmm_l], axis=1),
-            ],
-            axis=2,
-        )
-        d_iv = X_levels_iv[:, rows_d, :] - X_levels_iv[:, rows_d - 1, :]
-        exo_d = np.concatenate([dX[:, :, exogenous], d_iv], axis=2)
         exo_l = np.concatenate(
             [X_levels[:, rows_l, :][:, :, exogenous], X_levels_iv[:, rows_l, :]], axis=2
         )
-        standard = np.concatenate(
-            [
-                np.concatenate([exo_d, np.zeros((N, R2, exo_d.shape[2]))], axis=1),
-                np.concatenate([np.zeros((N, R1, exo_l.shape[2])), exo_l], axis=1),
-            ],
-            axis=2,
-        )
+        Z.put_block(exo_l, R1)
+        Z.advance(exo_l.shape[2])
         if effects == "twoway":  # a constant and period dummies in the level equations
             level_part = np.column_stack(
                 [np.ones(R2)] + [(rows_l == t).astype(float) for t in rows_d]
@@ -320,11 +364,9 @@ def build_dynamic_design(
                 [np.zeros(R1)] + [(rows_d == t).astype(float) - (rows_d - 1 == t) for t in rows_d]
             )
             both = np.broadcast_to(np.vstack([diff_part, level_part]), (N, R1 + R2, R1 + 1))
-            only_levels = np.broadcast_to(
-                np.vstack([np.zeros_like(diff_part), level_part]), (N, R1 + R2, R1 + 1)
-            )
             X = np.concatenate([X, both], axis=2)
-            standard = np.concatenate([standard, only_levels], axis=2)
+            Z.put_block(np.broadcast_to(level_part, (N, R2, R1 + 1)), R1)
+            Z.advance(R1 + 1)
             names = names + ["Intercept"] + [str(p) for p in periods[rows_d]]
         D = _difference_matrix(rows_d, rows_l)
         H = np.block([[D @ D.T, D], [D.T, np.eye(R2)]])
@@ -336,19 +378,18 @@ def build_dynamic_design(
             np.arange(offset_d, offset_d + size_d), np.arange(offset_l, offset_l + size_l)
         ]
         offset_d, offset_l = offset_d + size_d, offset_l + size_l
-    groups["standard"] = np.arange(gmm_part.shape[2], gmm_part.shape[2] + standard.shape[2])
+    groups["standard"] = np.arange(n_gmm, Z.width)
     valid = np.isfinite(y) & np.isfinite(X).all(axis=2)
-    Z = np.concatenate([np.nan_to_num(gmm_part, nan=0.0), np.nan_to_num(standard, nan=0.0)], 2)
     mask = valid[:, :, None]
     return DynamicDesign(
         y=np.where(valid, y, 0.0),
         X=np.where(mask, np.nan_to_num(X, nan=0.0), 0.0),
-        Z=np.where(mask, Z, 0.0),
+        Z=Z.matrix(valid),
         valid=valid,
         names=names,
         entities=entities,
         periods=equation_periods,
-        n_gmm=gmm_part.shape[2],
+        n_gmm=n_gmm,
         H=H,
         difference_rows=len(rows_d),
         groups=groups,

@@ -1,8 +1,9 @@
 """One- and two-step GMM on a ``DynamicDesign``, Windmeijer's corrected variance, and the
 Arellano–Bond, Sargan and Hansen tests, with R plm ``pgmm``'s conventions.
 
-Every sum over entities is one BLAS product over the ``(N, R, ·)`` arrays: ``Z'X = Σᵢ Zᵢ'Xᵢ``,
-``Σᵢ Zᵢ'HZᵢ``, ``Σᵢ Zᵢ'eᵢeᵢ'Zᵢ``.
+Every sum over entities is one product with the sparse ``(N·R, L)`` instrument matrix:
+``Z'X = Σᵢ Zᵢ'Xᵢ``, ``Σᵢ Zᵢ'HZᵢ`` (through the block-diagonal ``I ⊗ H``), and the
+per-entity moments ``Zᵢ'eᵢ`` (through the entity-summing matrix) for ``Σᵢ Zᵢ'eᵢeᵢ'Zᵢ``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import sparse, stats
 
 from panelre.dynamic.design import DynamicDesign
 from panelre.results import TestResult, overidentification_test
@@ -19,18 +20,45 @@ __all__ = ["GMMFit", "fit_gmm", "hansen_test", "sargan_test", "ar_test"]
 
 
 def _cross(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """``Σᵢ Aᵢ'Bᵢ`` over entities for (N, R, a) and (N, R, b) arrays (one BLAS product)."""
+    """``Σᵢ Aᵢ'Bᵢ`` over entities for dense (N, R, a) and (N, R, b) arrays."""
     return A.reshape(-1, A.shape[2]).T @ B.reshape(-1, B.shape[2])
 
 
-def _per_entity(Z: np.ndarray, e: np.ndarray) -> np.ndarray:
-    """``Zᵢ'eᵢ`` for every entity: (N, L)."""
-    return np.matmul(e[:, None, :], Z)[:, 0, :]
+def _z_cross(Z: sparse.csr_array, B: np.ndarray) -> np.ndarray:
+    """``Σᵢ Zᵢ'Bᵢ`` for the sparse instruments and a dense (N, R, b) array."""
+    return np.asarray(Z.T @ B.reshape(-1, B.shape[2]))
 
 
-def _weighted_cross(Z: np.ndarray, H: np.ndarray) -> np.ndarray:
-    """``Σᵢ Zᵢ'HZᵢ``."""
-    return _cross(Z, np.matmul(H, Z))
+def _per_entity(Z: sparse.csr_array, e: np.ndarray) -> np.ndarray:
+    """``Zᵢ'eᵢ`` for every entity: (N, L). The rows of entity i are i·R ... i·R + R − 1,
+    so the CSR matrix with every R-th row pointer (rows merged per entity) of the
+    entries scaled by e sums them."""
+    N, R = e.shape
+    rows = np.repeat(np.arange(N * R), np.diff(Z.indptr))
+    merged = sparse.csr_array(
+        (Z.data * e.ravel()[rows], Z.indices, Z.indptr[::R]), shape=(N, Z.shape[1])
+    )
+    return np.asarray(merged.toarray())
+
+
+#: entities per dense block in ``_weighted_cross`` (block of R x L doubles each)
+_BLOCK_ENTITIES = 8192
+
+
+def _weighted_cross(Z: sparse.csr_array, H: np.ndarray, n_entities: int) -> np.ndarray:
+    """``Σᵢ Zᵢ'HZᵢ``, over blocks of entities made dense (bounded memory, one BLAS product
+    per block)."""
+    R, L = H.shape[0], Z.shape[1]
+    out = np.zeros((L, L))
+    for start in range(0, n_entities, _BLOCK_ENTITIES):  # a loop over blocks of entities
+        stop = min(start + _BLOCK_ENTITIES, n_entities)
+        n = stop - start
+        # equation-major (R, n·L): H acts on the first axis in one product
+        block = Z[start * R : stop * R].toarray().reshape(n, R, L).transpose(1, 0, 2)
+        by_equation = np.ascontiguousarray(block).reshape(R, n * L)
+        weighted = (H @ by_equation).reshape(R * n, L)
+        out += by_equation.reshape(R * n, L).T @ weighted
+    return (out + out.T) / 2
 
 
 def _inverse(matrix: np.ndarray) -> np.ndarray:
@@ -80,10 +108,10 @@ def _solve_step(zx: np.ndarray, zy: np.ndarray, A: np.ndarray) -> tuple[np.ndarr
 def fit_gmm(design: DynamicDesign, steps: int) -> GMMFit:
     """Difference GMM in one or two steps."""
     y, X, Z = design.y, design.X, design.Z
-    N = Z.shape[0]
-    zx = _cross(Z, X)
-    zy = _cross(Z, y[:, :, None])[:, 0]
-    A1 = N * _inverse(_weighted_cross(Z, design.H))
+    N = y.shape[0]
+    zx = _z_cross(Z, X)
+    zy = _z_cross(Z, y[:, :, None])[:, 0]
+    A1 = N * _inverse(_weighted_cross(Z, design.H, N))
     beta1, bread1 = _solve_step(zx, zy, A1)
     e1 = y - X @ beta1
     ze1 = _per_entity(Z, e1)
@@ -97,13 +125,12 @@ def fit_gmm(design: DynamicDesign, steps: int) -> GMMFit:
     # Windmeijer (2005): the derivative of the two-step estimate with respect to the
     # one-step estimate through the weight matrix, D[:, k] = B2 X'Z A2 Ω_k A2 Z'e2 with
     # Ω_k = Σᵢ Zᵢ'(xᵢₖe₁ᵢ' + e₁ᵢxᵢₖ')Zᵢ
-    zxi = np.matmul(Z.transpose(0, 2, 1), X)
-    ze2 = _cross(Z, e2[:, :, None])[:, 0]
+    ze2 = _z_cross(Z, e2[:, :, None])[:, 0]
     right = A2 @ ze2
     left = bread2 @ zx.T @ A2
     D = np.empty((len(beta2), len(beta2)))
     for k in range(len(beta2)):  # a loop over coefficients
-        omega = zxi[:, :, k].T @ ze1
+        omega = _per_entity(Z, X[:, :, k]).T @ ze1
         D[:, k] = left @ (omega + omega.T) @ right
     corrected = bread2 + D @ bread2 + bread2 @ D.T + D @ robust1 @ D.T
     return GMMFit(beta2, bread2, (corrected + corrected.T) / 2, e2, A2, A2, 2, e1)
@@ -116,16 +143,16 @@ def hansen_test(
     and ``A₂ = (Σ Zᵢ'e₁ᵢe₁ᵢ'Zᵢ)⁻¹`` from the one-step residuals (plm's ``sargan`` of a
     two-step fit; xtabond2's "Hansen test", also after one step). ``columns`` restricts
     the instruments (for difference-in-Hansen tests)."""
-    Z = design.Z if columns is None else design.Z[:, :, columns]
+    Z = design.Z if columns is None else sparse.csr_array(design.Z[:, columns])
     X, y = design.X, design.y
-    zx = _cross(Z, X)
-    zy = _cross(Z, y[:, :, None])[:, 0]
+    zx = _z_cross(Z, X)
+    zy = _z_cross(Z, y[:, :, None])[:, 0]
     ze1 = _per_entity(Z, fit.resid_one_step)
     A2 = _inverse(ze1.T @ ze1)
     beta2, _ = _solve_step(zx, zy, A2)
     g = zy - zx @ beta2
     stat = float(g @ A2 @ g)
-    df = Z.shape[2] - len(fit.params)
+    df = Z.shape[1] - len(fit.params)
     return overidentification_test(
         "Hansen J test of overidentifying restrictions",
         stat,
@@ -139,7 +166,7 @@ def sargan_test(design: DynamicDesign, fit: GMMFit) -> TestResult:
     """Sargan's test of difference GMM as xtabond2 prints it: ``g'(Σ Zᵢ'HZᵢ)⁻¹g / σ̂²``
     at the one-step residuals, σ̂² = SSR/(2n) over the n differenced equations (not
     robust to heteroskedasticity). Not computed for system GMM."""
-    df = design.Z.shape[2] - len(fit.params)
+    df = design.n_instruments - len(fit.params)
     if design.difference_rows != design.y.shape[1]:
         return TestResult(
             name="Sargan test of overidentifying restrictions",
@@ -152,8 +179,8 @@ def sargan_test(design: DynamicDesign, fit: GMMFit) -> TestResult:
             reason="computed for difference GMM only (use the Hansen test)",
         )
     Z, e1 = design.Z, fit.resid_one_step
-    g = _cross(Z, e1[:, :, None])[:, 0]
-    zhz = _weighted_cross(Z, design.H)
+    g = _z_cross(Z, e1[:, :, None])[:, 0]
+    zhz = _weighted_cross(Z, design.H, e1.shape[0])
     sigma2 = float(np.sum(e1**2)) / (2 * int(design.valid.sum()))
     stat = float(g @ _inverse(zhz) @ g) / sigma2
     return TestResult(
@@ -179,7 +206,7 @@ def ar_test(design: DynamicDesign, fit: GMMFit, order: int, robust: bool = True)
     d = np.sum(lagged * e, axis=1)
     ze = _per_entity(Z, e)
     xl = _cross(lagged[:, :, None], X)[0]
-    zx = _cross(Z, X)
+    zx = _z_cross(Z, X)
     V = fit.vcov_robust if robust else fit.vcov
     variance = np.sum(d**2) - 2 * xl @ fit.vcov @ zx.T @ fit.weight @ (ze.T @ d) + xl @ V @ xl
     stat = float(d.sum() / np.sqrt(variance))

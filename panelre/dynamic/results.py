@@ -97,7 +97,7 @@ class GMMResults:
     @property
     def n_instruments(self) -> int:
         """Columns of the instrument matrix (as plm and xtabond2 count them)."""
-        return int(self.design.Z.shape[2])
+        return self.design.n_instruments
 
     # ------------------------------------------------------------------ tests
     @property
