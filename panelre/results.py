@@ -1183,6 +1183,18 @@ class IVResults(PanelResults):
         return pd.DataFrame(rows).set_index("endogenous")
 
     @property
+    def first_stage_params(self) -> pd.DataFrame:
+        """The first-stage coefficients: one column per endogenous regressor, one row per
+        instrument (the exogenous regressors and the excluded instruments, after the
+        estimator's transform; EC2SLS's within and between parts)."""
+        fit = self.model.iv_fit
+        return pd.DataFrame(
+            fit.first_stage_coefficients(),
+            index=pd.Index(fit.instrument_names, name="instrument"),
+            columns=pd.Index([fit.columns.names[j] for j in fit.columns.endogenous]),
+        )
+
+    @property
     def overid_test(self) -> TestResult:
         """The test of the overidentifying restrictions (invalid when exactly identified):
         Sargan's with the unadjusted covariance, Hansen's J with a robust, clustered or

@@ -151,6 +151,8 @@ class TwoStageFit:
     instrument_map : RowMap
         The instruments of the second stage (the transformed exogenous regressors and
         excluded instruments, or EC2SLS's within and between instruments).
+    instrument_names : list of str
+        A name per column of ``instrument_map``.
     """
 
     rows: PanelSource
@@ -159,6 +161,14 @@ class TwoStageFit:
     params: np.ndarray
     absorbed_df: int
     instrument_map: RowMap
+    instrument_names: list[str]
+
+    def first_stage_coefficients(self) -> np.ndarray:
+        """``Π = (W'W)⁻¹W'X`` of the endogenous regressors on the instruments (after the
+        estimator's transform): one column per endogenous regressor."""
+        st = self.rows.stats
+        W = self.instrument_map
+        return _solve(cross(st, W, W), cross(st, W, self._part(self.columns.endogenous)))
 
     def _part(self, positions: Sequence[int]) -> RowMap:
         return self.transform.columns(list(positions))
@@ -407,10 +417,12 @@ def two_stage_estimation(
     absorbed_by: str | None = None,
     raw_ss: np.ndarray | None = None,
     instrument_map: RowMap | None = None,
+    instrument_names: Sequence[str] | None = None,
     drop_absorbed: bool = False,
 ) -> tuple[Estimation, TwoStageFit]:
     """2SLS of transformed y on transformed regressors with transformed instruments, or
-    with the instruments ``instrument_map`` (EC2SLS; dependent columns dropped).
+    with the instruments ``instrument_map`` (EC2SLS; dependent columns dropped; named by
+    ``instrument_names``).
     ``drop_absorbed`` drops instruments the transform absorbs instead of refusing them
     (the within step of random-effects IV, as plm)."""
     st = rows.stats
@@ -440,10 +452,12 @@ def two_stage_estimation(
             "Give at least one instrument per endogenous regressor."
         )
     if instrument_map is not None:
-        independent = independent_columns(cross(st, instrument_map, instrument_map))
-        W_all = instrument_map.columns(np.flatnonzero(independent))
+        independent = np.flatnonzero(independent_columns(cross(st, instrument_map, instrument_map)))
+        W_all = instrument_map.columns(independent)
+        given = instrument_names or [f"instrument {i + 1}" for i in range(instrument_map.width)]
+        names = [list(given)[i] for i in independent]
         return _finish(rows, levels, transform, c, exogenous, endogenous, chosen, W_all,
-                       absorbed_df)  # fmt: skip
+                       absorbed_df, names)  # fmt: skip
     W_all = transform.columns(exogenous + instruments)
     ww = cross(st, W_all, W_all)
     raw_w = None if raw_ss is None else raw_ss[[p - 1 for p in exogenous + instruments]]
@@ -475,8 +489,9 @@ def two_stage_estimation(
             f"The instrument(s) {collinear} are linear combinations of the exogenous "
             "regressors and the other instruments; they add no information."
         )
+    names = [c.names[p] for p in exogenous + instruments]
     return _finish(rows, levels, transform, c, exogenous, endogenous, chosen, W_all,
-                   absorbed_df)  # fmt: skip
+                   absorbed_df, names)  # fmt: skip
 
 
 def _finish(
@@ -489,6 +504,7 @@ def _finish(
     chosen: ColumnSelection,
     W_all: RowMap,
     absorbed_df: int,
+    instrument_names: list[str],
 ) -> tuple[Estimation, TwoStageFit]:
     st = rows.stats
     instruments = c.instruments
@@ -530,5 +546,5 @@ def _finish(
         n_instruments=W_all.width,
         ssr=ssr,
     )
-    fit = TwoStageFit(rows, transform, kept_columns, beta, absorbed_df, W_all)
+    fit = TwoStageFit(rows, transform, kept_columns, beta, absorbed_df, W_all, instrument_names)
     return estimation, fit

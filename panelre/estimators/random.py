@@ -290,7 +290,9 @@ class RandomEffects(PanelModel):
         means = st.entity.means
         gls = RowMap(np.eye(p), entity_table=theta[:, None] * means)
         columns = iv_columns(src, spec)
-        instrument_map = None
+        instrument_map, instrument_names = None, None
+        if self.iv_method == "ec2sls":
+            names = [columns.names[j] for j in columns.instrument_set]
         if self.iv_method == "ec2sls" and stata:
             # xtivreg: [z − z̄ᵢ + z̿, z̄ᵢ] of the exogenous regressors and instruments, and
             # the transformed constant 1 − θᵢ
@@ -300,11 +302,16 @@ class RandomEffects(PanelModel):
             between_z = RowMap(np.zeros((p, len(z))), entity_table=-means[:, z])
             constant = RowMap(np.zeros((p, 1)), entity_table=(theta - 1)[:, None])
             instrument_map = RowMap.hstack([within_z, between_z, constant])
+            kept = [columns.names[j] for j in z]
+            instrument_names = (
+                [f"within: {n}" for n in kept] + [f"between: {n}" for n in kept] + ["1 - θ"]
+            )
         elif self.iv_method == "ec2sls":
             z = columns.instrument_set
             within_z = RowMap(RowMap.select(p, z).L, entity_table=means[:, z])
             between_z = RowMap(np.zeros((p, len(z))), entity_table=-means[:, z])
             instrument_map = RowMap.hstack([within_z, between_z])
+            instrument_names = [f"within: {n}" for n in names] + [f"between: {n}" for n in names]
         estimation, self.iv_fit = two_stage_estimation(
             src,
             src,
@@ -312,6 +319,7 @@ class RandomEffects(PanelModel):
             columns,
             raw_ss=np.diag(st.gram)[1:],
             instrument_map=instrument_map,
+            instrument_names=instrument_names,
         )
         labels = st.entity.labels
         shrink = sigma2_u / (sigma2_u + sigma2_e / counts)

@@ -113,6 +113,12 @@ def test_pooled_2sls_matches_linearmodels(data):
         clustered.std_errors[ours.params.index],
         rtol=1e-10,
     )
+    # first-stage coefficients
+    np.testing.assert_allclose(
+        ours.first_stage_params["value"],
+        unadjusted.first_stage.individual["value"].params[ours.first_stage_params.index],
+        rtol=1e-10,
+    )
     # Sargan and the first-stage partial F
     np.testing.assert_allclose(ours.overid_test.stat, unadjusted.sargan.stat, rtol=1e-10)
     first = unadjusted.first_stage.diagnostics.loc["value"]
