@@ -1183,6 +1183,14 @@ class IVResults(PanelResults):
         return pd.DataFrame(rows).set_index("endogenous")
 
     @property
+    def weak_identification(self) -> Any:
+        """The weak-identification statistics of all endogenous regressors together
+        (``WeakIdentification``): the Cragg–Donald Wald F and, under the fit's robust or
+        clustered covariance, the Kleibergen–Paap rk Wald F, as ``ivreg2`` prints them
+        (compare with the Stock–Yogo critical values)."""
+        return self.model.iv_fit.weak_identification(self.cov_estimator)
+
+    @property
     def first_stage_params(self) -> pd.DataFrame:
         """The first-stage coefficients: one column per endogenous regressor, one row per
         instrument (the exogenous regressors and the excluded instruments, after the
@@ -1226,6 +1234,18 @@ class IVResults(PanelResults):
                 f"F({int(row['df_num'])}, {int(row['df_denom'])}) = "
                 f"{format_number(row['f_stat'])} (p = {format_number(row['f_pvalue'])})"
                 f"{conditional}."
+            )
+        if len(first) > 1:
+            weak = self.weak_identification
+            robust = self.cov_estimator.name != "unadjusted"
+            lines.append(
+                f"Weak identification: Cragg–Donald Wald F = {format_number(weak.cragg_donald_f)}"
+                + (
+                    f", Kleibergen–Paap rk Wald F = {format_number(weak.kleibergen_paap_f)}"
+                    if robust
+                    else ""
+                )
+                + "."
             )
         for test in (self.overid_test, self.endogeneity_test):
             if test.valid:

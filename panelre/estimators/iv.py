@@ -16,8 +16,9 @@ and R plm's ``plm(y ~ x | z)``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
+from typing import Any
 
 import numpy as np
 from scipy import stats as sps
@@ -29,9 +30,24 @@ from panelre.estimators._base import index_r2
 from panelre.exceptions import IdentificationError
 from panelre.formula import InstrumentSpec
 from panelre.results import Estimation, TestResult, overidentification_test
-from panelre.stats import PanelSource, PanelStats, RowMap, column_sums, corr2, cross
+from panelre.stats import (
+    PanelSource,
+    PanelStats,
+    RowMap,
+    ScoreReducer,
+    column_sums,
+    corr2,
+    cross,
+)
 
-__all__ = ["FirstStage", "IVColumns", "TwoStageFit", "iv_columns", "two_stage_estimation"]
+__all__ = [
+    "FirstStage",
+    "IVColumns",
+    "TwoStageFit",
+    "WeakIdentification",
+    "iv_columns",
+    "two_stage_estimation",
+]
 
 
 @dataclass(frozen=True)
@@ -131,6 +147,30 @@ class FirstStage:
     sw_f_stat: float
     sw_f_pvalue: float
     sw_df_num: int
+
+
+@dataclass(frozen=True)
+class WeakIdentification:
+    """Weak-identification statistics of the excluded instruments for all endogenous
+    regressors together (``ivreg2``'s "weak identification test"; compare with the
+    Stock–Yogo critical values).
+
+    Attributes
+    ----------
+    cragg_donald_f : float
+        The Cragg–Donald Wald F: the smallest eigenvalue of the concentration matrix
+        ``Σ^{-1/2}'Π'Z̃'Z̃Π Σ^{-1/2}`` over the number of excluded instruments.
+    kleibergen_paap_f : float
+        The Kleibergen–Paap rk Wald F under the fit's robust or clustered covariance
+        (with Stata's small-sample factors); the Cragg–Donald F with the unadjusted one.
+    df_num, df_denom : int
+        The excluded instruments, and n − L (G − 1 with clusters).
+    """
+
+    cragg_donald_f: float
+    kleibergen_paap_f: float
+    df_num: int
+    df_denom: int
 
 
 @dataclass(frozen=True)
@@ -274,6 +314,63 @@ class TwoStageFit:
         b = pi[tail]
         return float(b @ np.linalg.solve(result.matrix[tail, tail], b)), result.inference_df
 
+    def weak_identification(
+        self, covariance: CovarianceEstimator | None = None
+    ) -> WeakIdentification:
+        """The Cragg–Donald Wald F and, with a robust or clustered ``covariance``, the
+        Kleibergen–Paap (2006) rk Wald F of the excluded instruments (``ivreg2``'s weak
+        identification statistics; with one endogenous regressor the first-stage F)."""
+        st = self.rows.stats
+        c = self.columns
+        W = self.instrument_map
+        k = len(c.endogenous)
+        n_excluded = W.width - len(c.exogenous)
+        df = st.n - W.width - self.absorbed_df
+        nan = WeakIdentification(float("nan"), float("nan"), n_excluded, df)
+        if W.width != len(c.instrument_set) or n_excluded < k:
+            return nan  # EC2SLS: the excluded part is not a block of the instruments
+        endog = self._part(c.endogenous)
+        ww = cross(st, W, W)
+        wx = cross(st, W, endog)
+        coef = _solve(ww, wx)  # (W'W)⁻¹W'X, the excluded block is Π
+        excluded = slice(W.width - n_excluded, W.width)
+        pi = coef[excluded]
+        # the partialled cross-products: Z̃'Z̃ (a Schur complement), X̃'M_W X̃
+        zz = inv_psd(inv_psd(ww)[excluded, excluded])
+        xx = cross(st, endog, endog)
+        resid_cross = xx - wx.T @ coef
+        sigma = resid_cross / df
+        f_root = np.linalg.cholesky(zz).T  # F'F = Z̃'Z̃
+        g_root = np.linalg.cholesky(resid_cross).T
+        theta = f_root @ pi @ np.linalg.inv(g_root)
+        # Cragg–Donald: the smallest eigenvalue of Σ^{-1/2}'Π'Z̃'Z̃Π Σ^{-1/2} over L₁
+        s_root = np.linalg.inv(np.linalg.cholesky(sigma))
+        cragg_donald = float(np.linalg.eigvalsh(s_root @ pi.T @ zz @ pi @ s_root.T)[0])
+        cragg_donald /= n_excluded
+        if covariance is None or covariance.name == "unadjusted":
+            return WeakIdentification(cragg_donald, cragg_donald, n_excluded, df)
+        options = covariance.options()
+        if "small_sample" not in options:
+            return replace(nan, cragg_donald_f=cragg_donald)
+        covariance = type(covariance)(**{**options, "small_sample": True})
+
+        def reducer(weights: np.ndarray) -> ScoreReducer:
+            resid = RowMap.hstack([endog, W.times(coef)]).times(np.concatenate([weights, -weights]))
+            return self.rows.scores(W, resid)
+
+        bread = np.kron(np.eye(k), inv_psd(ww))
+        inputs = CovarianceInputs(
+            scores=_StackedScores(reducer, k), bread=bread, df_resid=df, n_params=W.width,
+        )  # fmt: skip
+        result = covariance.compute(inputs)
+        rows = np.concatenate([np.arange(W.width)[excluded] + j * W.width for j in range(k)])
+        v_pi = result.matrix[np.ix_(rows, rows)]
+        to_theta = np.kron(np.linalg.inv(g_root).T, f_root)
+        v_theta = to_theta @ v_pi @ to_theta.T
+        stat = _rank_statistic(theta, v_theta)
+        df_denom = df if result.inference_df is None else result.inference_df
+        return WeakIdentification(cragg_donald, stat / n_excluded, n_excluded, df_denom)
+
     def sargan(self) -> TestResult:
         """Sargan's over-identification test: n·R² of the 2SLS residuals on the
         instruments (uncentred, as Stata's ``ivreg2``/``xtivreg2`` and AER's ``ivreg``)."""
@@ -395,6 +492,66 @@ class TwoStageFit:
             alternative="they are endogenous (only IV is consistent)",
             distribution="F",
         )
+
+
+class _StackedScores:
+    """The scores of K regressions on the same regressors, side by side (``x e₁, ...,
+    x e_K``), for the covariance of their stacked coefficients: cluster sums are the
+    equations' sums side by side; the heteroskedasticity-robust cross blocks
+    ``Σ (x eₖ)(x eₗ)'`` are symmetric, so polarization gives them from single-residual
+    reductions."""
+
+    def __init__(self, reducers: Callable[[np.ndarray], ScoreReducer], k: int) -> None:
+        self._reducer = reducers
+        self.k = k
+        self._single = [reducers(np.eye(k)[j]) for j in range(k)]
+
+    @property
+    def nobs(self) -> int:
+        return int(self._single[0].nobs)
+
+    def resid_ss(self) -> float:
+        raise NotImplementedError("stacked scores have no single residual")
+
+    def gradient(self) -> np.ndarray:
+        raise NotImplementedError("stacked scores have no single residual")
+
+    def score_outer(self) -> np.ndarray:
+        blocks = [[np.empty(0)] * self.k for _ in range(self.k)]
+        for a in range(self.k):
+            blocks[a][a] = self._single[a].score_outer()
+            for b in range(a):
+                plus = self._reducer(np.eye(self.k)[a] + np.eye(self.k)[b]).score_outer()
+                minus = self._reducer(np.eye(self.k)[a] - np.eye(self.k)[b]).score_outer()
+                blocks[a][b] = blocks[b][a] = (plus - minus) / 4
+        return np.block(blocks)
+
+    def score_sums(self, cluster: Any) -> np.ndarray:
+        return np.hstack([reducer.score_sums(cluster) for reducer in self._single])
+
+
+def _rank_statistic(theta: np.ndarray, v_theta: np.ndarray) -> float:
+    """Kleibergen and Paap's (2006) rk Wald statistic that the (L × K) matrix ``theta``
+    has rank K − 1, given the covariance ``v_theta`` of its column-stacked entries: the
+    part of ``theta`` along its smallest singular direction, ``λ = (B ⊗ A') vec(θ)``,
+    with ``A`` and ``B`` spanning the last left and right singular vectors in KP's
+    normalisation, and ``λ'(B ⊗ A' V B' ⊗ A)⁻¹λ``."""
+    L, K = theta.shape
+    u, _, vt = np.linalg.svd(theta)
+    v = vt.T
+    u_22 = u[K - 1 :, K - 1 :]
+    a = u[:, K - 1 :] @ np.linalg.solve(u_22, _sqrtm_psd(u_22 @ u_22.T))
+    v_22 = v[K - 1, K - 1]
+    b = np.abs(v_22) * v[:, K - 1] / v_22
+    kron = np.kron(b[None, :], a.T)
+    lam = kron @ theta.T.ravel()
+    return float(lam @ np.linalg.solve(kron @ v_theta @ kron.T, lam))
+
+
+def _sqrtm_psd(m: np.ndarray) -> np.ndarray:
+    """Symmetric square root of a positive semi-definite matrix."""
+    values, vectors = np.linalg.eigh((m + m.T) / 2)
+    return (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
 
 
 def _ssr(st: PanelStats, y: RowMap, X: RowMap) -> float:
