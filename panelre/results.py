@@ -1182,6 +1182,16 @@ class IVResults(PanelResults):
         rows = [asdict(stage) for stage in stages]
         return pd.DataFrame(rows).set_index("endogenous")
 
+    def _moment_meat(self) -> Callable[[CovarianceInputs], np.ndarray]:
+        """The meat that weights the GMM criterion of the J and C tests: the fit's
+        covariance estimator's, or for CR2 the plain clustered one of the same clusters
+        (the bias reduction is defined for the coefficients, not for the moments)."""
+        from panelre.covariance import BellMcCaffrey, Clustered
+
+        if isinstance(self.cov_estimator, BellMcCaffrey):
+            return Clustered(cluster=self.cov_estimator.cluster).meat
+        return self.cov_estimator.meat
+
     @property
     def weak_identification(self) -> Any:
         """The weak-identification statistics of all endogenous regressors together
@@ -1209,7 +1219,7 @@ class IVResults(PanelResults):
         Driscoll–Kraay one (its meat of the instrument scores weights the criterion)."""
         if self.cov_estimator.name == "unadjusted":
             return self.model.iv_fit.sargan()
-        return self.model.iv_fit.hansen(self.cov_estimator.meat)
+        return self.model.iv_fit.hansen(self._moment_meat())
 
     @property
     def summary(self) -> Summary:
@@ -1261,7 +1271,7 @@ class IVResults(PanelResults):
         robust, clustered or Driscoll–Kraay one."""
         if self.cov_estimator.name == "unadjusted":
             return self.model.iv_fit.wu_hausman()
-        return self.model.iv_fit.c_statistic(self.cov_estimator.meat)
+        return self.model.iv_fit.c_statistic(self._moment_meat())
 
     @property
     def endogenous(self) -> list[str]:

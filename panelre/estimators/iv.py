@@ -16,7 +16,7 @@ and R plm's ``plm(y ~ x | z)``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -25,7 +25,7 @@ from scipy import stats as sps
 
 from panelre._columns import ColumnSelection, select_columns
 from panelre._linalg import cholesky_scaled, independent_columns, inv_psd
-from panelre.covariance import CovarianceEstimator, CovarianceInputs
+from panelre.covariance import BellMcCaffrey, Clustered, CovarianceEstimator, CovarianceInputs
 from panelre.estimators._base import index_r2
 from panelre.exceptions import IdentificationError
 from panelre.formula import InstrumentSpec
@@ -300,9 +300,7 @@ class TwoStageFit:
         W = self.instrument_map
         if W.width != len(self.columns.instrument_set):
             return float("nan"), None
-        options = covariance.options()
-        if "small_sample" in options:
-            covariance = type(covariance)(**{**options, "small_sample": True})
+        covariance = _with_stata_factors(covariance)
         ww = cross(st, W, W)
         pi = _solve(ww, cross(st, W, x)[:, 0])
         resid = RowMap.hstack([x, W.times(pi)]).times(np.array([1.0, -1.0]))
@@ -349,10 +347,7 @@ class TwoStageFit:
         cragg_donald /= n_excluded
         if covariance is None or covariance.name == "unadjusted":
             return WeakIdentification(cragg_donald, cragg_donald, n_excluded, df)
-        options = covariance.options()
-        if "small_sample" not in options:
-            return replace(nan, cragg_donald_f=cragg_donald)
-        covariance = type(covariance)(**{**options, "small_sample": True})
+        covariance = _with_stata_factors(covariance)
 
         def reducer(weights: np.ndarray) -> ScoreReducer:
             resid = RowMap.hstack([endog, W.times(coef)]).times(np.concatenate([weights, -weights]))
@@ -528,6 +523,18 @@ class _StackedScores:
 
     def score_sums(self, cluster: Any) -> np.ndarray:
         return np.hstack([reducer.score_sums(cluster) for reducer in self._single])
+
+
+def _with_stata_factors(covariance: CovarianceEstimator) -> CovarianceEstimator:
+    """The covariance of the first-stage diagnostics: the fit's, with Stata's small-sample
+    factors (``ivreg2`` applies them to its first-stage statistics); CR2 fits use the
+    clustered covariance of the same clusters (ivreg2 has no CR2)."""
+    if isinstance(covariance, BellMcCaffrey):
+        return Clustered(cluster=covariance.cluster, small_sample=True)
+    options = covariance.options()
+    if "small_sample" in options:
+        return type(covariance)(**{**options, "small_sample": True})
+    return covariance
 
 
 def _rank_statistic(theta: np.ndarray, v_theta: np.ndarray) -> float:
