@@ -212,3 +212,19 @@ def test_unknown_columns_show_the_close_match_first_and_every_column():
         pr.fixed_effects("lwage ~ union", wagepan, entity="nrr", time="year")
     with pytest.raises(pr.InvalidParameterError, match=r"Got 'clustr' \(did you mean 'cluster'"):
         pr.fixed_effects("lwage ~ union", wagepan, entity="nr", time="year", cov="clustr")
+
+
+def test_amemiya_on_an_unbalanced_panel_refuses_a_time_invariant_regressor(grunfeld):
+    """R plm's amemiya_check: the trace of Amemiya's unbalanced moment system has no term
+    for a regressor the within transform removes."""
+    size = grunfeld.groupby("firm").capital.transform("mean")
+    unbalanced = grunfeld.assign(size=size).iloc[3:]
+    with pytest.raises(pr.AbsorbedVariableError, match="within variation.*size does not vary"):
+        pr.random_effects(
+            "inv ~ value + size", unbalanced, entity="firm", time="year", method="amemiya"
+        )
+    balanced = pr.random_effects(
+        "inv ~ value + size", grunfeld.assign(size=size), entity="firm", time="year",
+        method="amemiya",
+    )  # fmt: skip
+    assert np.isfinite(balanced.params["size"])

@@ -32,7 +32,11 @@ ESTIMATORS = {
     "fd": lambda f, d, **k: pr.first_difference(f, d, **k),
     "re_swar": lambda f, d, **k: pr.random_effects(f, d, **k),
     "re_walhus": lambda f, d, **k: pr.random_effects(f, d, method="walhus", **k),
-    "re_amemiya": lambda f, d, **k: pr.random_effects(f, d, method="amemiya", **k),
+    # Amemiya on an unbalanced panel needs within variation in every regressor (as plm):
+    # without the time-invariant z
+    "re_amemiya": lambda f, d, **k: pr.random_effects(
+        f.replace(" + z", ""), d, method="amemiya", **k
+    ),
     "re_nerlove": lambda f, d, **k: pr.random_effects(f, d, method="nerlove", **k),
     "re_stata": lambda f, d, **k: pr.random_effects(f, d, convention="stata", **k),
     "re_twoway": lambda f, d, **k: pr.random_effects(f, d, effects="twoway", **k),
