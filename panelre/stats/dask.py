@@ -116,7 +116,8 @@ class _Maps:
         out = []
         for m in self.maps:  # a loop over the (one or two) maps
             identity = m.L.shape[0] == m.L.shape[1] and np.array_equal(m.L, np.eye(self.p))
-            v = z.copy() if identity else z @ m.L
+            tables = m.time_table is not None or m.entity_table is not None
+            v = (z.copy() if tables or len(self.maps) > 1 else z) if identity else z @ m.L
             if m.time_table is not None:
                 v -= m.time_table[it]
             if m.entity_table is not None:
@@ -146,6 +147,18 @@ def _presum(keys: np.ndarray, values: np.ndarray, name: str) -> pd.DataFrame:
         for j in range(values.shape[1]):  # a loop over columns (contiguous 1-d sums)
             sums[:, j] = np.add.reduceat(np.ascontiguousarray(values[:, j]), starts)
         counts = np.diff(np.append(starts, keys.size))
+    elif (
+        keys.dtype.kind in "iu" and keys.size and int(keys.max()) - int(keys.min()) < 4 * keys.size
+    ):
+        low = int(keys.min())
+        codes = keys - low
+        present = np.bincount(codes, minlength=int(codes.max()) + 1)
+        seen = np.flatnonzero(present)
+        uniques = seen + low
+        counts = present[seen]
+        sums = np.empty((seen.size, values.shape[1]))
+        for j in range(values.shape[1]):  # a loop over columns
+            sums[:, j] = np.bincount(codes, weights=values[:, j], minlength=present.size)[seen]
     else:
         codes, uniques = pd.factorize(keys)
         G = len(uniques)
@@ -159,21 +172,25 @@ def _presum(keys: np.ndarray, values: np.ndarray, name: str) -> pd.DataFrame:
     return out
 
 
-def _group_part(part: pd.DataFrame, key: str, p: int, weighted: bool) -> pd.DataFrame:
+def _group_part(
+    part: pd.DataFrame, key: str, p: int, weighted: bool, z: np.ndarray | None = None
+) -> pd.DataFrame:
     """Counts and sums of z per key; weighted: ``[Σ w z, Σ w, Σ z]``."""
-    z = part[zcols(p)].to_numpy(dtype=float)
+    if z is None:
+        z = part[zcols(p)].to_numpy(dtype=float)
     if weighted:
         w = part[WEIGHT].to_numpy(dtype=float)
         z = np.column_stack([z * w[:, None], w, z])
     return _presum(part[key].to_numpy(), z, key)
 
 
-def _moments(part: pd.DataFrame, maps: _Maps) -> pd.DataFrame:
+def _moments(part: pd.DataFrame, maps: _Maps, z: np.ndarray | None = None) -> pd.DataFrame:
     """``[rows, Σv, Σvv']`` of the map's values (one map: z; a pair: ``[x e, e]``). With
     weights ``w``: ``Σ w v`` and ``Σ w vv'`` for one map, then ``Σw``, ``Σv``, ``Σvv'``
     (the unweighted statistics); for a pair ``Σ w v``, ``Σ a² vv'`` with ``a = w`` (``√w``
-    for frequency weights) and ``Σ w e²`` in the last cell."""
-    v = maps.scores(part)
+    for frequency weights) and ``Σ w e²`` in the last cell. ``z``: the partition's z
+    columns when already extracted (one map, the identity)."""
+    v = maps.scores(part) if z is None else z
     w = maps.weights(part)
     if w is None:
         out = np.concatenate([[float(len(v))], v.sum(axis=0), (v.T @ v).ravel()])
@@ -205,9 +222,18 @@ def _keyed(part: pd.DataFrame, maps: _Maps, keys: list[Hashable]) -> pd.DataFram
 
 
 def _keyed_alpha(part: pd.DataFrame, maps: _Maps) -> pd.DataFrame:
-    v = maps.scores(part)  # [z_used α, α]
-    alpha = v[:, -1]
-    out = np.column_stack([v, alpha * alpha])
+    """Per entity ``[Σ z_used α, Σ α, Σ α²]`` (weighted ``Σ w ·``) for the maps
+    ``(select(used), α = z·c)``: one float copy of z, each product written into a column
+    of one Fortran-ordered array (contiguous for the sums)."""
+    select, alpha_map = maps.maps
+    z = part[zcols(maps.p)].to_numpy(dtype=float)
+    alpha = z @ alpha_map.L[:, 0]
+    used = np.argmax(select.L, axis=0)
+    out = np.empty((len(z), len(used) + 2), order="F")
+    for i, j in enumerate(used):  # a loop over columns
+        np.multiply(z[:, j], alpha, out=out[:, i])
+    out[:, -2] = alpha
+    np.multiply(alpha, alpha, out=out[:, -1])
     w = maps.weights(part)
     if w is not None:
         out *= w[:, None]
@@ -230,6 +256,19 @@ def _pattern_words(part: pd.DataFrame, periods: Positions) -> pd.DataFrame:
         word = np.where(codes // _BITS == w, bits, 0).astype(np.int64)
         out[f"__w{w}"] = np.add.reduceat(word, starts) if keys.size else word[:0]
     return out
+
+
+def _partition_stats(
+    part: pd.DataFrame, identity: _Maps, keys: tuple[str, ...], periods: Positions | None
+) -> tuple[np.ndarray, list[pd.DataFrame], pd.DataFrame | None]:
+    """Everything ``collect`` reads from one partition, from one float copy of z: the
+    moments, the sums per entity (and period), and the period patterns per entity."""
+    z = part[zcols(identity.p)].to_numpy(dtype=float)
+    moments = _moments(part, identity, z).to_numpy(dtype=float)[0]
+    weighted = identity.weight_type is not None
+    groups = [_group_part(part, key, identity.p, weighted, z) for key in keys]
+    words = None if periods is None else _pattern_words(part, periods)
+    return moments, groups, words
 
 
 def _differences(
@@ -616,18 +655,25 @@ class DaskBackend:
         kind = rows.weight_type
         weighted = kind is not None
         identity = _Maps((RowMap.identity(p),), p, weight_type=kind)
-        todo = [_apply(frame, _moments, identity).sum().to_delayed()]
-        for key in (ENTITY, TIME)[: 1 if spec.time is None else 2]:
-            todo.append(_group_sums(_apply(frame, _group_part, key, p, weighted), [key]))
-        if rows.periods is not None:
-            words = _apply(frame, _pattern_words, Positions.of(rows.periods))
-            todo.append(_group_sums(words, [ENTITY]))
+        keys = (ENTITY, TIME)[: 1 if spec.time is None else 2]
+        periods = None if rows.periods is None else Positions.of(rows.periods)
+        shared = [dask.delayed(a, pure=True) for a in (identity, periods)]
+        stats_of = dask.delayed(_partition_stats, pure=True)
+        todo: list[Any] = [
+            [stats_of(part, shared[0], keys, shared[1]) for part in frame.to_delayed()]
+        ]
         if rows.base is None:
             todo.append(rows.source.map_partitions(missing_counts, spec).sum().to_delayed())
-        out = list(dask.compute(*todo))  # every item a list of delayed objects
+        computed = list(dask.compute(*todo))  # every item a list of delayed objects
         if rows.base is None:
-            warn_missing(out.pop()[0], spec)
-        g = out[0][0].to_numpy(dtype=float)
+            warn_missing(computed.pop()[0], spec)
+        parts = computed[0]
+        out: list[Any] = [[np.sum([m for m, _, _ in parts], axis=0)]]
+        for i in range(len(keys)):
+            out.append([groups[i] for _, groups, _ in parts])
+        if rows.periods is not None:
+            out.append([words for _, _, words in parts])
+        g = np.asarray(out[0][0], dtype=float)
         n = int(round(g[0]))
         if n == 0:
             what = "no entity is observed twice" if rows.base else "missing values removed"
