@@ -27,19 +27,20 @@ DROP_SHARE = 0.20
 DEFAULT_SEED = 20240601
 
 
-def make_panel(n_entities: int, *, balanced: bool = True, seed: int = DEFAULT_SEED,
-               n_periods: int = N_PERIODS) -> pd.DataFrame:
+def make_panel(
+    n_entities: int, *, balanced: bool = True, seed: int = DEFAULT_SEED, n_periods: int = N_PERIODS
+) -> pd.DataFrame:
     """The synthetic panel as a DataFrame with columns id, t, y, x1..x5 (row order: id, t)."""
     rng = np.random.default_rng([seed, n_entities, n_periods])
     n = n_entities * n_periods
     ids = np.repeat(np.arange(n_entities, dtype=np.int64), n_periods)
     t = np.tile(np.arange(n_periods, dtype=np.int64), n_entities)
-    alpha = rng.standard_normal(n_entities)[ids]          # entity effect
-    gamma = (0.5 * rng.standard_normal(n_periods))[t]     # time effect
+    alpha = rng.standard_normal(n_entities)[ids]  # entity effect
+    gamma = (0.5 * rng.standard_normal(n_periods))[t]  # time effect
     X = rng.standard_normal((n, 5))
-    X[:, 0] += 0.6 * alpha                                # x1 correlated with αᵢ
-    X[:, 2] += 0.3 * alpha                                # x3 correlated with αᵢ
-    X[:, 3] += 0.8 * gamma                                # x4 correlated with γₜ
+    X[:, 0] += 0.6 * alpha  # x1 correlated with αᵢ
+    X[:, 2] += 0.3 * alpha  # x3 correlated with αᵢ
+    X[:, 3] += 0.8 * gamma  # x4 correlated with γₜ
     y = X @ BETA + alpha + gamma + rng.standard_normal(n)
     cols = {"id": ids, "t": t, "y": y}
     cols.update({name: np.ascontiguousarray(X[:, j]) for j, name in enumerate(REGRESSORS)})

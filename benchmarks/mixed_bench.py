@@ -126,8 +126,10 @@ def _skip_reason(last: dict | None, n_groups: int, timeout: float) -> str | None
         return f"skipped (> {timeout:g} s at a smaller size)"
     projected = last["seconds"] * n_groups / last["groups"]
     if projected > timeout:
-        return (f"skipped (projected {projected:.0f} s > {timeout:g} s, linear from "
-                f"{last['seconds']:.1f} s at {last['groups']} groups)")
+        return (
+            f"skipped (projected {projected:.0f} s > {timeout:g} s, linear from "
+            f"{last['seconds']:.1f} s at {last['groups']} groups)"
+        )
     return None
 
 
@@ -167,8 +169,11 @@ def to_markdown(rows: list[dict], tools: list[str], timeout: float) -> str:
         f"whose fit exceeded {timeout:g} s, or would by linear extrapolation from the previous "
         "size, is not run. Times below ~0.1 s are sensitive to other load on the machine.",
         "",
-        "| model | groups | rows | " + " | ".join(f"{t} s" for t in tools)
-        + " | " + " | ".join(f"{t} MB" for t in tools) + " | speed-up vs statsmodels"
+        "| model | groups | rows | "
+        + " | ".join(f"{t} s" for t in tools)
+        + " | "
+        + " | ".join(f"{t} MB" for t in tools)
+        + " | speed-up vs statsmodels"
         " | speed-up vs lme4 |",
         "|---|---:|---:|" + "---:|" * (2 * len(tools) + 2),
     ]
@@ -178,21 +183,43 @@ def to_markdown(rows: list[dict], tools: list[str], timeout: float) -> str:
             times = [cell(c, "seconds", 3) for c in cells]
             mems = [cell(c, "peak_mb", 0) for c in cells]
             ratios = [_ratio(table, g, model, other) for other in ("statsmodels", "lme4")]
-            lines.append(f"| {model} | {g} | {g * PER_GROUP} | " + " | ".join(times)
-                         + " | " + " | ".join(mems) + " | " + " | ".join(ratios) + " |")
-    lines += ["", "Largest relative difference of the REML criterion from panelre's, over all "
-              f"rows and tools: {_max_criterion_gap(rows):.1e} (for statsmodels, −2·llf of "
-              "its REML fit).", "",
-              "<details><summary>raw results</summary>", "", "```json",
-              json.dumps(rows, indent=1), "```", "</details>", ""]
+            lines.append(
+                f"| {model} | {g} | {g * PER_GROUP} | "
+                + " | ".join(times)
+                + " | "
+                + " | ".join(mems)
+                + " | "
+                + " | ".join(ratios)
+                + " |"
+            )
+    lines += [
+        "",
+        "Largest relative difference of the REML criterion from panelre's, over all "
+        f"rows and tools: {_max_criterion_gap(rows):.1e} (for statsmodels, −2·llf of "
+        "its REML fit).",
+        "",
+        "<details><summary>raw results</summary>",
+        "",
+        "```json",
+        json.dumps(rows, indent=1),
+        "```",
+        "</details>",
+        "",
+    ]
     return "\n".join(lines)
 
 
 def _max_criterion_gap(rows: list[dict]) -> float:
-    mine = {(r["groups"], r["model"]): r["reml"] for r in rows
-            if r["tool"] == "panelre" and r["status"] == "ok"}
-    gaps = [abs(r["reml"] - mine[(r["groups"], r["model"])]) / abs(mine[(r["groups"], r["model"])])
-            for r in rows if r["status"] == "ok" and (r["groups"], r["model"]) in mine]
+    mine = {
+        (r["groups"], r["model"]): r["reml"]
+        for r in rows
+        if r["tool"] == "panelre" and r["status"] == "ok"
+    }
+    gaps = [
+        abs(r["reml"] - mine[(r["groups"], r["model"])]) / abs(mine[(r["groups"], r["model"])])
+        for r in rows
+        if r["status"] == "ok" and (r["groups"], r["model"]) in mine
+    ]
     return max(gaps, default=float("nan"))
 
 

@@ -62,6 +62,7 @@ def reset_peak() -> bool:
 # Each returns (prep_seconds, names, params, std_errors); the fit itself is timed by the caller
 # as the whole call minus nothing, and the preparation separately inside.
 
+
 def add_weights(df):
     """The weighted task's analytic weights, 0.5 … 3, a fixed function of (entity, period)
     that varies within entities (made outside the timed fit)."""
@@ -73,15 +74,35 @@ def fit_panelre(df, task):
     import panelre as pr
 
     if task == "fe1w":
-        res = pr.fixed_effects(f"y ~ {FORMULA_RHS}", df, entity=ENTITY, time=TIME,
-                               weights="w", cov="cluster", cluster="entity")
+        res = pr.fixed_effects(
+            f"y ~ {FORMULA_RHS}",
+            df,
+            entity=ENTITY,
+            time=TIME,
+            weights="w",
+            cov="cluster",
+            cluster="entity",
+        )
     elif task == "re":
-        res = pr.random_effects(f"y ~ {FORMULA_RHS}", df, entity=ENTITY, time=TIME,
-                                method="swamy-arora", cov="cluster", cluster="entity")
+        res = pr.random_effects(
+            f"y ~ {FORMULA_RHS}",
+            df,
+            entity=ENTITY,
+            time=TIME,
+            method="swamy-arora",
+            cov="cluster",
+            cluster="entity",
+        )
     else:
-        res = pr.fixed_effects(f"y ~ {FORMULA_RHS}", df, entity=ENTITY, time=TIME,
-                               effects="entity" if task == "fe1" else "twoway",
-                               cov="cluster", cluster="entity")
+        res = pr.fixed_effects(
+            f"y ~ {FORMULA_RHS}",
+            df,
+            entity=ENTITY,
+            time=TIME,
+            effects="entity" if task == "fe1" else "twoway",
+            cov="cluster",
+            cluster="entity",
+        )
     return 0.0, list(res.params.index), res.params.to_numpy(), res.std_errors.to_numpy()
 
 
@@ -94,8 +115,7 @@ def fit_linearmodels(df, task):
     if task == "re":
         mod = RandomEffects.from_formula(f"y ~ 1 + {FORMULA_RHS}", data)
     elif task == "fe1w":
-        mod = PanelOLS.from_formula(f"y ~ {FORMULA_RHS} + EntityEffects", data,
-                                    weights=data["w"])
+        mod = PanelOLS.from_formula(f"y ~ {FORMULA_RHS} + EntityEffects", data, weights=data["w"])
     else:
         extra = " + EntityEffects" + (" + TimeEffects" if task == "fe2" else "")
         mod = PanelOLS.from_formula(f"y ~ {FORMULA_RHS}{extra}", data)
@@ -148,15 +168,21 @@ def fit_numpy_floor_crv(df, task):
     beta = np.linalg.solve(xtx, Xt.T @ yt)
     e = yt - Xt @ beta
     G = counts.shape[0]
-    S = np.column_stack([np.bincount(codes, weights=Xt[:, j] * e, minlength=G)
-                         for j in range(Xt.shape[1])])
+    S = np.column_stack(
+        [np.bincount(codes, weights=Xt[:, j] * e, minlength=G) for j in range(Xt.shape[1])]
+    )
     bread = np.linalg.inv(xtx)
     V = bread @ (S.T @ S) @ bread
     return 0.0, list(REGRESSORS), beta, np.sqrt(np.diag(V))
 
 
-FITS = {"panelre": fit_panelre, "linearmodels": fit_linearmodels, "pyfixest": fit_pyfixest,
-        "numpy": fit_numpy_floor, "numpy_crv": fit_numpy_floor_crv}
+FITS = {
+    "panelre": fit_panelre,
+    "linearmodels": fit_linearmodels,
+    "pyfixest": fit_pyfixest,
+    "numpy": fit_numpy_floor,
+    "numpy_crv": fit_numpy_floor_crv,
+}
 
 
 def main() -> None:
@@ -186,21 +212,36 @@ def main() -> None:
         out["cpu_user"] = r1.ru_utime - r0.ru_utime
         out["cpu_sys"] = r1.ru_stime - r0.ru_stime
         out["minor_faults"] = r1.ru_minflt - r0.ru_minflt
-        out.update(status="ok", seconds=elapsed, prep_seconds=prep, names=names,
-                   params=[float(v) for v in params], std_errors=[float(v) for v in se])
+        out.update(
+            status="ok",
+            seconds=elapsed,
+            prep_seconds=prep,
+            names=names,
+            params=[float(v) for v in params],
+            std_errors=[float(v) for v in se],
+        )
         if lib == "panelre" and task == "re" and "--check-stata" in sys.argv:
             # Untimed extra fit: linearmodels' unbalanced Swamy–Arora uses Stata's
             # formulas; panelre's default is R plm's (Baltagi–Chang). Compare like with like.
             import panelre as pr
 
-            res = pr.random_effects(f"y ~ {FORMULA_RHS}", df, entity=ENTITY, time=TIME,
-                                    convention="stata", cov="cluster")
+            res = pr.random_effects(
+                f"y ~ {FORMULA_RHS}",
+                df,
+                entity=ENTITY,
+                time=TIME,
+                convention="stata",
+                cov="cluster",
+            )
             out["params_stata"] = [float(v) for v in res.params.to_numpy()]
     except NotImplementedError as exc:
         out.update(status="n/a", error=str(exc))
     except Exception as exc:  # reported, never raised: the parent records it
-        out.update(status="error", error=f"{type(exc).__name__}: {exc}",
-                   traceback=traceback.format_exc(limit=5))
+        out.update(
+            status="error",
+            error=f"{type(exc).__name__}: {exc}",
+            traceback=traceback.format_exc(limit=5),
+        )
     print("RESULT " + json.dumps(out), flush=True)
 
 

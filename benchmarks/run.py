@@ -65,17 +65,20 @@ def run_child(lib: str, task: str, path: Path, timeout: float, extra: list[str])
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        return {"lib": lib, "task": task, "status": "timeout",
-                "error": f"timeout after {timeout:.0f} s"}
+        return {
+            "lib": lib,
+            "task": task,
+            "status": "timeout",
+            "error": f"timeout after {timeout:.0f} s",
+        }
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     if not lines:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
         how = f"exit code {proc.returncode}"
         if proc.returncode < 0:
             how = f"killed by signal {-proc.returncode} (out of memory?)"
-        return {"lib": lib, "task": task, "status": "error",
-                "error": f"{how}: {' | '.join(tail)}"}
-    res = json.loads(lines[-1][len("RESULT "):])
+        return {"lib": lib, "task": task, "status": "error", "error": f"{how}: {' | '.join(tail)}"}
+    res = json.loads(lines[-1][len("RESULT ") :])
     res["child_seconds"] = time.perf_counter() - start
     return res
 
@@ -102,8 +105,13 @@ def summarise(runs: list[dict]) -> dict:
         "peak_mb": max(r["peak_mb"] for r in ok),
         "baseline_mb": statistics.median(r["baseline_mb"] for r in ok),
         "rows": ok[0]["rows"],
-        **({k: statistics.median(r[k] for r in ok) for k in ("cpu_user", "cpu_sys")
-            if all(k in r for r in ok)}),
+        **(
+            {
+                k: statistics.median(r[k] for r in ok)
+                for k in ("cpu_user", "cpu_sys")
+                if all(k in r for r in ok)
+            }
+        ),
         "names": ok[0]["names"],
         "params": ok[0]["params"],
         "std_errors": ok[0]["std_errors"],
@@ -124,13 +132,19 @@ def rel_diff(a: dict, b: dict, key: str = "params", key_b: str = "params") -> fl
 
 def agreement(cell: dict, task: str, balanced: bool) -> dict:
     pre, lm, pf = (cell.get(k, {}) for k in LIBS)
-    out = {"vs_linearmodels": rel_diff(pre, lm), "vs_pyfixest": rel_diff(pre, pf),
-           "se_vs_linearmodels": rel_diff(pre, lm, "std_errors", "std_errors"),
-           "se_vs_pyfixest": rel_diff(pre, pf, "std_errors", "std_errors")}
+    out = {
+        "vs_linearmodels": rel_diff(pre, lm),
+        "vs_pyfixest": rel_diff(pre, pf),
+        "se_vs_linearmodels": rel_diff(pre, lm, "std_errors", "std_errors"),
+        "se_vs_pyfixest": rel_diff(pre, pf, "std_errors", "std_errors"),
+    }
     if task == "re" and not balanced:
         out["stata_vs_linearmodels"] = rel_diff(pre, lm, "params_stata")
-    key = ("stata_vs_linearmodels" if out.get("stata_vs_linearmodels") is not None
-           else "vs_linearmodels")
+    key = (
+        "stata_vs_linearmodels"
+        if out.get("stata_vs_linearmodels") is not None
+        else "vs_linearmodels"
+    )
     d = out[key]
     out["ok"] = None if d is None else bool(d <= RTOL)
     out["compared"] = key
@@ -140,8 +154,18 @@ def agreement(cell: dict, task: str, balanced: bool) -> dict:
 # --------------------------------------------------------------------------- reporting
 def versions() -> dict:
     out = {}
-    for pkg in ("panelre", "numpy", "scipy", "pandas", "formulaic", "pyarrow", "linearmodels",
-                "pyfixest", "numba", "statsmodels"):
+    for pkg in (
+        "panelre",
+        "numpy",
+        "scipy",
+        "pandas",
+        "formulaic",
+        "pyarrow",
+        "linearmodels",
+        "pyfixest",
+        "numba",
+        "statsmodels",
+    ):
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
@@ -163,15 +187,24 @@ def machine() -> dict:
     except OSError:
         pass
     try:
-        git = subprocess.run(["git", "-C", str(HERE), "describe", "--always", "--dirty"],
-                             capture_output=True, text=True, timeout=10).stdout.strip()
+        git = subprocess.run(
+            ["git", "-C", str(HERE), "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         git = ""
-    return {"date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-            "panelre_git": git or "unknown",
-            "cpu_count": os.cpu_count(), "cpu": cpu, "memory_gb": mem,
-            "python": platform.python_version(), "platform": platform.platform(),
-            "versions": versions()}
+    return {
+        "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "panelre_git": git or "unknown",
+        "cpu_count": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gb": mem,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "versions": versions(),
+    }
 
 
 def fmt_s(c: dict | None) -> str:
@@ -208,11 +241,13 @@ def render(report: dict) -> str:
         "# Panel benchmarks: panelre vs linearmodels vs pyfixest",
         "",
         f"Generated by `benchmarks/run.py` on {m['date']}"
-        + (" (**--quick**)" if report["quick"] else "") + ".",
+        + (" (**--quick**)" if report["quick"] else "")
+        + ".",
         "",
         f"- Machine: {m['cpu']}, {m['cpu_count']} CPUs, {m['memory_gb']} GB RAM; "
         f"Python {m['python']} on {m['platform']}",
-        "- Versions: " + ", ".join(f"{k} {val}" for k, val in v.items())
+        "- Versions: "
+        + ", ".join(f"{k} {val}" for k, val in v.items())
         + f" (panelre source: git {m.get('panelre_git', 'unknown')})",
         f"- Data: N entities x 10 periods, regressors x1..x5, seed {report['seed']}; "
         "'unb.' drops 20 % of the rows at random. Cached in `benchmarks/.cache/`.",
@@ -230,11 +265,14 @@ def render(report: dict) -> str:
         "",
     ]
     for task, title in TASKS.items():
-        lines += [f"## {title}", "",
-                  "| N entities | rows | panel | panelre s | linearmodels s | pyfixest s "
-                  "| lm / panelre | pf / panelre | peak MB panelre | peak MB lm | peak MB pf "
-                  "| base MB panelre | coef diff vs lm | agree |",
-                  "|---:|---:|:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|"]
+        lines += [
+            f"## {title}",
+            "",
+            "| N entities | rows | panel | panelre s | linearmodels s | pyfixest s "
+            "| lm / panelre | pf / panelre | peak MB panelre | peak MB lm | peak MB pf "
+            "| base MB panelre | coef diff vs lm | agree |",
+            "|---:|---:|:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|",
+        ]
         for cell in report["cells"]:
             if cell["task"] != task:
                 continue
@@ -254,50 +292,83 @@ def render(report: dict) -> str:
                 f"| {fmt_ratio(pf, pre)} | {fmt_mb(pre)} | {fmt_mb(lm)} | {fmt_mb(pf)} "
                 f"| {pre['baseline_mb']:,.0f} | {diff} "
                 f"| {'–' if ag['ok'] is None else ('yes' if ag['ok'] else 'NO')} |"
-                if pre and pre.get("status") == "ok" and rows else
-                f"| {cell['n']:,} | – | {'bal.' if cell['balanced'] else 'unb.'} "
+                if pre and pre.get("status") == "ok" and rows
+                else f"| {cell['n']:,} | – | {'bal.' if cell['balanced'] else 'unb.'} "
                 f"| {fmt_s(pre)} | {lm_s} | {fmt_s(pf)} | – | – | – | – | – | – | – | – |"
             )
         lines.append("")
-    pairs = [(c, next((d for d in report["cells"] if d["task"] == "fe1" and d["n"] == c["n"]
-                       and d["balanced"] == c["balanced"]), None))
-             for c in report["cells"] if c["task"] == "fe1w"]
+    pairs = [
+        (
+            c,
+            next(
+                (
+                    d
+                    for d in report["cells"]
+                    if d["task"] == "fe1" and d["n"] == c["n"] and d["balanced"] == c["balanced"]
+                ),
+                None,
+            ),
+        )
+        for c in report["cells"]
+        if c["task"] == "fe1w"
+    ]
     if pairs:
-        lines += ["## The cost of weights (panelre)", "",
-                  "Weighted one-way FE against the unweighted fit on the same data, both "
-                  "clustered by entity.", "",
-                  "| N entities | panel | weighted s | unweighted s | weighted / unweighted "
-                  "| peak MB weighted | peak MB unweighted |",
-                  "|---:|:---|---:|---:|---:|---:|---:|"]
+        lines += [
+            "## The cost of weights (panelre)",
+            "",
+            "Weighted one-way FE against the unweighted fit on the same data, both "
+            "clustered by entity.",
+            "",
+            "| N entities | panel | weighted s | unweighted s | weighted / unweighted "
+            "| peak MB weighted | peak MB unweighted |",
+            "|---:|:---|---:|---:|---:|---:|---:|",
+        ]
         for w, u in pairs:
             pw = w["libs"].get("panelre")
             pu = None if u is None else u["libs"].get("panelre")
             lines.append(
                 f"| {w['n']:,} | {'bal.' if w['balanced'] else 'unb.'} | {fmt_s(pw)} "
-                f"| {fmt_s(pu)} | {fmt_ratio(pw, pu)} | {fmt_mb(pw)} | {fmt_mb(pu)} |")
+                f"| {fmt_s(pu)} | {fmt_ratio(pw, pu)} | {fmt_mb(pw)} | {fmt_mb(pu)} |"
+            )
         lines.append("")
-    lines += ["## Numpy floor (one-way entity FE)", "",
-              "`numpy`: entity means by `np.bincount`, demeaned X̃'X̃ and X̃'ỹ, solve (ids used "
-              "directly as codes). `numpy + CRV`: also residuals and the entity-clustered "
-              "sandwich. Compared with panelre's full one-way FE fit (clustered).", "",
-              "| N entities | panel | numpy s | numpy + CRV s | panelre FE s | panelre / numpy "
-              "| panelre / (numpy + CRV) | peak MB numpy | peak MB panelre |",
-              "|---:|:---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += [
+        "## Numpy floor (one-way entity FE)",
+        "",
+        "`numpy`: entity means by `np.bincount`, demeaned X̃'X̃ and X̃'ỹ, solve (ids used "
+        "directly as codes). `numpy + CRV`: also residuals and the entity-clustered "
+        "sandwich. Compared with panelre's full one-way FE fit (clustered).",
+        "",
+        "| N entities | panel | numpy s | numpy + CRV s | panelre FE s | panelre / numpy "
+        "| panelre / (numpy + CRV) | peak MB numpy | peak MB panelre |",
+        "|---:|:---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for fl in report["floor"]:
-        fe = next((c["libs"].get("panelre") for c in report["cells"] if c["task"] == "fe1"
-                   and c["n"] == fl["n"] and c["balanced"] == fl["balanced"]), None)
+        fe = next(
+            (
+                c["libs"].get("panelre")
+                for c in report["cells"]
+                if c["task"] == "fe1" and c["n"] == fl["n"] and c["balanced"] == fl["balanced"]
+            ),
+            None,
+        )
         lines.append(
             f"| {fl['n']:,} | {'bal.' if fl['balanced'] else 'unb.'} | {fmt_s(fl.get('numpy'))} "
             f"| {fmt_s(fl.get('numpy_crv'))} | {fmt_s(fe)} | {fmt_ratio(fe, fl.get('numpy'))} "
-            f"| {fmt_ratio(fe, fl.get('numpy_crv'))} | {fmt_mb(fl.get('numpy'))} | {fmt_mb(fe)} |")
+            f"| {fmt_ratio(fe, fl.get('numpy_crv'))} | {fmt_mb(fl.get('numpy'))} | {fmt_mb(fe)} |"
+        )
     lines.append("")
-    errors = [(c["task"], c["n"], c["balanced"], lib, s.get("status"), s.get("error"))
-              for c in report["cells"] for lib, s in c["libs"].items()
-              if s and s.get("status") not in ("ok", "n/a")]
+    errors = [
+        (c["task"], c["n"], c["balanced"], lib, s.get("status"), s.get("error"))
+        for c in report["cells"]
+        for lib, s in c["libs"].items()
+        if s and s.get("status") not in ("ok", "n/a")
+    ]
     if errors:
         lines += ["## Failures", ""]
-        lines += [f"- {t} N={n:,} {'bal.' if b else 'unb.'} {lib}: {st}: {err}"
-                  for t, n, b, lib, st, err in errors]
+        lines += [
+            f"- {t} N={n:,} {'bal.' if b else 'unb.'} {lib}: {st}: {err}"
+            for t, n, b, lib, st, err in errors
+        ]
         lines.append("")
     return "\n".join(lines)
 
@@ -305,10 +376,16 @@ def render(report: dict) -> str:
 # --------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="panelre panel benchmarks")
-    ap.add_argument("--sizes", default="1e4,1e5,1e6",
-                    help="comma-separated numbers of entities (x 10 periods); default 1e4,1e5,1e6")
-    ap.add_argument("--quick", action="store_true",
-                    help="smoke run: 1e4 entities, balanced only, 1 repetition (~1 minute)")
+    ap.add_argument(
+        "--sizes",
+        default="1e4,1e5,1e6",
+        help="comma-separated numbers of entities (x 10 periods); default 1e4,1e5,1e6",
+    )
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: 1e4 entities, balanced only, 1 repetition (~1 minute)",
+    )
     ap.add_argument("--tasks", default="fe1,re,fe2,fe1w")
     ap.add_argument("--libs", default=",".join(LIBS))
     ap.add_argument("--reps", type=int, default=0, help="override repetitions per fit")
@@ -316,8 +393,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--unbalanced", choices=("both", "no", "only"), default="both")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--out", default=None, help="output stem (default results/panel[-quick])")
-    ap.add_argument("--update", action="store_true",
-                    help="merge into the existing results (re-run only the given cells/libs)")
+    ap.add_argument(
+        "--update",
+        action="store_true",
+        help="merge into the existing results (re-run only the given cells/libs)",
+    )
     ap.add_argument("--no-floor", action="store_true", help="skip the numpy floor")
     args = ap.parse_args(argv)
 
@@ -334,10 +414,17 @@ def main(argv: list[str] | None = None) -> int:
     stem = Path(args.out) if args.out else RESULTS / ("panel-quick" if args.quick else "panel")
     stem.parent.mkdir(parents=True, exist_ok=True)
 
-    report = {"machine": machine(), "quick": args.quick, "seed": seed, "sizes": sizes,
-              "reps_note": ("1 repetition" if args.reps == 1 else f"{args.reps} repetitions")
-              if args.reps else "3 repetitions (1e6 entities: 2 for panelre/numpy, 1 for others)",
-              "cells": [], "floor": []}
+    report = {
+        "machine": machine(),
+        "quick": args.quick,
+        "seed": seed,
+        "sizes": sizes,
+        "reps_note": ("1 repetition" if args.reps == 1 else f"{args.reps} repetitions")
+        if args.reps
+        else "3 repetitions (1e6 entities: 2 for panelre/numpy, 1 for others)",
+        "cells": [],
+        "floor": [],
+    }
     if args.update and stem.with_suffix(".json").exists():
         old = json.loads(stem.with_suffix(".json").read_text())
         report["cells"], report["floor"] = old["cells"], old["floor"]
@@ -365,21 +452,31 @@ def main(argv: list[str] | None = None) -> int:
             label = f"N={n:,} {'balanced' if balanced else 'unbalanced'}"
             floor = slot(report["floor"], n=n, balanced=balanced)
             for lib in () if args.no_floor else ("numpy", "numpy_crv"):
-                runs = [run_child(lib, "floor", path, args.timeout, [])
-                        for _ in range(n_reps(n, lib, args))]
+                runs = [
+                    run_child(lib, "floor", path, args.timeout, [])
+                    for _ in range(n_reps(n, lib, args))
+                ]
                 floor[lib] = summarise(runs)
-                print(f"[{time.perf_counter() - t_start:7.1f}s] {label} floor {lib}: "
-                      f"{fmt_s(floor[lib])} s", flush=True)
+                print(
+                    f"[{time.perf_counter() - t_start:7.1f}s] {label} floor {lib}: "
+                    f"{fmt_s(floor[lib])} s",
+                    flush=True,
+                )
             for task in tasks:
                 cell = slot(report["cells"], task=task, n=n, balanced=balanced)
                 cell.setdefault("libs", {})
                 for lib in libs:
                     if lib == "pyfixest" and task == "re":
-                        cell["libs"][lib] = {"status": "n/a",
-                                             "error": "pyfixest has no random effects"}
+                        cell["libs"][lib] = {
+                            "status": "n/a",
+                            "error": "pyfixest has no random effects",
+                        }
                         continue
-                    extra = ["--check-stata"] if (lib == "panelre" and task == "re"
-                                                  and not balanced) else []
+                    extra = (
+                        ["--check-stata"]
+                        if (lib == "panelre" and task == "re" and not balanced)
+                        else []
+                    )
                     runs = []
                     for _ in range(n_reps(n, lib, args)):
                         r = run_child(lib, task, path, args.timeout, extra)
@@ -388,10 +485,12 @@ def main(argv: list[str] | None = None) -> int:
                             break  # a timeout or error would repeat: do not wait again
                     cell["libs"][lib] = summarise(runs)
                     s = cell["libs"][lib]
-                    print(f"[{time.perf_counter() - t_start:7.1f}s] {label} {task} {lib}: "
-                          f"{fmt_s(s)} s, peak {fmt_mb(s)} MB"
-                          + (f" [{s.get('error')}]" if s.get("status") != "ok" else ""),
-                          flush=True)
+                    print(
+                        f"[{time.perf_counter() - t_start:7.1f}s] {label} {task} {lib}: "
+                        f"{fmt_s(s)} s, peak {fmt_mb(s)} MB"
+                        + (f" [{s.get('error')}]" if s.get("status") != "ok" else ""),
+                        flush=True,
+                    )
                 cell["agreement"] = agreement(cell["libs"], task, balanced)
                 save()
     report["total_seconds"] = time.perf_counter() - t_start
@@ -399,8 +498,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nWrote {stem.with_suffix('.md')} and {stem.with_suffix('.json')}")
     bad = [c for c in report["cells"] if c["agreement"]["ok"] is False]
     for c in bad:
-        print(f"WARNING: panelre and linearmodels disagree: {c['task']} N={c['n']} "
-              f"{'bal.' if c['balanced'] else 'unb.'}: {c['agreement']}")
+        print(
+            f"WARNING: panelre and linearmodels disagree: {c['task']} N={c['n']} "
+            f"{'bal.' if c['balanced'] else 'unb.'}: {c['agreement']}"
+        )
     return 0
 
 
