@@ -94,6 +94,38 @@ def formula_variables(formula: str) -> set[str]:
     return {str(v) for v in parsed.required_variables}
 
 
+def _missing_rows(frame: pd.DataFrame, cols: list[str]) -> np.ndarray:
+    """Rows with a missing value in ``cols``, one column at a time (no copy of the frame);
+    an infinite value raises ``DataError``."""
+    missing = np.zeros(len(frame), dtype=bool)
+    for col in cols:  # a loop over columns
+        s = frame[col]
+        if s.dtype.kind == "f":
+            values = s.to_numpy()
+            finite = np.isfinite(values)
+            if finite.all():
+                continue
+            nan = np.isnan(values)
+            n_inf = int((~finite & ~nan).sum())
+            if n_inf:
+                raise DataError(
+                    f"Column {col!r} contains {n_inf} infinite value(s). Infinite values "
+                    "are not allowed: replace them with NaN to drop those rows, or fix them."
+                )
+            missing |= nan
+            continue
+        if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+            values = s.to_numpy(dtype=float, na_value=np.nan)
+            n_inf = int(np.isinf(values).sum())
+            if n_inf:
+                raise DataError(
+                    f"Column {col!r} contains {n_inf} infinite value(s). Infinite values "
+                    "are not allowed: replace them with NaN to drop those rows, or fix them."
+                )
+        missing |= s.isna().to_numpy()
+    return missing
+
+
 def _check_columns(formula: str, frame: pd.DataFrame, used: set[str]) -> None:
     missing = sorted(v for v in used if v not in frame.columns)
     if missing:
@@ -104,14 +136,7 @@ def _check_columns(formula: str, frame: pd.DataFrame, used: set[str]) -> None:
     for col in sorted(used):
         s = frame[col]
         if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
-            if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
-                n_inf = int(np.isinf(s.to_numpy(dtype=float, na_value=np.nan)).sum())
-                if n_inf:
-                    raise DataError(
-                        f"Column {col!r} contains {n_inf} infinite value(s). Infinite values "
-                        "are not allowed: replace them with NaN to drop those rows, or fix them."
-                    )
-            continue
+            continue  # infinite values: _missing_rows
         if isinstance(s.dtype, pd.CategoricalDtype):
             continue
         if not re.search(r"C\(\s*" + re.escape(col) + r"\b", formula):
@@ -149,7 +174,7 @@ def build_design(
     frame = panel.frame
     _check_columns(formula, frame, used)
     cols = sorted(used)
-    na_rows = np.array(frame[cols].isna().any(axis=1)) if cols else np.zeros(len(frame), bool)
+    na_rows = _missing_rows(frame, cols)
     n_missing = int(na_rows.sum())
     if n_missing:
         warn(

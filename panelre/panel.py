@@ -175,9 +175,15 @@ class PanelData:
 
     @cached_property
     def counts(self) -> pd.Series:
-        """Observations per entity, indexed by entity label."""
+        """Observations per entity, indexed by entity label (from the run starts when the
+        rows are sorted by entity)."""
+        starts = self._run_starts("entity")
+        if starts is not None and len(starts) == self.n_entities:
+            per_entity = np.diff(np.append(starts, self.nobs))
+        else:
+            per_entity = np.bincount(self.entity_codes, minlength=self.n_entities)
         return pd.Series(
-            np.bincount(self.entity_codes, minlength=self.n_entities),
+            per_entity,
             index=self.entity_labels,
             name="nobs",
         )
@@ -449,12 +455,14 @@ def factorize_sorted(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
         v = values.to_numpy()
         lo, hi = int(v.min()), int(v.max())
         if hi - lo <= 4 * len(v) + 1000:
-            shifted = v - lo
+            shifted = np.subtract(v, lo, dtype=np.int64)
             present = np.zeros(hi - lo + 1, dtype=bool)
             present[shifted] = True
-            lookup = np.cumsum(present) - 1
             index = pd.Index(np.flatnonzero(present) + lo, dtype=values.dtype)
-            return lookup[shifted].astype(np.int64), index
+            if present.all():  # every value in the range occurs: the code is the offset
+                return shifted, index
+            lookup = np.cumsum(present) - 1
+            return lookup[shifted], index
     codes, labels = pd.factorize(values, sort=True)
     return codes.astype(np.int64), pd.Index(labels)
 
