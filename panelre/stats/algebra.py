@@ -36,20 +36,21 @@ def cross(stats: PanelStats, a: RowMap, b: RowMap) -> np.ndarray:
     """
     out = a.L.T @ stats.gram @ b.L
     Ha, Hb, Oa, Ob = a.time_table, b.time_table, a.entity_table, b.entity_table
+    # products ordered so that no (groups x columns) intermediate is formed
     if Hb is not None:
-        out -= (a.L.T @ stats.time.sums.T) @ Hb  # type: ignore[union-attr]
+        out -= a.L.T @ (stats.time.sums.T @ Hb)  # type: ignore[union-attr]
     if Ob is not None:
-        out -= (a.L.T @ stats.entity.sums.T) @ Ob
+        out -= a.L.T @ (stats.entity.sums.T @ Ob)
     if Ha is not None:
         t = stats.time
-        out -= Ha.T @ (t.sums @ b.L)  # type: ignore[union-attr]
+        out -= (Ha.T @ t.sums) @ b.L  # type: ignore[union-attr]
         if Hb is not None:
             out += (Ha * t.weights[:, None]).T @ Hb  # type: ignore[union-attr]
         if Ob is not None:
             out += Ha.T @ stats.pattern().to_time(Ob)
     if Oa is not None:
         e = stats.entity
-        out -= Oa.T @ (e.sums @ b.L)
+        out -= (Oa.T @ e.sums) @ b.L
         if Hb is not None:
             out += stats.pattern().to_time(Oa).T @ Hb
         if Ob is not None:

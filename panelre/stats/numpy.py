@@ -172,6 +172,15 @@ def cluster_codes(panel: PanelData, spec: ClusterSpec) -> tuple[np.ndarray, int]
     return codes.astype(np.int64), len(uniques)
 
 
+def _equal_runs(starts: Any, n: int) -> int | None:
+    """The common length of the sorted runs starting at ``starts`` (a balanced panel in
+    entity order), or None."""
+    if starts is None or len(starts) == 0 or n % len(starts):
+        return None
+    run = n // len(starts)
+    return run if np.array_equal(starts, np.arange(0, n, run)) else None
+
+
 def _group_sum(values: np.ndarray, codes: np.ndarray, n_groups: int, starts: Any) -> np.ndarray:
     if starts is not None:
         return np.add.reduceat(values, starts)
@@ -263,8 +272,13 @@ class NumpyScores:
             L = self._x.L
             used = np.flatnonzero(np.abs(L).sum(axis=1))
             zsum = np.zeros((n_groups, L.shape[0]))
+            run = _equal_runs(starts, e.shape[0])
             for j in map(int, used):  # a loop over columns
                 col = self._design.y if j == 0 else self._design.X[:, j - 1]
+                if run is not None and col.flags.c_contiguous and e.flags.c_contiguous:
+                    # groups of equal size in row order: Σ col·e per group, no product array
+                    zsum[:, j] = np.einsum("gt,gt->g", col.reshape(-1, run), e.reshape(-1, run))
+                    continue
                 np.multiply(col, e, out=buffer)
                 zsum[:, j] = _group_sum(buffer, codes, n_groups, starts)
             out = zsum @ L
