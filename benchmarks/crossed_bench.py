@@ -59,7 +59,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from repeat import cell, repeat_fit  # noqa: E402
+from repeat import cell, raw_results, repeat_fit  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "crossed.md"
@@ -342,16 +342,7 @@ def to_markdown(
             + " | ".join(_ratio(mine, cells[t]) for t in others)
             + f" | {_crit(mine)} | {_crit(lme4)} | {_crit_gap(mine, lme4)} |"
         )
-    lines += [
-        "",
-        "<details><summary>raw results</summary>",
-        "",
-        "```json",
-        json.dumps(rows, indent=1),
-        "```",
-        "</details>",
-        "",
-    ]
+    lines += raw_results(rows)
     return "\n".join(lines)
 
 

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from repeat import cell, repeat_fit  # noqa: E402
+from repeat import cell, raw_results, repeat_fit  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "mixed.md"
@@ -197,14 +197,7 @@ def to_markdown(rows: list[dict], tools: list[str], timeout: float) -> str:
         "Largest relative difference of the REML criterion from panelre's, over all "
         f"rows and tools: {_max_criterion_gap(rows):.1e} (for statsmodels, −2·llf of "
         "its REML fit).",
-        "",
-        "<details><summary>raw results</summary>",
-        "",
-        "```json",
-        json.dumps(rows, indent=1),
-        "```",
-        "</details>",
-        "",
+        *raw_results(rows),
     ]
     return "\n".join(lines)
 

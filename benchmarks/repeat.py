@@ -42,3 +42,19 @@ def cell(row: dict | None, key: str, digits: int) -> str:
     if row["status"] != "ok":
         return row["status"] if key == "seconds" else "—"
     return f"{row[key]:.{digits}f}"
+
+
+def raw_results(rows: list[dict]) -> list[str]:
+    """Markdown lines of a collapsed block with the raw results as JSON."""
+    import json
+
+    return [
+        "",
+        "<details><summary>raw results</summary>",
+        "",
+        "```json",
+        json.dumps(rows, indent=1),
+        "```",
+        "</details>",
+        "",
+    ]

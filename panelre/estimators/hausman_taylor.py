@@ -21,6 +21,7 @@ from panelre.estimators._ols import reliable_ssr
 from panelre.estimators._transforms import within_map
 from panelre.estimators.cre import time_varying
 from panelre.estimators.random import theta_for
+from panelre.estimators.variance_components import nonnegative_effect_variance
 from panelre.estimators.within import FixedEffects
 from panelre.exceptions import (
     BoundaryWarning,
@@ -217,13 +218,7 @@ class HausmanTaylor(PanelModel):
         fit = _two_sls(st, effect_map, Z, exog)
         s21 = fit.ssr / st.n_entities
         sigma2_u = (s21 - sigma2_e) / st.n_periods
-        if sigma2_u < 0:
-            warn(
-                f"The Hausman–Taylor estimate of the entity-effect variance was negative "
-                f"({sigma2_u:.4g}) and is set to 0 (θ = 0).",
-                BoundaryWarning,
-            )
-            sigma2_u = 0.0
+        sigma2_u = nonnegative_effect_variance(sigma2_u, "Hausman–Taylor", "")
         return sigma2_e, sigma2_u
 
     def _instruments(self) -> RowMap:

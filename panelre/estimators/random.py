@@ -22,6 +22,7 @@ from panelre.estimators.variance_components import (
     InstrumentedSteps,
     estimate_components,
     likelihood_components,
+    nonnegative_effect_variance,
 )
 from panelre.exceptions import BoundaryWarning, InvalidParameterError
 from panelre.results import Estimation, PanelResults, TestResult, VarianceComponents
@@ -383,13 +384,9 @@ class RandomEffects(PanelModel):
             sum_gram = regressor_means.T @ (counts[:, None] ** 2 * regressor_means)
             trace = float(np.trace(np.linalg.solve(between_gram, sum_gram)))
             sigma2_u = (weighted_ssr - (n_entities - k_between) * sigma2_e) / (st.n - trace)
-        if sigma2_u < 0:
-            warn(
-                f"The entity-effect variance was estimated as {sigma2_u:.4g} < 0 and is set to "
-                "0 (θ = 0): random effects reduce to pooled 2SLS.",
-                BoundaryWarning,
-            )
-            sigma2_u = 0.0
+        sigma2_u = nonnegative_effect_variance(
+            sigma2_u, "xtivreg", ": random effects reduce to pooled 2SLS"
+        )
         return sigma2_e, sigma2_u
 
     def _instrumented_steps(self) -> InstrumentedSteps:

@@ -43,7 +43,13 @@ from panelre.exceptions import (
 )
 from panelre.stats import PanelSource, RowMap
 
-__all__ = ["Components", "InstrumentedSteps", "estimate_components", "likelihood_components"]
+__all__ = [
+    "Components",
+    "InstrumentedSteps",
+    "estimate_components",
+    "likelihood_components",
+    "nonnegative_effect_variance",
+]
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,18 @@ class InstrumentedSteps:
     within: Callable[[], np.ndarray]
     pooled: Callable[[], np.ndarray]
     between: Callable[[], tuple[float, int]]
+
+
+def nonnegative_effect_variance(sigma2_u: float, estimator: str, consequence: str) -> float:
+    """``sigma2_u``, or 0 with a ``BoundaryWarning`` when the moment estimate is negative."""
+    if sigma2_u >= 0:
+        return sigma2_u
+    warn(
+        f"The {estimator} estimate of the entity-effect variance was negative "
+        f"({sigma2_u:.4g}) and is set to 0 (θ = 0){consequence}.",
+        BoundaryWarning,
+    )
+    return 0.0
 
 
 def _trace_product(a: np.ndarray, b: np.ndarray) -> float:
