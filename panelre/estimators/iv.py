@@ -224,15 +224,13 @@ class TwoStageFit:
         st = self.rows.stats
         c = self.columns
         out = []
-        exog = self._part(c.exogenous)
         q = self.instrument_map.width - len(c.exogenous)
         sw_q = q - len(c.endogenous) + 1
         df = st.n - self.instrument_map.width - self.absorbed_df
         robust = None if covariance is None or covariance.name == "unadjusted" else covariance
         for j in c.endogenous:
             x = self._part([j])
-            ssr_r = _ssr(st, x, exog) if c.exogenous else float(cross(st, x, x)[0, 0])
-            ssr_u = _ssr(st, x, self.instrument_map)
+            ssr_r, ssr_u = self._partial_ssr(x)
             f, df_f = self._excluded_f(x, q, q, df, robust)
             sw_f, df_sw = self._excluded_f(self._conditional(j), q, sw_q, df, robust)
             out.append(
@@ -249,6 +247,14 @@ class TwoStageFit:
                 )
             )
         return out
+
+    def _partial_ssr(self, x: RowMap) -> tuple[float, float]:
+        """Residual sums of squares of ``x`` on the exogenous regressors and on all the
+        instruments."""
+        st = self.rows.stats
+        exog = self._part(self.columns.exogenous)
+        restricted = _ssr(st, x, exog) if self.columns.exogenous else float(cross(st, x, x)[0, 0])
+        return restricted, _ssr(st, x, self.instrument_map)
 
     def _conditional(self, j: int) -> RowMap:
         """The residual of the 2SLS regression of endogenous regressor ``j`` on the other
@@ -277,10 +283,7 @@ class TwoStageFit:
         instruments, on ``df_num`` numerator degrees of freedom, and its denominator
         degrees of freedom: classical (``df``), or the Wald statistic under a robust or
         clustered ``covariance`` over ``df_num``."""
-        st = self.rows.stats
-        exog = self._part(self.columns.exogenous)
-        ssr_r = _ssr(st, x, exog) if self.columns.exogenous else float(cross(st, x, x)[0, 0])
-        ssr_u = _ssr(st, x, self.instrument_map)
+        ssr_r, ssr_u = self._partial_ssr(x)
         if ssr_u <= 1e-12 * ssr_r:  # the instruments reproduce the regressor
             return float("inf"), df
         if covariance is None:
