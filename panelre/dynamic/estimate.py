@@ -183,13 +183,12 @@ def sargan_test(design: DynamicDesign, fit: GMMFit) -> TestResult:
     zhz = _weighted_cross(Z, design.H, e1.shape[0])
     sigma2 = float(np.sum(e1**2)) / (2 * int(design.valid.sum()))
     stat = float(g @ _inverse(zhz) @ g) / sigma2
-    return TestResult(
-        name="Sargan test of overidentifying restrictions",
-        stat=stat,
-        df=df,
-        pvalue=float(stats.chi2.sf(stat, df)),
-        null="the instruments are valid (uncorrelated with the differenced error)",
-        alternative="some instruments are invalid",
+    return overidentification_test(
+        "Sargan test of overidentifying restrictions",
+        stat,
+        df,
+        "the instruments are valid (uncorrelated with the differenced error)",
+        "some instruments are invalid",
     )
 
 
