@@ -177,7 +177,7 @@ class PanelData:
     def counts(self) -> pd.Series:
         """Observations per entity, indexed by entity label (from the run starts when the
         rows are sorted by entity)."""
-        starts = self._run_starts("entity")
+        starts = self.run_starts("entity")
         if starts is not None and len(starts) == self.n_entities:
             per_entity = np.diff(np.append(starts, self.nobs))
         else:
@@ -259,12 +259,12 @@ class PanelData:
         Rows sorted by group (the usual layout for entities) take ``np.add.reduceat`` over
         contiguous runs; otherwise one ``np.bincount`` per column.
         """
-        starts = self._run_starts(effect)
+        starts = self.run_starts(effect)
         if starts is not None:
             return np.add.reduceat(np.asarray(x, dtype=float), starts, axis=0)
         return _bincount_columns(self.codes(effect), x, self.n_groups(effect))
 
-    def _run_starts(self, effect: str) -> np.ndarray | None:
+    def run_starts(self, effect: str) -> np.ndarray | None:
         """Start rows of each group when rows are sorted by ``effect`` (else None)."""
         key = f"_starts_{effect}"
         if key not in self.__dict__:

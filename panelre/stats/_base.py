@@ -66,8 +66,9 @@ class Groups:
     ----------
     labels : Index
         Group labels in sorted order.
-    counts : ndarray (G,)
-        Rows per group (as floats).
+    counts : ndarray (G,) or callable
+        Rows per group (as floats), or a zero-argument callable that counts them on
+        first use.
     sums : ndarray (G, p) or callable
         Sums of the columns of z per group, or a zero-argument callable that computes
         them on first use (a backend may skip a pass that a model does not need). With
@@ -80,14 +81,20 @@ class Groups:
     def __init__(
         self,
         labels: pd.Index,
-        counts: np.ndarray,
+        counts: np.ndarray | Callable[[], np.ndarray],
         sums: np.ndarray | Callable[[], np.ndarray],
         weights: np.ndarray | Callable[[], np.ndarray] | None = None,
     ) -> None:
         self.labels = labels
-        self.counts = np.asarray(counts, dtype=float)
+        self._counts = counts
         self._sums = sums
         self._weights = weights
+
+    @cached_property
+    def counts(self) -> np.ndarray:
+        """Rows per group (as floats)."""
+        c = self._counts
+        return np.asarray(c() if callable(c) else c, dtype=float)
 
     @cached_property
     def weights(self) -> np.ndarray:

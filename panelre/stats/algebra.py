@@ -36,11 +36,14 @@ def cross(stats: PanelStats, a: RowMap, b: RowMap) -> np.ndarray:
     """
     out = a.L.T @ stats.gram @ b.L
     Ha, Hb, Oa, Ob = a.time_table, b.time_table, a.entity_table, b.entity_table
-    # products ordered so that no (groups x columns) intermediate is formed
+    e = stats.entity
+    # products ordered so that no (groups x columns) intermediate is formed; S_e'O_b is
+    # formed once (O_a'S_e is its transpose when O_a is O_b)
+    sums_ob = None if Ob is None else e.sums.T @ Ob
     if Hb is not None:
         out -= a.L.T @ (stats.time.sums.T @ Hb)  # type: ignore[union-attr]
-    if Ob is not None:
-        out -= a.L.T @ (stats.entity.sums.T @ Ob)
+    if sums_ob is not None:
+        out -= a.L.T @ sums_ob
     if Ha is not None:
         t = stats.time
         out -= (Ha.T @ t.sums) @ b.L  # type: ignore[union-attr]
@@ -49,12 +52,17 @@ def cross(stats: PanelStats, a: RowMap, b: RowMap) -> np.ndarray:
         if Ob is not None:
             out += Ha.T @ stats.pattern().to_time(Ob)
     if Oa is not None:
-        e = stats.entity
-        out -= (Oa.T @ e.sums) @ b.L
+        oa_sums = sums_ob.T if Oa is Ob else Oa.T @ e.sums  # type: ignore[union-attr]
+        out -= oa_sums @ b.L
         if Hb is not None:
             out += stats.pattern().to_time(Oa).T @ Hb
-        if Ob is not None:
-            out += (Oa * e.weights[:, None]).T @ Ob
+        if Ob is not None:  # O_a'C_eO_b; C_e times the group means is S_e
+            if Ob is e.means:
+                out += oa_sums
+            elif Oa is e.means:
+                out += sums_ob
+            else:
+                out += (Oa * e.weights[:, None]).T @ Ob
     return out
 
 

@@ -260,9 +260,12 @@ class NumpyScores:
         """Sums of ``w x e`` per cluster (G, m)."""
         panel = self._design.panel
         codes, n_groups = cluster_codes(panel, cluster)
-        starts = None
-        if codes.size and bool((codes[1:] >= codes[:-1]).all()):
-            starts = sorted_run_starts(codes)
+        if isinstance(cluster, str) and cluster in ("entity", "time"):
+            starts = panel.run_starts(cluster)  # computed once per panel
+        else:
+            starts = None
+            if codes.size and bool((codes[1:] >= codes[:-1]).all()):
+                starts = sorted_run_starts(codes)
         own = {"entity": self._x.entity_table, "time": self._x.time_table}
         other = {"entity": self._x.time_table, "time": self._x.entity_table}
         e = self.weighted_resid
@@ -271,17 +274,17 @@ class NumpyScores:
             # Σ_g (z L − O_g) e = (Σ_g z e) L − O_g Σ_g e: only the z columns L uses
             L = self._x.L
             used = np.flatnonzero(np.abs(L).sum(axis=1))
-            zsum = np.zeros((n_groups, L.shape[0]))
+            zsum = np.empty((n_groups, used.size), order="F")  # contiguous columns
             run = _equal_runs(starts, e.shape[0])
-            for j in map(int, used):  # a loop over columns
+            for i, j in enumerate(map(int, used)):  # a loop over columns
                 col = self._design.y if j == 0 else self._design.X[:, j - 1]
                 if run is not None and col.flags.c_contiguous and e.flags.c_contiguous:
                     # groups of equal size in row order: Σ col·e per group, no product array
-                    zsum[:, j] = np.einsum("gt,gt->g", col.reshape(-1, run), e.reshape(-1, run))
+                    zsum[:, i] = np.einsum("gt,gt->g", col.reshape(-1, run), e.reshape(-1, run))
                     continue
                 np.multiply(col, e, out=buffer)
-                zsum[:, j] = _group_sum(buffer, codes, n_groups, starts)
-            out = zsum @ L
+                zsum[:, i] = _group_sum(buffer, codes, n_groups, starts)
+            out = zsum @ L[used]
             table = own[cluster]
             if table is not None:
                 out -= table * _group_sum(e, codes, n_groups, starts)[:, None]
@@ -439,7 +442,7 @@ def _collect(rows: Design, weighting: Weighting | None) -> PanelStats:
         )
 
     def groups(labels: pd.Index, dim: str) -> Groups:
-        counts = p.group_counts(dim)
+        counts = (lambda: p.group_counts(dim)) if dim == "time" else p.group_counts(dim)
         mass = None if w is None else (lambda: p.group_sums(w, dim))
         return Groups(labels, counts, sums(dim), mass)
 
