@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import formulaic
 import numpy as np
@@ -166,26 +167,15 @@ def build_design(
     >>> d.x_names, d.X.shape
     (['Intercept', 'value', 'capital'], (200, 3))
     """
-    if not isinstance(formula, str) or "~" not in formula:
-        raise FormulaError(
-            f"A formula must be a string of the form 'y ~ x1 + x2'. Got {formula!r}."
-        )
+    check_formula(formula)
     used = formula_variables(formula)
     frame = panel.frame
     _check_columns(formula, frame, used)
     cols = sorted(used)
     na_rows = _missing_rows(frame, cols)
     n_missing = int(na_rows.sum())
+    warn_missing_rows(n_missing, len(frame), cols)
     if n_missing:
-        warn(
-            f"{n_missing} of {len(frame)} row(s) with missing values in {cols} were dropped "
-            "(listwise deletion).",
-            MissingValueWarning,
-        )
-        if n_missing == len(frame):
-            raise InsufficientDataError(
-                f"Every row has a missing value in {cols}; nothing is left to estimate."
-            )
         panel = panel.subset(~na_rows)
         frame = panel.frame
     w = None
@@ -211,16 +201,8 @@ def build_design(
             weights=w,
             weight_type=kind,
         )
-    try:
-        with np.errstate(all="ignore"):
-            mm = formulaic.model_matrix(formula, frame, na_action="ignore")
-    except Exception as exc:
-        raise FormulaError(f"Cannot evaluate the formula {formula!r}: {exc}") from None
+    mm = model_matrices(formula, frame)
     lhs, rhs = mm.lhs, mm.rhs
-    if lhs.shape[1] != 1:
-        raise FormulaError(
-            f"The formula needs exactly one response on the left of '~'. Got {list(lhs.columns)}."
-        )
     y = np.asarray(lhs.to_numpy(dtype=float)[:, 0], dtype=float)
     X = np.asarray(rhs.to_numpy(dtype=float), dtype=float)
     bad = ~np.isfinite(X).all(axis=0)
@@ -243,6 +225,43 @@ def build_design(
         weights=w,
         weight_type=kind,
     )
+
+
+def check_formula(formula: Any) -> None:
+    """Raise ``FormulaError`` unless ``formula`` is a string with a ``~``."""
+    if not isinstance(formula, str) or "~" not in formula:
+        raise FormulaError(
+            f"A formula must be a string of the form 'y ~ x1 + x2'. Got {formula!r}."
+        )
+
+
+def warn_missing_rows(n_missing: int, n_rows: int, cols: list[str]) -> None:
+    """The warning for rows dropped for a missing formula value (listwise deletion), and
+    the error when none is left."""
+    if n_missing:
+        warn(
+            f"{n_missing} of {n_rows} row(s) with missing values in {cols} were dropped "
+            "(listwise deletion).",
+            MissingValueWarning,
+        )
+        if n_missing == n_rows:
+            raise InsufficientDataError(
+                f"Every row has a missing value in {cols}; nothing is left to estimate."
+            )
+
+
+def model_matrices(formula: str, frame: pd.DataFrame) -> Any:
+    """formulaic's model matrices of ``formula`` on ``frame`` (rows kept as they are),
+    with exactly one response; evaluation errors become ``FormulaError``."""
+    try:
+        with np.errstate(all="ignore"):
+            mm = formulaic.model_matrix(formula, frame, na_action="ignore")
+    except Exception as exc:
+        raise FormulaError(f"Cannot evaluate the formula {formula!r}: {exc}") from None
+    if mm.lhs.shape[1] != 1:
+        got = list(mm.lhs.columns)
+        raise FormulaError(f"The formula needs exactly one response on the left of '~'. Got {got}.")
+    return mm
 
 
 def _plain_terms(formula: str, frame: pd.DataFrame) -> tuple[str, list[str]] | None:

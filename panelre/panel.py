@@ -104,26 +104,13 @@ class PanelData:
                 "No entity identifier: pass entity='column' (and time='column') or a DataFrame "
                 "with a two-level (entity, time) MultiIndex."
             )
-        for role, col in (("entity", entity), ("time", time)):
-            if col is not None and col not in frame.columns:
-                raise PanelIndexError(
-                    f"The {role} column {col!r} is not in the data"
-                    f"{available_columns(col, frame.columns)}."
-                )
-        if len(frame) == 0:
-            raise InsufficientDataError("The data are empty (0 rows); a panel needs observations.")
+        check_identifier_columns(entity, time, frame.columns, "the data")
         keep = np.array(frame[entity].notna())
         if time is not None:
             keep &= frame[time].notna().to_numpy()
+        warn_missing_identifiers(int((~keep).sum()), len(frame))
         if not keep.all():
-            warn(
-                f"{int((~keep).sum())} row(s) with a missing entity or time identifier were "
-                "dropped.",
-                MissingValueWarning,
-            )
             frame = frame.loc[keep]
-            if len(frame) == 0:
-                raise InsufficientDataError("No rows have both an entity and a time identifier.")
         self.frame: pd.DataFrame = frame
         self.entity: Hashable = entity
         self.time: Hashable | None = time
@@ -150,12 +137,10 @@ class PanelData:
         if counts.max(initial=0) > 1:
             dup = np.flatnonzero(counts > 1)
             first = dup[0]
-            e = _plain(self.entity_labels[first // self.n_periods])
-            t = _plain(self.time_labels[first % self.n_periods])  # type: ignore[index]
-            raise PanelIndexError(
-                f"Duplicate (entity, time) pairs: {len(dup)} pair(s) occur more than once, "
-                f"e.g. ({self.entity}={e!r}, {self.time}={t!r}). Each entity may be observed "
-                "at most once per period; aggregate or fix the time column."
+            e = self.entity_labels[first // self.n_periods]
+            t = self.time_labels[first % self.n_periods]  # type: ignore[index]
+            raise duplicate_pairs_error(
+                f"{len(dup)} pair(s) occur more than once", (self.entity, e), (self.time, t)
             )
 
     @property
@@ -439,6 +424,45 @@ class PanelData:
         return out
 
 
+def check_identifier_columns(
+    entity: Hashable, time: Hashable | None, columns: Any, where: str
+) -> None:
+    """Raise ``PanelIndexError`` when the entity or time column is not in ``columns``
+    (``where`` names the data in the message, with the closest valid names)."""
+    for role, col in (("entity", entity), ("time", time)):
+        if col is not None and col not in columns:
+            raise PanelIndexError(
+                f"The {role} column {col!r} is not in {where}{available_columns(col, columns)}."
+            )
+
+
+def warn_missing_identifiers(n_missing: int, n_rows: int) -> None:
+    """The warning for rows dropped for a missing identifier, and the errors when no row
+    is left (or none was given)."""
+    if n_rows == 0:
+        raise InsufficientDataError("The data are empty (0 rows); a panel needs observations.")
+    if n_missing:
+        warn(
+            f"{n_missing} row(s) with a missing entity or time identifier were dropped.",
+            MissingValueWarning,
+        )
+        if n_missing == n_rows:
+            raise InsufficientDataError("No rows have both an entity and a time identifier.")
+
+
+def duplicate_pairs_error(
+    how_many: str, entity: tuple[Hashable, Any], time: tuple[Hashable, Any]
+) -> PanelIndexError:
+    """The error for repeated (entity, time) pairs, with one example ((name, value) of
+    each identifier)."""
+    (en, e), (tn, t) = entity, time
+    return PanelIndexError(
+        f"Duplicate (entity, time) pairs: {how_many}, e.g. ({en}={_plain(e)!r}, "
+        f"{tn}={_plain(t)!r}). Each entity may be observed at most once per period; aggregate "
+        "or fix the time column."
+    )
+
+
 def factorize_sorted(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     """Integer codes 0..G-1 in sorted label order, and the labels.
 
@@ -472,6 +496,26 @@ def sorted_run_starts(codes: np.ndarray) -> np.ndarray:
     starts = np.flatnonzero(codes[1:] != codes[:-1])
     starts += 1
     return np.concatenate([[0], starts])
+
+
+def keyed_sums(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct ``keys`` (sorted), the rows of each and the sums of the columns of
+    ``values`` (n, m) per key: sorted numeric keys by ``np.add.reduceat`` over their runs,
+    anything else by ``factorize_sorted`` codes and ``np.bincount``.
+
+    Examples
+    --------
+    >>> uniques, counts, sums = keyed_sums(np.array([3, 1, 3]), np.array([[1.0], [2.0], [4.0]]))
+    >>> uniques.tolist(), counts.tolist(), sums[:, 0].tolist()
+    ([1, 3], [1, 2], [2.0, 5.0])
+    """
+    if keys.dtype.kind in "iuf" and keys.size and bool((keys[1:] >= keys[:-1]).all()):
+        starts = sorted_run_starts(keys)
+        counts = np.diff(np.append(starts, keys.size))
+        return keys[starts], counts, np.add.reduceat(values, starts, axis=0)
+    codes, labels = factorize_sorted(pd.Series(keys))
+    G = len(labels)
+    return labels.to_numpy(), np.bincount(codes, minlength=G), _bincount_columns(codes, values, G)
 
 
 def _plain(value: Any) -> Any:

@@ -28,6 +28,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from panelre._weights import WeightSpec
 from panelre.exceptions import PanelIndexError
@@ -36,6 +37,7 @@ __all__ = [
     "Groups",
     "Incidence",
     "BalancedIncidence",
+    "SparseIncidence",
     "PanelStats",
     "Weighting",
     "RowMap",
@@ -159,6 +161,39 @@ class BalancedIncidence:
     def to_entity(self, table: np.ndarray) -> np.ndarray:
         """Every entity gets the column sums of the period table."""
         return np.broadcast_to(table.sum(axis=0), (self.n_entities, table.shape[1])).copy()
+
+
+class SparseIncidence:
+    """An incidence held as a sparse N x T matrix, built on first use by ``matrix``."""
+
+    def __init__(self, matrix: Callable[[], sparse.csr_matrix]) -> None:
+        self._build = matrix
+
+    @cached_property
+    def matrix(self) -> sparse.csr_matrix:
+        """``F`` (N x T)."""
+        return sparse.csr_matrix(self._build())
+
+    def time_gram(self, weights: np.ndarray) -> np.ndarray:
+        """``F' diag(w) F``, from dense blocks of entities (a sparse-sparse product is
+        several times slower for the usual T of panels)."""
+        F = self.matrix
+        T = F.shape[1]
+        w = np.asarray(weights, dtype=float)
+        out = np.zeros((T, T))
+        step = max(1, 2**22 // max(T, 1))
+        for start in range(0, F.shape[0], step):  # a loop over blocks of entities
+            block = F[start : start + step].toarray()
+            out += (block * w[start : start + step, None]).T @ block
+        return out
+
+    def to_time(self, table: np.ndarray) -> np.ndarray:
+        """``F' table``."""
+        return np.asarray(self.matrix.T @ table)
+
+    def to_entity(self, table: np.ndarray) -> np.ndarray:
+        """``F table``."""
+        return np.asarray(self.matrix @ table)
 
 
 @dataclass(frozen=True)

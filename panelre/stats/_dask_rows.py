@@ -15,23 +15,26 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import formulaic
 import numpy as np
 import pandas as pd
 from dask.dataframe.utils import make_meta
 
-from panelre._validation import available_columns
-from panelre._warnings import warn
 from panelre._weights import WeightSpec, check_weight_column, raise_bad_weights, warn_zero_weights
 from panelre.exceptions import (
     DataError,
-    FormulaError,
     InsufficientDataError,
     InvalidParameterError,
-    MissingValueWarning,
     PanelIndexError,
 )
-from panelre.formula import _check_columns, _plain_terms, formula_variables
+from panelre.formula import (
+    _check_columns,
+    _plain_terms,
+    check_formula,
+    formula_variables,
+    model_matrices,
+    warn_missing_rows,
+)
+from panelre.panel import check_identifier_columns, warn_missing_identifiers
 
 __all__ = [
     "ENTITY",
@@ -203,17 +206,9 @@ def bind_spec(
             "A Dask frame needs entity='column' (and time='column'): Dask frames have no "
             "MultiIndex."
         )
-    if not isinstance(formula, str) or "~" not in formula:
-        raise FormulaError(
-            f"A formula must be a string of the form 'y ~ x1 + x2'. Got {formula!r}."
-        )
+    check_formula(formula)
     meta = make_meta(source)
-    for role, col in (("entity", entity), ("time", time)):
-        if col is not None and col not in meta.columns:
-            raise PanelIndexError(
-                f"The {role} column {col!r} is not in the Dask frame"
-                f"{available_columns(col, meta.columns)}."
-            )
+    check_identifier_columns(entity, time, meta.columns, "the Dask frame")
     used = sorted(formula_variables(formula))
     _check_columns(formula, meta, set(used))
     if weights is not None:
@@ -248,14 +243,7 @@ def bind_spec(
         raise InsufficientDataError(
             f"Every row has a missing value in {used}; nothing is left to estimate."
         )
-    try:
-        with np.errstate(all="ignore"):
-            mm = formulaic.model_matrix(formula, sample, na_action="ignore")
-    except Exception as exc:
-        raise FormulaError(f"Cannot evaluate the formula {formula!r}: {exc}") from None
-    if mm.lhs.shape[1] != 1:
-        got = list(mm.lhs.columns)
-        raise FormulaError(f"The formula needs exactly one response on the left of '~'. Got {got}.")
+    mm = model_matrices(formula, sample)
     plain = _plain_terms(formula, meta)
     names = [str(mm.lhs.columns[0]), *(str(c) for c in mm.rhs.columns)]
     if plain is not None:  # as the in-memory fast path
@@ -285,24 +273,8 @@ def _sample(source: Any, cols: list[Hashable]) -> pd.DataFrame:
 def warn_missing(counts: pd.Series, spec: RowSpec) -> None:
     """The in-memory path's warnings (and errors) about rows dropped for missing values
     and for weight zero."""
-    used = spec.used
     n, n_index, n_missing = (int(counts[k]) for k in ("n", "index", "na"))
-    if n == 0:
-        raise InsufficientDataError("The data are empty (0 rows); a panel needs observations.")
-    if n_index:
-        warn(f"{n_index} row(s) with a missing entity or time identifier were dropped.",
-             MissingValueWarning)  # fmt: skip
-        if n_index == n:
-            raise InsufficientDataError("No rows have both an entity and a time identifier.")
-    if n_missing:
-        warn(
-            f"{n_missing} of {n - n_index} row(s) with missing values in {used} were dropped "
-            "(listwise deletion).",
-            MissingValueWarning,
-        )
-        if n_missing == n - n_index:
-            raise InsufficientDataError(
-                f"Every row has a missing value in {used}; nothing is left to estimate."
-            )
+    warn_missing_identifiers(n_index, n)
+    warn_missing_rows(n_missing, n - n_index, spec.used)
     if spec.weights is not None:
         warn_zero_weights(int(counts["zero"]), n - n_index - n_missing, str(spec.weights))

@@ -19,9 +19,14 @@ import numpy as np
 import pandas as pd
 from dask.dataframe.utils import make_meta
 
-from panelre._validation import available_columns
 from panelre._weights import WeightSpec
-from panelre.exceptions import InsufficientDataError, InvalidParameterError, PanelIndexError
+from panelre.exceptions import InsufficientDataError, InvalidParameterError
+from panelre.panel import (
+    check_identifier_columns,
+    duplicate_pairs_error,
+    keyed_sums,
+    sorted_run_starts,
+)
 from panelre.stats._base import (
     ClusterSpec,
     Groups,
@@ -29,6 +34,7 @@ from panelre.stats._base import (
     PanelSource,
     PanelStats,
     RowMap,
+    SparseIncidence,
     Weighting,
     require_time,
 )
@@ -59,12 +65,7 @@ def read_panel(
     import dask.dataframe as dd
 
     frame = dd.read_parquet(path, **read_options)
-    for role, col in (("entity", entity), ("time", time)):
-        if col is not None and col not in frame.columns:
-            raise PanelIndexError(
-                f"The {role} column {col!r} is not in {path!r}"
-                f"{available_columns(col, frame.columns)}."
-            )
+    check_identifier_columns(entity, time, frame.columns, repr(path))
     return frame
 
 
@@ -136,36 +137,9 @@ def _apply(frame: Any, func: Callable[..., Any], *args: Any) -> Any:
 
 
 def _presum(keys: np.ndarray, values: np.ndarray, name: str) -> pd.DataFrame:
-    """Row counts (``__one``) and column sums of ``values`` per key within one partition
-    (sorted runs by ``np.add.reduceat``, otherwise ``np.bincount``), so the group-by tree
-    that combines the partitions starts from one row per group."""
-    numeric = keys.dtype.kind in "iuf"
-    if numeric and keys.size and bool((keys[1:] >= keys[:-1]).all()):
-        starts = np.concatenate([[0], np.flatnonzero(keys[1:] != keys[:-1]) + 1])
-        uniques = keys[starts]
-        sums = np.empty((starts.size, values.shape[1]))
-        for j in range(values.shape[1]):  # a loop over columns (contiguous 1-d sums)
-            sums[:, j] = np.add.reduceat(np.ascontiguousarray(values[:, j]), starts)
-        counts = np.diff(np.append(starts, keys.size))
-    elif (
-        keys.dtype.kind in "iu" and keys.size and int(keys.max()) - int(keys.min()) < 4 * keys.size
-    ):
-        low = int(keys.min())
-        codes = keys - low
-        present = np.bincount(codes, minlength=int(codes.max()) + 1)
-        seen = np.flatnonzero(present)
-        uniques = seen + low
-        counts = present[seen]
-        sums = np.empty((seen.size, values.shape[1]))
-        for j in range(values.shape[1]):  # a loop over columns
-            sums[:, j] = np.bincount(codes, weights=values[:, j], minlength=present.size)[seen]
-    else:
-        codes, uniques = pd.factorize(keys)
-        G = len(uniques)
-        counts = np.bincount(codes, minlength=G)
-        sums = np.empty((G, values.shape[1]))
-        for j in range(values.shape[1]):  # a loop over columns
-            sums[:, j] = np.bincount(codes, weights=values[:, j], minlength=G)
+    """Row counts (``__one``) and column sums of ``values`` per key within one partition,
+    so the reduction that combines the partitions starts from one row per group."""
+    uniques, counts, sums = keyed_sums(keys, values)
     out = pd.DataFrame(sums, columns=[f"v{j}" for j in range(values.shape[1])], copy=False)
     out.insert(0, "__one", counts.astype(float))
     out.insert(0, name, uniques)
@@ -306,14 +280,12 @@ def _combined(parts: list[pd.DataFrame], keys: list[Hashable]) -> pd.DataFrame:
         return frame.groupby(keys, observed=True, sort=True).sum()
     values = frame.drop(columns=keys)
     k = frame[keys[0]].to_numpy()
-    if not (k.size < 2 or bool((k[1:] > k[:-1]).all())):
+    if not (k.size < 2 or bool((k[1:] > k[:-1]).all())):  # exact sums in the columns' dtype
         order = np.argsort(k, kind="stable")
         k = k[order]
-        starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
-        values = pd.DataFrame(
-            {c: np.add.reduceat(values[c].to_numpy()[order], starts) for c in values.columns}
-        )
-        k = k[starts]
+        starts = sorted_run_starts(k)
+        summed = np.add.reduceat(values.to_numpy()[order], starts, axis=0)
+        values, k = pd.DataFrame(summed, columns=values.columns), k[starts]
     return values.set_axis(pd.Index(k, name=keys[0]))
 
 
@@ -402,47 +374,6 @@ class DaskIncidence:
     def to_entity(self, table: np.ndarray) -> np.ndarray:
         """``F table``."""
         return np.vstack([F @ table for _, F in self._chunks()])
-
-
-def _weight_table(part: pd.DataFrame, periods: Positions) -> pd.DataFrame:
-    """Per row, its weight in the column of its period (a group-by entity sums them)."""
-    T = len(periods.labels)
-    out = np.zeros((len(part), T))
-    out[np.arange(len(part)), periods(part[TIME].to_numpy())] = part[WEIGHT].to_numpy(float)
-    frame = pd.DataFrame(out, columns=[f"t{i}" for i in range(T)])
-    frame.insert(0, ENTITY, part[ENTITY].to_numpy())
-    return frame
-
-
-class DaskWeightedIncidence:
-    """The weighted entity x period incidence ``F_w`` (the weight of each cell) of a
-    weighted Dask panel: one group-by pass on first use, held as a dense N x T table."""
-
-    def __init__(self, rows: DaskRows, entities: pd.Index, periods: pd.Index) -> None:
-        self._rows, self._entities, self._periods = rows, entities, periods
-
-    @cached_property
-    def table(self) -> np.ndarray:
-        """``F_w`` (N x T)."""
-        import dask
-
-        frame = _apply(self._rows.frame(), _weight_table, Positions.of(self._periods))
-        (parts,) = dask.compute(_group_sums(frame, [ENTITY]))
-        res = _combined(parts, [ENTITY]).reindex(self._entities, fill_value=0.0)
-        return res.to_numpy(dtype=float)
-
-    def time_gram(self, weights: np.ndarray) -> np.ndarray:
-        """``F_w' diag(weights) F_w``."""
-        F = self.table
-        return (F * np.asarray(weights, dtype=float)[:, None]).T @ F
-
-    def to_time(self, table: np.ndarray) -> np.ndarray:
-        """``F_w' table``."""
-        return self.table.T @ table
-
-    def to_entity(self, table: np.ndarray) -> np.ndarray:
-        """``F_w table``."""
-        return self.table @ table
 
 
 class DaskScores:
@@ -583,22 +514,21 @@ class DaskScores:
         return (res.sort_index() if ordered else res).to_numpy(dtype=float)
 
 
-def _values(part: pd.DataFrame, maps: _Maps, name: str, index: list[str]) -> pd.Series:
+def _row_values(part: pd.DataFrame, maps: _Maps | None) -> np.ndarray:
+    """The map's values (n, m); the observation weights (n, 1) when ``maps`` is None."""
+    return part[[WEIGHT]].to_numpy(dtype=float) if maps is None else maps.scores(part)
+
+
+def _values(part: pd.DataFrame, maps: _Maps | None, name: str, index: list[str]) -> pd.Series:
     ids = [part[c].to_numpy() for c in (ENTITY, TIME)[: len(index)]]
     idx = pd.MultiIndex.from_arrays(ids, names=index) if len(ids) > 1 else pd.Index(ids[0])
-    return pd.Series(maps.scores(part)[:, 0], index=idx.set_names(index), name=name)
+    return pd.Series(_row_values(part, maps)[:, 0], index=idx.set_names(index), name=name)
 
 
-def _weight_values(part: pd.DataFrame, name: str, index: list[str]) -> pd.Series:
-    ids = [part[c].to_numpy() for c in (ENTITY, TIME)[: len(index)]]
-    idx = pd.MultiIndex.from_arrays(ids, names=index) if len(ids) > 1 else pd.Index(ids[0])
-    return pd.Series(part[WEIGHT].to_numpy(dtype=float), index=idx.set_names(index), name=name)
-
-
-def _wide(part: pd.DataFrame, maps: _Maps) -> pd.DataFrame:
-    v = maps.scores(part)
-    T, m = len(maps.time.labels), v.shape[1]  # type: ignore[union-attr]
-    at = maps.time(part[TIME].to_numpy())[:, None] * m + np.arange(m)  # type: ignore[misc]
+def _wide(part: pd.DataFrame, maps: _Maps | None, periods: Positions) -> pd.DataFrame:
+    v = _row_values(part, maps)
+    T, m = len(periods.labels), v.shape[1]
+    at = periods(part[TIME].to_numpy())[:, None] * m + np.arange(m)
     out = np.zeros((len(part), T * m))
     out[np.arange(len(part))[:, None], at] = v
     frame = pd.DataFrame(out, columns=[f"c{i}" for i in range(T * m)])
@@ -631,12 +561,12 @@ class DaskBackend:
             weight_type=spec.weight_type,
         )  # fmt: skip
 
-    def _maps(self, rows: DaskRows, maps: tuple[RowMap, ...], time: bool = False) -> _Maps:
+    def _maps(self, rows: DaskRows, maps: tuple[RowMap, ...]) -> _Maps:
         st = self.collect(rows)
         pos: dict[str, Positions | None] = {}
         for dim, need in (
             ("entity", any(m.entity_table is not None for m in maps)),
-            ("time", time or any(m.time_table is not None for m in maps)),
+            ("time", any(m.time_table is not None for m in maps)),
         ):
             if need and dim not in rows.cache:
                 rows.cache[dim] = Positions.of(st.groups(dim).labels)
@@ -703,7 +633,7 @@ class DaskBackend:
             incidence = DaskIncidence(rows, groups[0].labels, groups[1].labels, words, period_bits)
             if weighted:
                 plain_incidence = incidence
-                incidence = DaskWeightedIncidence(rows, groups[0].labels, groups[1].labels)
+                incidence = SparseIncidence(lambda: self.wide(rows, None)[:, :, 0])
         time = groups[1] if spec.time is not None else None
         moments = (g[1 : 1 + p], g[1 + p : 1 + p + p * p].reshape(p, p))
         weighting = None
@@ -735,24 +665,27 @@ class DaskBackend:
         if rows.weight_type is None:
             return None
         index = [str(n) for n in (rows.spec.entity, rows.spec.time) if n is not None]
-        return _apply(rows.frame(), _weight_values, name, index)
+        return _apply(rows.frame(), _values, None, name, index)
 
     def first_differences(self, rows: DaskRows, intercept: int | None) -> DaskRows:
         """Rows of differences of consecutive rows within entity (ordered by time)."""
         require_time(rows.spec.time is not None, "First differences")
         return DaskRows(rows.source, rows.spec, rows.columns, True, None, rows, intercept)
 
-    def wide(self, rows: DaskRows, rowmap: RowMap) -> np.ndarray:
-        """(N, T, m): a group-by entity of per-period columns (0 where unobserved)."""
+    def wide(self, rows: DaskRows, rowmap: RowMap | None) -> np.ndarray:
+        """(N, T, m): a group-by entity of per-period columns (0 where unobserved); the
+        observation weights (m = 1) when ``rowmap`` is None."""
         import dask
 
         st = self.collect(rows)
         require_time(st.time is not None, "Entity x period tables")
-        wide = _apply(rows.frame(), _wide, self._maps(rows, (rowmap,), time=True))
+        maps = None if rowmap is None else self._maps(rows, (rowmap,))
+        periods = Positions.of(st.groups("time").labels)
+        wide = _apply(rows.frame(), _wide, maps, periods)
         (parts,) = dask.compute(_group_sums(wide, [ENTITY]))
         res = _combined(parts, [ENTITY])
         res = res.reindex(st.entity.labels, fill_value=0.0).to_numpy(dtype=float)
-        return res.reshape(st.n_entities, st.n_periods, rowmap.width)
+        return res.reshape(st.n_entities, st.n_periods, -1)
 
     def regressors_for(self, rows: DaskRows, data: pd.DataFrame) -> pd.DataFrame:
         """The formula's right-hand side on new in-memory data."""
@@ -777,11 +710,8 @@ def _raise_duplicates(rows: DaskRows, entities: pd.Index) -> None:
 
     frame = rows.frame()
     (times,) = dask.compute(frame[frame[ENTITY] == entities[0]][TIME])
-    counts = times.value_counts()
-    e, t = (v.item() if isinstance(v, np.generic) else v for v in (entities[0], counts.idxmax()))
-    raise PanelIndexError(
-        f"Duplicate (entity, time) pairs: {len(entities)} "
-        f"{'entity has' if len(entities) == 1 else 'entities have'} a period observed "
-        f"more than once, e.g. ({rows.spec.entity}={e!r}, {rows.spec.time}={t!r}). Each "
-        "entity may be observed at most once per period; aggregate or fix the time column."
-    )
+    how_many = f"{len(entities)} {'entity has' if len(entities) == 1 else 'entities have'} a "
+    raise duplicate_pairs_error(
+        how_many + "period observed more than once",
+        (rows.spec.entity, entities[0]), (rows.spec.time, times.value_counts().idxmax()),
+    )  # fmt: skip

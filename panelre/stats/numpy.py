@@ -25,13 +25,14 @@ from panelre.stats._base import (
     PanelSource,
     PanelStats,
     RowMap,
+    SparseIncidence,
     Weighting,
 )
 
 __all__ = [
     "NumpyBackend",
     "NumpyScores",
-    "SparseIncidence",
+    "panel_incidence",
     "design_source",
     "host_source",
     "row_index",
@@ -49,42 +50,16 @@ def row_index(panel: PanelData) -> pd.Index:
     return pd.Index(panel.entity_labels[panel.entity_codes], name=str(panel.entity))
 
 
-class SparseIncidence:
-    """The entity x period incidence as a sparse matrix, built on first use (with
-    observation ``weights``, each cell holds the weight of its row)."""
+def panel_incidence(panel: PanelData, weights: np.ndarray | None = None) -> SparseIncidence:
+    """The entity x period incidence of ``panel`` as a sparse matrix built on first use
+    (with observation ``weights``, each cell holds the weight of its row)."""
 
-    def __init__(self, panel: PanelData, weights: np.ndarray | None = None) -> None:
-        self._panel = panel
-        self._weights = weights
+    def matrix() -> sparse.csr_matrix:
+        data = np.ones(panel.nobs) if weights is None else weights
+        shape = (panel.n_entities, panel.n_periods)
+        return sparse.csr_matrix((data, (panel.entity_codes, panel.time_codes)), shape=shape)
 
-    @cached_property
-    def matrix(self) -> sparse.csr_matrix:
-        """``F`` (N x T)."""
-        p = self._panel
-        data = np.ones(p.nobs) if self._weights is None else self._weights
-        shape = (p.n_entities, p.n_periods)
-        return sparse.csr_matrix((data, (p.entity_codes, p.time_codes)), shape=shape)
-
-    def time_gram(self, weights: np.ndarray) -> np.ndarray:
-        """``F' diag(w) F``, from dense blocks of entities (a sparse-sparse product is
-        several times slower for the usual T of panels)."""
-        F = self.matrix
-        T = F.shape[1]
-        w = np.asarray(weights, dtype=float)
-        out = np.zeros((T, T))
-        step = max(1, 2**22 // max(T, 1))
-        for start in range(0, F.shape[0], step):  # a loop over blocks of entities
-            block = F[start : start + step].toarray()
-            out += (block * w[start : start + step, None]).T @ block
-        return out
-
-    def to_time(self, table: np.ndarray) -> np.ndarray:
-        """``F' table``."""
-        return np.asarray(self.matrix.T @ table)
-
-    def to_entity(self, table: np.ndarray) -> np.ndarray:
-        """``F table``."""
-        return np.asarray(self.matrix @ table)
+    return SparseIncidence(matrix)
 
 
 def _z_column(design: Design, weights: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -413,13 +388,18 @@ def _collect(rows: Design, weighting: Weighting | None) -> PanelStats:
     w = None if weighting is None else rows.weights
     k = X.shape[1]
     gram = np.empty((k + 1, k + 1))
+    # the constant of the plain-column path: its sums are the row counts
+    ones = rows.x_names.index("Intercept") if _built_intercept(rows) else None
     if w is None:
         gram[0, 0] = float(y @ y)
         xy = X.T @ y
         gram[0, 1:] = xy
         gram[1:, 0] = xy
         gram[1:, 1:] = X.T @ X
-        total = np.concatenate([[y.sum()], X.sum(axis=0)])
+        if ones is None:
+            total = np.concatenate([[y.sum()], X.sum(axis=0)])
+        else:  # Σ 1·z: the constant's row of the cross-products
+            total = gram[ones + 1].copy()
     else:  # one column w z_j at a time; the entity sums ride along (every estimator
         # needs them); the upper triangle of the gram from the columns X is F-ordered in
         total = np.empty(k + 1)
@@ -432,9 +412,16 @@ def _collect(rows: Design, weighting: Weighting | None) -> PanelStats:
             entity_sums[:, j] = p.group_sums(wz, "entity")
         gram = np.triu(gram) + np.triu(gram, 1).T
 
+    def unweighted_sums(dim: str) -> np.ndarray:
+        out = np.empty((p.n_groups(dim), k + 1), order="F")  # contiguous columns
+        out[:, 0] = p.group_sums(y, dim)
+        for j in range(k):  # a loop over columns
+            out[:, j + 1] = p.group_counts(dim) if j == ones else p.group_sums(X[:, j], dim)
+        return out
+
     def sums(dim: str) -> Any:
         if w is None:
-            return lambda: np.column_stack([p.group_sums(y, dim), p.group_sums(X, dim)])
+            return lambda: unweighted_sums(dim)
         if dim == "entity":
             return entity_sums
         return lambda: np.column_stack(
@@ -450,9 +437,15 @@ def _collect(rows: Design, weighting: Weighting | None) -> PanelStats:
     incidence = None
     if p.time_codes is not None:
         time = groups(p.time_labels, "time")  # type: ignore[arg-type]
-        incidence = SparseIncidence(p, w)
+        incidence = panel_incidence(p, w)
     n = p.nobs if weighting is None or weighting.kind == "analytic" else round(weighting.total)
     return PanelStats(n, gram, total, groups(p.entity_labels, "entity"), time, incidence, weighting)
+
+
+def _built_intercept(rows: Design) -> bool:
+    """The design's "Intercept" column is the constant ``build_design`` wrote (plain
+    columns: a data column of that name is never taken as a plain term)."""
+    return rows.rhs_spec is None and "Intercept" in rows.x_names
 
 
 def _weighted_columns(rows: Design) -> Any:

@@ -44,9 +44,9 @@ from panelre.stats._base import (
     require_time,
 )
 from panelre.stats.numpy import (
-    SparseIncidence,
     cluster_codes,
     design_source,
+    panel_incidence,
     row_index,
     weighted_panel,
 )
@@ -522,7 +522,7 @@ class ArrayAPIBackend:
         time = incidence = None
         if rows.time is not None:
             time = groups(p.time_labels, "time")  # type: ignore[arg-type]
-            incidence = SparseIncidence(p, host_w)
+            incidence = panel_incidence(p, host_w)
         n = p.nobs if weighting is None or weighting.kind == "analytic" else round(weighting.total)
         return PanelStats(
             n, (g + g.T) / 2, to_host(total), groups(p.entity_labels, "entity"), time,
