@@ -45,6 +45,7 @@ __all__ = [
     "cast",
     "design_rows",
     "missing_counts",
+    "partition_rows",
     "warn_missing",
     "zcols",
 ]
@@ -132,7 +133,9 @@ def missing_counts(part: pd.DataFrame, spec: RowSpec) -> pd.DataFrame:
     return pd.DataFrame([counts], columns=["n", "index", "na", "zero"])
 
 
-def _partition_rows(part: pd.DataFrame, spec: RowSpec, extra: Sequence[str]) -> pd.DataFrame:
+def partition_rows(part: pd.DataFrame, spec: RowSpec, extra: Sequence[str]) -> pd.DataFrame:
+    """The design rows of one partition of the user's frame (entity, time, z, weights and
+    the ``extra`` columns)."""
     _check(part, spec)
     complete = _complete(part, spec)[1]
     if not complete.all():
@@ -172,9 +175,9 @@ def design_rows(source: Any, spec: RowSpec, extra: Sequence[str] = ()) -> Any:
     a missing identifier or formula value removed (the spec is sent to the workers once)."""
     import dask
 
-    meta = _partition_rows(make_meta(source), spec, extra)
+    meta = partition_rows(make_meta(source), spec, extra)
     shared = dask.delayed(spec, pure=True)
-    return source.map_partitions(_partition_rows, shared, list(extra), meta=meta)
+    return source.map_partitions(partition_rows, shared, list(extra), meta=meta)
 
 
 def _kind(dtype: Any) -> str:

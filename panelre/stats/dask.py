@@ -47,6 +47,7 @@ from panelre.stats._dask_rows import (
     cast,
     design_rows,
     missing_counts,
+    partition_rows,
     warn_missing,
     zcols,
 )
@@ -233,7 +234,7 @@ def _pattern_words(part: pd.DataFrame, periods: Positions) -> pd.DataFrame:
 
 
 def _partition_stats(
-    part: pd.DataFrame, identity: _Maps, keys: tuple[str, ...], periods: Positions | None
+    part: pd.DataFrame, identity: _Maps, periods: Positions | None, keys: tuple[str, ...]
 ) -> tuple[np.ndarray, list[pd.DataFrame], pd.DataFrame | None]:
     """Everything ``collect`` reads from one partition, from one float copy of z: the
     moments, the sums per entity (and period), and the period patterns per entity."""
@@ -243,6 +244,19 @@ def _partition_stats(
     groups = [_group_part(part, key, identity.p, weighted, z) for key in keys]
     words = None if periods is None else _pattern_words(part, periods)
     return moments, groups, words
+
+
+def _source_stats(
+    part: pd.DataFrame,
+    spec: RowSpec,
+    identity: _Maps,
+    periods: Positions | None,
+    keys: tuple[str, ...],
+) -> tuple[np.ndarray, list[pd.DataFrame], pd.DataFrame | None, pd.DataFrame]:
+    """``_partition_stats`` of the design rows of a partition of the user's frame, and
+    its missing-row counts, from one read of the partition."""
+    stats = _partition_stats(partition_rows(part, spec, ()), identity, periods, keys)
+    return (*stats, missing_counts(part, spec))  # fmt: skip
 
 
 def _differences(
@@ -587,22 +601,23 @@ class DaskBackend:
         identity = _Maps((RowMap.identity(p),), p, weight_type=kind)
         keys = (ENTITY, TIME)[: 1 if spec.time is None else 2]
         periods = None if rows.periods is None else Positions.of(rows.periods)
-        shared = [dask.delayed(a, pure=True) for a in (identity, periods)]
-        stats_of = dask.delayed(_partition_stats, pure=True)
-        todo: list[Any] = [
-            [stats_of(part, shared[0], keys, shared[1]) for part in frame.to_delayed()]
-        ]
+        shared = [dask.delayed(a, pure=True) for a in (identity, periods, spec)]
+        if rows.base is None:  # one task per partition of the user's frame: one read
+            stats_of = dask.delayed(_source_stats, pure=True)
+            todo = [
+                stats_of(part, shared[2], *shared[:2], keys) for part in rows.source.to_delayed()
+            ]
+        else:
+            stats_of = dask.delayed(_partition_stats, pure=True)
+            todo = [stats_of(part, *shared[:2], keys) for part in frame.to_delayed()]
+        (parts,) = dask.compute(todo)
         if rows.base is None:
-            todo.append(rows.source.map_partitions(missing_counts, spec).sum().to_delayed())
-        computed = list(dask.compute(*todo))  # every item a list of delayed objects
-        if rows.base is None:
-            warn_missing(computed.pop()[0], spec)
-        parts = computed[0]
-        out: list[Any] = [[np.sum([m for m, _, _ in parts], axis=0)]]
+            warn_missing(pd.concat([c for *_, c in parts]).sum(), spec)
+        out: list[Any] = [[np.sum([part[0] for part in parts], axis=0)]]
         for i in range(len(keys)):
-            out.append([groups[i] for _, groups, _ in parts])
+            out.append([part[1][i] for part in parts])
         if rows.periods is not None:
-            out.append([words for _, _, words in parts])
+            out.append([part[2] for part in parts])
         g = np.asarray(out[0][0], dtype=float)
         n = int(round(g[0]))
         if n == 0:
