@@ -127,6 +127,7 @@ class _Moments:
         self.slopes = [j for j in self.regressors if j not in intercept]
         self.K = len(self.slopes)
         self.within_tr, self.wgram = within(source, effects)
+        self._zbar: dict[str, np.ndarray] = {}
 
     @property
     def balanced(self) -> bool:
@@ -143,18 +144,26 @@ class _Moments:
         return self.st.groups(dim).means
 
     def zbar(self, dim: str) -> np.ndarray:
-        """Group means of the regressors."""
-        return self.means(dim)[:, self.regressors]
+        """Group means of the regressors (computed once per dimension)."""
+        if dim not in self._zbar:
+            self._zbar[dim] = self.means(dim)[:, self.regressors]
+        return self._zbar[dim]
+
+    def _count_sums(self, dim: str) -> np.ndarray:
+        """``c_g z̄_g``: the group sums of the regressors when the means are by rows."""
+        g = self.st.groups(dim)
+        if g.weights is g.counts:
+            return g.sums[:, self.regressors]
+        return self.zbar(dim) * self.counts(dim)[:, None]
 
     def S(self, dim: str) -> np.ndarray:
         """Σ_g c_g² z̄_g z̄_g' (plm's crossprod(Sum(Z), Z))."""
-        zb, c = self.zbar(dim), self.counts(dim)
-        return (zb * (c**2)[:, None]).T @ zb
+        cz = self._count_sums(dim)
+        return cz.T @ cz
 
     def B(self, dim: str) -> np.ndarray:
         """Σ_g c_g z̄_g z̄_g' (cross-product of the between-transformed Z)."""
-        zb, c = self.zbar(dim), self.counts(dim)
-        return (zb * c[:, None]).T @ zb
+        return self._count_sums(dim).T @ self.zbar(dim)
 
     @staticmethod
     def other(dim: str) -> str:

@@ -368,12 +368,16 @@ class RowMap:
         )
 
     def columns(self, idx: Sequence[int] | np.ndarray) -> RowMap:
-        """The outputs ``idx``."""
+        """The outputs ``idx`` (consecutive outputs: views of the tables, which no map
+        writes to)."""
         idx = list(idx)
+        sel: Any = idx
+        if idx and idx == list(range(idx[0], idx[-1] + 1)):
+            sel = slice(idx[0], idx[-1] + 1)
         return RowMap(
-            self.L[:, idx],
-            None if self.time_table is None else self.time_table[:, idx],
-            None if self.entity_table is None else self.entity_table[:, idx],
+            self.L[:, sel],
+            None if self.time_table is None else self.time_table[:, sel],
+            None if self.entity_table is None else self.entity_table[:, sel],
         )
 
     def then(self, outer: RowMap) -> RowMap:
