@@ -41,7 +41,7 @@ from panelre.exceptions import (
     InsufficientDataError,
     RankDeficiencyError,
 )
-from panelre.stats import PanelSource, RowMap
+from panelre.stats import PanelSource, RowMap, column_selection
 
 __all__ = [
     "Components",
@@ -146,14 +146,14 @@ class _Moments:
     def zbar(self, dim: str) -> np.ndarray:
         """Group means of the regressors (computed once per dimension)."""
         if dim not in self._zbar:
-            self._zbar[dim] = self.means(dim)[:, self.regressors]
+            self._zbar[dim] = self.means(dim)[:, column_selection(self.regressors)]
         return self._zbar[dim]
 
     def _count_sums(self, dim: str) -> np.ndarray:
         """``c_g z̄_g``: the group sums of the regressors when the means are by rows."""
         g = self.st.groups(dim)
         if g.weights is g.counts:
-            return g.sums[:, self.regressors]
+            return g.sums[:, column_selection(self.regressors)]
         return self.zbar(dim) * self.counts(dim)[:, None]
 
     def S(self, dim: str) -> np.ndarray:

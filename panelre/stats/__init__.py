@@ -29,6 +29,7 @@ from panelre.stats._base import (
     RowMap,
     ScoreReducer,
     Weighting,
+    column_selection,
     require_time,
 )
 from panelre.stats.algebra import column_sums, corr2, cross, derive, group_sums
@@ -44,6 +45,7 @@ __all__ = [
     "ScoreReducer",
     "Weighting",
     "bind",
+    "column_selection",
     "column_sums",
     "corr2",
     "cross",

@@ -46,6 +46,7 @@ __all__ = [
     "Backend",
     "PanelSource",
     "require_time",
+    "column_selection",
 ]
 
 #: A clustering: "entity", "time", a data column name, an array with one value per
@@ -59,6 +60,21 @@ def require_time(has_time: bool, what: str) -> None:
         raise PanelIndexError(
             f"{what} need a time identifier: pass time='column' (or a MultiIndex panel)."
         )
+
+
+def column_selection(idx: Sequence[int] | np.ndarray) -> list[int] | slice:
+    """An index for the columns ``idx``: a slice (a view, no copy) when they are
+    consecutive.
+
+    Examples
+    --------
+    >>> column_selection([2, 3, 4]), column_selection([1, 3])
+    (slice(2, 5, None), [1, 3])
+    """
+    idx = [int(i) for i in idx]
+    if idx and idx == list(range(idx[0], idx[-1] + 1)):
+        return slice(idx[0], idx[-1] + 1)
+    return idx
 
 
 class Groups:
@@ -370,10 +386,7 @@ class RowMap:
     def columns(self, idx: Sequence[int] | np.ndarray) -> RowMap:
         """The outputs ``idx`` (consecutive outputs: views of the tables, which no map
         writes to)."""
-        idx = list(idx)
-        sel: Any = idx
-        if idx and idx == list(range(idx[0], idx[-1] + 1)):
-            sel = slice(idx[0], idx[-1] + 1)
+        sel = column_selection(idx)
         return RowMap(
             self.L[:, sel],
             None if self.time_table is None else self.time_table[:, sel],
