@@ -95,7 +95,16 @@ def formula_variables(formula: str) -> set[str]:
     return {str(v) for v in parsed.required_variables}
 
 
-def _missing_rows(frame: pd.DataFrame, cols: list[str]) -> np.ndarray:
+def raise_infinite(col: str, n_inf: int) -> None:
+    """Raise ``DataError`` when column ``col`` has ``n_inf`` > 0 infinite values."""
+    if n_inf:
+        raise DataError(
+            f"Column {col!r} contains {n_inf} infinite value(s). Infinite values are not "
+            "allowed: replace them with NaN to drop those rows, or fix them."
+        )
+
+
+def missing_rows(frame: pd.DataFrame, cols: list[str]) -> np.ndarray:
     """Rows with a missing value in ``cols``, one column at a time (no copy of the frame);
     an infinite value raises ``DataError``."""
     missing = np.zeros(len(frame), dtype=bool)
@@ -107,22 +116,11 @@ def _missing_rows(frame: pd.DataFrame, cols: list[str]) -> np.ndarray:
             if finite.all():
                 continue
             nan = np.isnan(values)
-            n_inf = int((~finite & ~nan).sum())
-            if n_inf:
-                raise DataError(
-                    f"Column {col!r} contains {n_inf} infinite value(s). Infinite values "
-                    "are not allowed: replace them with NaN to drop those rows, or fix them."
-                )
+            raise_infinite(col, int((~finite & ~nan).sum()))
             missing |= nan
             continue
         if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
-            values = s.to_numpy(dtype=float, na_value=np.nan)
-            n_inf = int(np.isinf(values).sum())
-            if n_inf:
-                raise DataError(
-                    f"Column {col!r} contains {n_inf} infinite value(s). Infinite values "
-                    "are not allowed: replace them with NaN to drop those rows, or fix them."
-                )
+            raise_infinite(col, int(np.isinf(s.to_numpy(dtype=float, na_value=np.nan)).sum()))
         missing |= s.isna().to_numpy()
     return missing
 
@@ -137,7 +135,7 @@ def _check_columns(formula: str, frame: pd.DataFrame, used: set[str]) -> None:
     for col in sorted(used):
         s = frame[col]
         if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
-            continue  # infinite values: _missing_rows
+            continue  # infinite values: missing_rows
         if isinstance(s.dtype, pd.CategoricalDtype):
             continue
         if not re.search(r"C\(\s*" + re.escape(col) + r"\b", formula):
@@ -172,7 +170,7 @@ def build_design(
     frame = panel.frame
     _check_columns(formula, frame, used)
     cols = sorted(used)
-    na_rows = _missing_rows(frame, cols)
+    na_rows = missing_rows(frame, cols)
     n_missing = int(na_rows.sum())
     warn_missing_rows(n_missing, len(frame), cols)
     if n_missing:

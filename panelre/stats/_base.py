@@ -31,7 +31,7 @@ import pandas as pd
 from scipy import sparse
 
 from panelre._weights import WeightSpec
-from panelre.exceptions import PanelIndexError
+from panelre.exceptions import InvalidParameterError, PanelIndexError
 
 __all__ = [
     "Groups",
@@ -47,6 +47,7 @@ __all__ = [
     "PanelSource",
     "require_time",
     "column_selection",
+    "require_time_clusters",
 ]
 
 #: A clustering: "entity", "time", a data column name, an array with one value per
@@ -59,6 +60,15 @@ def require_time(has_time: bool, what: str) -> None:
     if not has_time:
         raise PanelIndexError(
             f"{what} need a time identifier: pass time='column' (or a MultiIndex panel)."
+        )
+
+
+def require_time_clusters(has_time: bool) -> None:
+    """The error for clustering by ``"time"`` on rows without time identifiers."""
+    if not has_time:
+        raise InvalidParameterError(
+            "Clustering by 'time' needs time identifiers for this estimator's rows; "
+            "pass time='column' when you build the panel."
         )
 
 

@@ -31,6 +31,7 @@ from panelre.formula import (
     _plain_terms,
     check_formula,
     formula_variables,
+    missing_rows,
     model_matrices,
     warn_missing_rows,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "RowSpec",
     "bind_spec",
     "cast",
+    "complete_rows",
     "design_rows",
     "missing_counts",
     "partition_rows",
@@ -97,22 +99,15 @@ def _check(part: pd.DataFrame, spec: RowSpec) -> None:
                 f"declares {declared} ({kind}). Every partition must hold the same type: cast "
                 "the column (e.g. ddf[col].astype(float)) before fitting."
             )
-        if got == "numeric" and not pd.api.types.is_bool_dtype(part[col]):
-            n_inf = int(np.isinf(part[col].to_numpy(dtype=float, na_value=np.nan)).sum())
-            if n_inf:
-                raise DataError(
-                    f"Column {col!r} contains {n_inf} infinite value(s). Infinite values are "
-                    "not allowed: replace them with NaN to drop those rows, or fix them."
-                )
 
 
-def _complete(part: pd.DataFrame, spec: RowSpec) -> tuple[np.ndarray, np.ndarray]:
-    """Rows with both identifiers, and rows among them with no missing formula value."""
+def complete_rows(part: pd.DataFrame, spec: RowSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Rows with both identifiers, and rows among them with no missing formula value
+    (the in-memory checks: an infinite value raises)."""
     ok = part[spec.entity].notna().to_numpy().copy()
     if spec.time is not None:
         ok &= part[spec.time].notna().to_numpy()
-    na = part[spec.used].isna().any(axis=1).to_numpy() if spec.used else np.zeros(len(part), bool)
-    return ok, ok & ~na
+    return ok, ok & ~missing_rows(part, spec.used)
 
 
 def _weights(part: pd.DataFrame, spec: RowSpec) -> np.ndarray:
@@ -122,10 +117,12 @@ def _weights(part: pd.DataFrame, spec: RowSpec) -> np.ndarray:
     return values
 
 
-def missing_counts(part: pd.DataFrame, spec: RowSpec) -> pd.DataFrame:
+def missing_counts(
+    part: pd.DataFrame, spec: RowSpec, kept: tuple[np.ndarray, np.ndarray] | None = None
+) -> pd.DataFrame:
     """Rows, rows without an identifier, rows with a missing formula value and complete
-    rows of weight zero."""
-    ok, complete = _complete(part, spec)
+    rows of weight zero (``kept``: ``complete_rows`` when already known)."""
+    ok, complete = complete_rows(part, spec) if kept is None else kept
     zero = 0
     if spec.weights is not None:
         zero = int((_weights(part.loc[complete], spec) == 0).sum())
@@ -133,11 +130,16 @@ def missing_counts(part: pd.DataFrame, spec: RowSpec) -> pd.DataFrame:
     return pd.DataFrame([counts], columns=["n", "index", "na", "zero"])
 
 
-def partition_rows(part: pd.DataFrame, spec: RowSpec, extra: Sequence[str]) -> pd.DataFrame:
+def partition_rows(
+    part: pd.DataFrame,
+    spec: RowSpec,
+    extra: Sequence[str],
+    kept: tuple[np.ndarray, np.ndarray] | None = None,
+) -> pd.DataFrame:
     """The design rows of one partition of the user's frame (entity, time, z, weights and
-    the ``extra`` columns)."""
+    the ``extra`` columns; ``kept``: ``complete_rows`` when already known)."""
     _check(part, spec)
-    complete = _complete(part, spec)[1]
+    complete = (complete_rows(part, spec) if kept is None else kept)[1]
     if not complete.all():
         part = part.loc[complete]
     w = None

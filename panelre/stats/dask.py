@@ -37,6 +37,7 @@ from panelre.stats._base import (
     SparseIncidence,
     Weighting,
     require_time,
+    require_time_clusters,
 )
 from panelre.stats._dask_rows import (
     ENTITY,
@@ -45,6 +46,7 @@ from panelre.stats._dask_rows import (
     RowSpec,
     bind_spec,
     cast,
+    complete_rows,
     design_rows,
     missing_counts,
     partition_rows,
@@ -255,8 +257,9 @@ def _source_stats(
 ) -> tuple[np.ndarray, list[pd.DataFrame], pd.DataFrame | None, pd.DataFrame]:
     """``_partition_stats`` of the design rows of a partition of the user's frame, and
     its missing-row counts, from one read of the partition."""
-    stats = _partition_stats(partition_rows(part, spec, ()), identity, periods, keys)
-    return (*stats, missing_counts(part, spec))  # fmt: skip
+    kept = complete_rows(part, spec)
+    stats = _partition_stats(partition_rows(part, spec, (), kept), identity, periods, keys)
+    return (*stats, missing_counts(part, spec, kept))  # fmt: skip
 
 
 def _differences(
@@ -450,11 +453,7 @@ class DaskScores:
                 "With Dask data, 'cluster' must be 'entity', 'time' or the name of a column of "
                 "the Dask frame (an in-memory array cannot be aligned with the partitions)."
             )
-        if spec == "time" and names.time is None:
-            raise InvalidParameterError(
-                "Clustering by 'time' needs time identifiers for this estimator's rows; "
-                "pass time='column' when you build the panel."
-            )
+        require_time_clusters(spec != "time" or names.time is not None)
         known = {names.time: TIME, names.entity: ENTITY, "entity": ENTITY, "time": TIME}
         if spec not in known and spec not in self._rows.columns:
             raise InvalidParameterError(

@@ -27,6 +27,7 @@ from panelre.stats._base import (
     RowMap,
     SparseIncidence,
     Weighting,
+    require_time_clusters,
 )
 
 __all__ = [
@@ -121,11 +122,7 @@ def cluster_codes(panel: PanelData, spec: ClusterSpec) -> tuple[np.ndarray, int]
         uniq, inverse = np.unique(a * gb + b, return_inverse=True)
         return inverse.astype(np.int64), int(uniq.size)
     if isinstance(spec, str) and spec in ("entity", "time"):
-        if spec == "time" and panel.time_codes is None:
-            raise InvalidParameterError(
-                "Clustering by 'time' needs time identifiers for this estimator's rows; "
-                "pass time='column' when you build the panel."
-            )
+        require_time_clusters(spec == "entity" or panel.time_codes is not None)
         return panel.codes(spec), panel.n_groups(spec)
     if isinstance(spec, str):
         if spec not in panel.frame.columns:
@@ -396,6 +393,8 @@ def _collect(rows: Design, weighting: Weighting | None) -> PanelStats:
         gram[0, 1:] = xy
         gram[1:, 0] = xy
         gram[1:, 1:] = X.T @ X
+        if ones is not None and gram[ones + 1, ones + 1] != y.shape[0]:
+            ones = None  # not a column of ones after all (Σ 1·1 is exactly n)
         if ones is None:
             total = np.concatenate([[y.sum()], X.sum(axis=0)])
         else:  # Σ 1·z: the constant's row of the cross-products

@@ -95,3 +95,23 @@ def test_partitioning_does_not_matter(tmp_path) -> None:
     with pytest.raises(pr.PanelIndexError, match="time column 'yr'"):
         pr.read_panel(str(tmp_path / "*.parquet"), entity="firm", time="yr")
     assert mem.backend == "numpy"
+
+
+def test_dropped_rows_are_counted_as_in_memory() -> None:
+    """Rows without an identifier, with a missing value or of weight zero are counted over
+    all partitions, with the in-memory warnings, and the fit equals the in-memory one."""
+    df = _panel().assign(w=1.5)
+    df.loc[3, "firm"] = np.nan
+    df.loc[[10, 200], "x"] = np.nan
+    df.loc[[20, 150, 299], "w"] = 0.0
+    ddf = dd.from_pandas(df, npartitions=4)
+    kw = {"entity": "firm", "time": "year", "weights": "w"}
+    for data in (df, ddf):
+        with pytest.warns(pr.MissingValueWarning) as caught:
+            res = pr.fixed_effects("y ~ x", data, **kw)
+        messages = sorted(str(w.message) for w in caught if "dropped" in str(w.message))
+        assert messages[0].startswith("1 row(s) with a missing entity or time identifier")
+        assert messages[1].startswith("2 of 299 row(s) with missing values in ['x', 'y']")
+        assert messages[2].startswith("3 of 297 row(s) with weight zero were dropped")
+        assert res.nobs == 294
+    np.testing.assert_allclose(res.params, pr.fixed_effects("y ~ x", df, **kw).params, rtol=1e-12)
