@@ -132,6 +132,7 @@ class PanelData:
         key = self.entity_codes * self.n_periods
         key += self.time_codes
         if key.size < 2 or bool((key[1:] > key[:-1]).all()):
+            self._pairs_sorted = True
             return  # sorted by (entity, time) with no repeat: the usual layout, O(n)
         counts = np.bincount(key, minlength=self.n_entities * self.n_periods)
         if counts.max(initial=0) > 1:
@@ -186,6 +187,12 @@ class PanelData:
             c = self.counts.to_numpy()
             return bool((c == c[0]).all())
         return self.nobs == self.n_entities * self.n_periods
+
+    @property
+    def is_grid(self) -> bool:
+        """True when the rows are the full entity x period grid in (entity, time) order
+        (row r is entity r // T in period r % T)."""
+        return bool(self.__dict__.get("_pairs_sorted")) and self.is_balanced
 
     def codes(self, effect: str) -> np.ndarray:
         """Integer codes of ``effect`` ("entity" or "time") for every row."""

@@ -242,8 +242,11 @@ class NumpyScores:
         other = {"entity": self._x.time_table, "time": self._x.entity_table}
         e = self.weighted_resid
         buffer = np.empty(self._rows)
-        if isinstance(cluster, str) and cluster in own and other[cluster] is None:
-            # Σ_g (z L − O_g) e = (Σ_g z e) L − O_g Σ_g e: only the z columns L uses
+        # the full entity x period grid in (entity, time) order: e is an N x T table E
+        grid = isinstance(cluster, str) and cluster == "entity" and panel.is_grid
+        if isinstance(cluster, str) and cluster in own and (other[cluster] is None or grid):
+            # Σ_g (z L − O_g) e = (Σ_g z e) L − O_g Σ_g e: only the z columns L uses (on the
+            # grid the period table adds − Σ_t H[t] e_gt = − (E H)_g)
             L = self._x.L
             used = np.flatnonzero(np.abs(L).sum(axis=1))
             zsum = np.empty((n_groups, used.size), order="F")  # contiguous columns
@@ -260,6 +263,8 @@ class NumpyScores:
             table = own[cluster]
             if table is not None:
                 out -= table * _group_sum(e, codes, n_groups, starts)[:, None]
+            if other[cluster] is not None:
+                out -= np.reshape(e, (n_groups, -1)) @ other[cluster]
             return out
         out = np.empty((n_groups, self._x.width))
         for j, col in enumerate(self._columns()):

@@ -127,6 +127,22 @@ def test_results_are_invariant_to_row_order_and_relabelling(grunfeld_unbalanced)
         np.testing.assert_allclose(a.std_errors, b.std_errors[a.params.index], rtol=1e-8)
 
 
+def test_twoway_entity_clusters_on_the_grid_equal_any_row_order(grunfeld):
+    """Rows that are the full (entity, time) grid in order take the entity score sums of
+    two-way maps as an N x T table product; shuffled rows take the general path."""
+    shuffled = grunfeld.sample(frac=1.0, random_state=3)
+    assert pr.PanelData(grunfeld, "firm", "year").is_grid
+    assert not pr.PanelData(shuffled, "firm", "year").is_grid
+    kw = {"entity": "firm", "time": "year", "effects": "twoway", "cov": "cluster"}
+    for fn, extra in (
+        (pr.fixed_effects, {}),
+        (pr.fixed_effects, {"weights": "value"}),
+        (pr.random_effects, {}),
+    ):
+        a, b = (fn(F, data, **kw, **extra) for data in (grunfeld, shuffled))
+        np.testing.assert_allclose(a.std_errors, b.std_errors, rtol=1e-11)
+
+
 def test_with_cov_equals_refit(grunfeld):
     fe = pr.fixed_effects(F, grunfeld, entity="firm", time="year")
     a = fe.with_cov("driscoll-kraay", bandwidth=2)
