@@ -114,6 +114,7 @@ class PanelData:
         self.frame: pd.DataFrame = frame
         self.entity: Hashable = entity
         self.time: Hashable | None = time
+        self._pairs_sorted = False  # rows in strictly increasing (entity, time) order
         codes, labels = factorize_sorted(frame[entity])
         self.entity_codes: np.ndarray = codes
         self.entity_labels: pd.Index = pd.Index(labels, name=entity)
@@ -192,7 +193,7 @@ class PanelData:
     def is_grid(self) -> bool:
         """True when the rows are the full entity x period grid in (entity, time) order
         (row r is entity r // T in period r % T)."""
-        return bool(self.__dict__.get("_pairs_sorted")) and self.is_balanced
+        return self._pairs_sorted and self.is_balanced
 
     def codes(self, effect: str) -> np.ndarray:
         """Integer codes of ``effect`` ("entity" or "time") for every row."""
