@@ -170,7 +170,10 @@ def _moments(part: pd.DataFrame, maps: _Maps, z: np.ndarray | None = None) -> pd
     v = maps.scores(part) if z is None else z
     w = maps.weights(part)
     if w is None:
-        out = np.concatenate([[float(len(v))], v.sum(axis=0), (v.T @ v).ravel()])
+        gram = np.empty((v.shape[1], v.shape[1]))  # as in memory: X'X, X'y and y'y
+        gram[1:, 1:] = v[:, 1:].T @ v[:, 1:]
+        gram[0, :] = gram[:, 0] = v.T @ v[:, 0]
+        out = np.concatenate([[float(len(v))], v.sum(axis=0), gram.ravel()])
     elif len(maps.maps) == 1:
         wv = v * w[:, None]
         out = np.concatenate(
