@@ -149,12 +149,8 @@ def _presum(keys: np.ndarray, values: np.ndarray, name: str) -> pd.DataFrame:
     return out
 
 
-def _group_part(
-    part: pd.DataFrame, key: str, p: int, weighted: bool, z: np.ndarray | None = None
-) -> pd.DataFrame:
-    """Counts and sums of z per key; weighted: ``[Σ w z, Σ w, Σ z]``."""
-    if z is None:
-        z = part[zcols(p)].to_numpy(dtype=float)
+def _group_part(part: pd.DataFrame, key: str, weighted: bool, z: np.ndarray) -> pd.DataFrame:
+    """Counts and sums of the partition's z per key; weighted: ``[Σ w z, Σ w, Σ z]``."""
     if weighted:
         w = part[WEIGHT].to_numpy(dtype=float)
         z = np.column_stack([z * w[:, None], w, z])
@@ -246,7 +242,7 @@ def _partition_stats(
     z = part[zcols(identity.p)].to_numpy(dtype=float)
     moments = _moments(part, identity, z).to_numpy(dtype=float)[0]
     weighted = identity.weight_type is not None
-    groups = [_group_part(part, key, identity.p, weighted, z) for key in keys]
+    groups = [_group_part(part, key, weighted, z) for key in keys]
     words = None if periods is None else _pattern_words(part, periods)
     return moments, groups, words
 
