@@ -27,6 +27,7 @@ from panelre.exceptions import (
     PanelIndexError,
 )
 from panelre.formula import (
+    Design,
     _check_columns,
     _plain_terms,
     check_formula,
@@ -35,7 +36,7 @@ from panelre.formula import (
     model_matrices,
     warn_missing_rows,
 )
-from panelre.panel import check_identifier_columns, warn_missing_identifiers
+from panelre.panel import PanelData, check_identifier_columns, warn_missing_identifiers
 
 __all__ = [
     "ENTITY",
@@ -47,6 +48,7 @@ __all__ = [
     "complete_rows",
     "design_rows",
     "missing_counts",
+    "partition_design",
     "partition_rows",
     "warn_missing",
     "zcols",
@@ -170,6 +172,23 @@ def partition_rows(
     for c in extra:
         out[c] = part[c].to_numpy()
     return out
+
+
+def partition_design(part: pd.DataFrame, spec: RowSpec, extra: Sequence[Hashable] = ()) -> Design:
+    """A partition of the design rows as an in-memory ``Design`` (the identifiers under
+    the user's names, with the ``extra`` data columns), for the numpy backend's kernels."""
+    ids = {spec.entity: part[ENTITY].to_numpy()}
+    if spec.time is not None:
+        ids[spec.time] = part[TIME].to_numpy()
+    frame = pd.DataFrame(ids | {c: part[c].to_numpy() for c in extra}, copy=False)
+    z = part[zcols(spec.width)].to_numpy(dtype=float)
+    return Design(
+        y=z[:, 0], X=z[:, 1:], y_name="", x_names=(spec.plain or [""])[1:],
+        panel=PanelData(frame, spec.entity, spec.time), formula="",
+        rhs_spec=None if spec.plain else spec.rhs_spec,
+        weights=None if spec.weights is None else part[WEIGHT].to_numpy(dtype=float),
+        weight_type=spec.weight_type,
+    )  # fmt: skip
 
 
 def design_rows(source: Any, spec: RowSpec, extra: Sequence[str] = ()) -> Any:

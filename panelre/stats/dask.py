@@ -1,18 +1,21 @@
-"""The Dask backend: the statistics seam on a ``dask.dataframe`` frame.
+"""The Dask backend: every partition is an in-memory panel.
 
-Every pass is one ``map_partitions`` over the lazy design rows and tree reductions
-(``sum``, ``groupby(...).sum(split_out=1)``): only O(groups x columns) comes back to
-the client. The entity and period tables of a ``RowMap`` reach the rows by broadcast
-(one ``dask.delayed`` object per pass; label positions by a lookup array or
-``Index.get_indexer``), never by a join. First differences shuffle the rows by entity
-with the task-based shuffle, or not at all when the divisions keep entities whole.
+A partition of the design rows becomes a numpy ``Design`` (``partition_design``) and the
+numpy backend's own kernels reduce it: ``NumpyBackend.collect`` for the statistics,
+``NumpyScores`` for the score reductions, ``values``, ``wide`` and
+``first_differences`` for the row operations. This module adds only what spans
+partitions: one task per partition (the design rows formed in the task that reads it),
+the tables of the row maps cut to each partition's labels (the maps are sent once; no
+join), the sums per label over the partitions on the client (O(groups x columns)), and
+the check that no (entity, time) pair is split over two partitions (per-entity bit
+patterns of the periods). First differences shuffle the rows by entity with the
+task-based shuffle, or not at all when the divisions keep entities whole.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -21,12 +24,7 @@ from dask.dataframe.utils import make_meta
 
 from panelre._weights import WeightSpec
 from panelre.exceptions import InsufficientDataError, InvalidParameterError
-from panelre.panel import (
-    check_identifier_columns,
-    duplicate_pairs_error,
-    keyed_sums,
-    sorted_run_starts,
-)
+from panelre.panel import PanelData, check_identifier_columns, duplicate_pairs_error, keyed_sums
 from panelre.stats._base import (
     ClusterSpec,
     Groups,
@@ -49,10 +47,12 @@ from panelre.stats._dask_rows import (
     complete_rows,
     design_rows,
     missing_counts,
+    partition_design,
     partition_rows,
     warn_missing,
     zcols,
 )
+from panelre.stats.numpy import NumpyBackend, NumpyScores
 
 __all__ = ["DaskBackend", "DaskIncidence", "DaskRows", "DaskScores", "Positions", "read_panel"]
 
@@ -100,217 +100,219 @@ class Positions:
 
 @dataclass(frozen=True)
 class _Maps:
-    """Row maps evaluated together on a partition (sent once to the workers)."""
+    """Row maps sent once to the workers, with the positions of their tables' labels."""
 
     maps: tuple[RowMap, ...]
-    p: int
     entity: Positions | None = None
     time: Positions | None = None
-    weight_type: str | None = None
 
-    def weights(self, part: pd.DataFrame) -> np.ndarray | None:
-        """The rows' observation weights (None when unweighted)."""
-        return None if self.weight_type is None else part[WEIGHT].to_numpy(dtype=float)
-
-    def scores(self, part: pd.DataFrame) -> np.ndarray:
-        """``v`` for one map; ``[x e, e]`` for the pair (regressors, residual)."""
-        z = part[zcols(self.p)].to_numpy(dtype=float)
-        ie = None if self.entity is None else self.entity(part[ENTITY].to_numpy())
-        it = None if self.time is None else self.time(part[TIME].to_numpy())
+    def on(self, panel: PanelData) -> list[RowMap]:
+        """The maps on the rows of a partition: their tables cut to its labels."""
         out = []
         for m in self.maps:  # a loop over the (one or two) maps
-            identity = m.L.shape[0] == m.L.shape[1] and np.array_equal(m.L, np.eye(self.p))
-            tables = m.time_table is not None or m.entity_table is not None
-            v = (z.copy() if tables or len(self.maps) > 1 else z) if identity else z @ m.L
-            if m.time_table is not None:
-                v -= m.time_table[it]
-            if m.entity_table is not None:
-                v -= m.entity_table[ie]
-            out.append(v)
-        return out[0] if len(out) == 1 else np.hstack([out[0] * out[1], out[1]])
+            H, O = m.time_table, m.entity_table  # positions are sent with any table
+            if H is not None and self.time is not None:
+                H = H[self.time(np.asarray(panel.time_labels))]
+            if O is not None and self.entity is not None:
+                O = O[self.entity(panel.entity_labels.to_numpy())]
+            out.append(RowMap(m.L, H, O))
+        return out
 
 
 def _apply(frame: Any, func: Callable[..., Any], *args: Any) -> Any:
-    """``frame.map_partitions(func, *args)``, the maps and positions sent once."""
+    """``frame.map_partitions(func, *args)``, the maps, positions and spec sent once."""
     import dask
 
     meta = func(make_meta(frame), *args)
-    sent = [dask.delayed(a, pure=True) if isinstance(a, (_Maps, Positions)) else a for a in args]
+    sent = [dask.delayed(a, pure=True) if isinstance(a, (_Maps, RowSpec)) else a for a in args]
     return frame.map_partitions(func, *sent, meta=meta, enforce_metadata=False)
 
 
-def _presum(keys: np.ndarray, values: np.ndarray, name: str) -> pd.DataFrame:
-    """Row counts (``__one``) and column sums of ``values`` per key within one partition,
-    so the reduction that combines the partitions starts from one row per group."""
-    uniques, counts, sums = keyed_sums(keys, values)
-    out = pd.DataFrame(sums, columns=[f"v{j}" for j in range(values.shape[1])], copy=False)
-    out.insert(0, "__one", counts.astype(float))
-    out.insert(0, name, uniques)
+def _each(frame: Any, func: Callable[..., Any], *args: Any) -> list[Any]:
+    """``func(partition, *args)`` for every partition (the arguments sent once), computed."""
+    import dask
+
+    task, shared = dask.delayed(func, pure=True), [dask.delayed(a, pure=True) for a in args]
+    (parts,) = dask.compute([task(part, *shared) for part in frame.to_delayed()])
+    return [part for part in parts if part is not None]
+
+
+def _on_source(
+    part: pd.DataFrame, spec: RowSpec, extra: list[str], func: Callable[..., Any], *args: Any
+) -> Any:
+    """``func`` on the design rows of a partition of the user's frame (formed in the task)."""
+    return func(partition_rows(part, spec, extra), spec, *args)
+
+
+def _by_label(labels: Sequence[Any], tables: Sequence[np.ndarray]) -> tuple[pd.Index, np.ndarray]:
+    """Sums of the rows of the partitions' ``tables`` per label, in sorted label order (no
+    work when the partitions hold disjoint, ordered label ranges)."""
+    keys = np.concatenate([np.asarray(k) for k in labels])
+    if keys.dtype.kind in "iuf" and bool((keys[1:] > keys[:-1]).all()):
+        return pd.Index(keys), np.vstack(tables)
+    uniques, _, sums = keyed_sums(keys, np.vstack(tables))
+    return pd.Index(uniques), sums
+
+
+def _group_table(st: PanelStats, dim: str) -> np.ndarray:
+    """``[rows, Σ w z]`` per group, with ``[Σ w, Σ z]`` after them when weighted."""
+    g = st.groups(dim)
+    if st.weighting is None:
+        return np.column_stack([g.counts, g.sums])
+    return np.column_stack([g.counts, g.sums, g.weights, st.unweighted.groups(dim).sums])
+
+
+@dataclass(frozen=True)
+class _PartStats:
+    """What ``collect`` reads from one partition, as arrays (nothing that holds the rows
+    goes back to the client): rows, ``Σw``, ``Σ w zz'``, ``Σ w z``, the unweighted
+    ``(Σ zz', Σ z)`` when weighted, and per grouping the labels and ``_group_table``."""
+
+    n: int = 0
+    mass: float = 0.0
+    gram: np.ndarray | None = None
+    total: np.ndarray | None = None
+    plain: tuple[np.ndarray, np.ndarray] | None = None
+    labels: list[np.ndarray] = field(default_factory=list)
+    tables: list[np.ndarray] = field(default_factory=list)
+    words: np.ndarray | None = None
+    missing: pd.DataFrame | None = None
+
+
+def _words(panel: PanelData, periods: Positions) -> np.ndarray:
+    """Per entity of a partition, the sum of ``2^(t % 62)`` over its periods in each of the
+    ⌈T/62⌉ words (exact integer sums: a period seen in two partitions carries into
+    another bit, which the duplicate check then finds)."""
+    assert panel.time_labels is not None and panel.time_codes is not None
+    t = periods(panel.time_labels.to_numpy())[panel.time_codes]
+    starts = panel.run_starts("entity")
+    out = np.zeros((panel.n_entities, -(-len(periods.labels) // _BITS)), dtype=np.int64)
+    for w in range(out.shape[1]):  # a loop over the words
+        bits = np.where(t // _BITS == w, np.left_shift(np.int64(1), t % _BITS), 0)
+        if starts is None:
+            np.add.at(out[:, w], panel.entity_codes, bits)
+        else:
+            out[:, w] = np.add.reduceat(bits, starts)
     return out
 
 
-def _group_part(part: pd.DataFrame, key: str, weighted: bool, z: np.ndarray) -> pd.DataFrame:
-    """Counts and sums of the partition's z per key; weighted: ``[Σ w z, Σ w, Σ z]``."""
-    if weighted:
-        w = part[WEIGHT].to_numpy(dtype=float)
-        z = np.column_stack([z * w[:, None], w, z])
-    return _presum(part[key].to_numpy(), z, key)
+def _partition_stats(part: pd.DataFrame, spec: RowSpec, periods: Positions | None) -> Any:
+    """The numpy backend's statistics of one partition, its sums per group and the
+    period patterns of its entities."""
+    if not len(part):
+        return _PartStats()
+    design = partition_design(part, spec)
+    st = NumpyBackend().collect(design)
+    dims = ("entity", "time")[: 1 if spec.time is None else 2]
+    plain = None if st.weighting is None else (st.unweighted.gram, st.unweighted.total)
+    return _PartStats(
+        len(part), st.mass, st.gram, st.total, plain,
+        [np.asarray(st.groups(d).labels) for d in dims], [_group_table(st, d) for d in dims],
+        None if periods is None else _words(design.panel, periods),
+    )  # fmt: skip
 
 
-def _moments(part: pd.DataFrame, maps: _Maps, z: np.ndarray | None = None) -> pd.DataFrame:
-    """``[rows, Σv, Σvv']`` of the map's values (one map: z; a pair: ``[x e, e]``). With
-    weights ``w``: ``Σ w v`` and ``Σ w vv'`` for one map, then ``Σw``, ``Σv``, ``Σvv'``
-    (the unweighted statistics); for a pair ``Σ w v``, ``Σ a² vv'`` with ``a = w`` (``√w``
-    for frequency weights) and ``Σ w e²`` in the last cell. ``z``: the partition's z
-    columns when already extracted (one map, the identity)."""
-    v = maps.scores(part) if z is None else z
-    w = maps.weights(part)
-    if w is None:
-        gram = np.empty((v.shape[1], v.shape[1]))  # as in memory: X'X, X'y and y'y
-        gram[1:, 1:] = v[:, 1:].T @ v[:, 1:]
-        gram[0, :] = gram[:, 0] = v.T @ v[:, 0]
-        out = np.concatenate([[float(len(v))], v.sum(axis=0), gram.ravel()])
-    elif len(maps.maps) == 1:
-        wv = v * w[:, None]
-        out = np.concatenate(
-            [[float(len(v))], wv.sum(axis=0), (wv.T @ v).ravel(), [w.sum()], v.sum(axis=0),
-             (v.T @ v).ravel()]
-        )  # fmt: skip
-    else:
-        a = w if maps.weight_type == "analytic" else np.sqrt(w)
-        av = v * a[:, None]
-        gram = av.T @ av
-        gram[-1, -1] = float(w @ (v[:, -1] ** 2))
-        out = np.concatenate([[float(len(v))], (v * w[:, None]).sum(axis=0), gram.ravel()])
-    return pd.DataFrame([out], columns=[f"m{i}" for i in range(out.size)])
-
-
-def _keyed(part: pd.DataFrame, maps: _Maps, keys: list[Hashable]) -> pd.DataFrame:
-    v = maps.scores(part)
-    w = maps.weights(part)
-    out = pd.DataFrame(v if w is None else v * w[:, None])
-    out.columns = [f"v{j}" for j in range(out.shape[1])]
-    for k in keys:
-        if part[k].isna().any():
-            raise InvalidParameterError("The cluster variable has missing values.")
-        out.insert(0, k, part[k].to_numpy())  # type: ignore[arg-type]
-    return out
-
-
-def _keyed_alpha(part: pd.DataFrame, maps: _Maps) -> pd.DataFrame:
-    """Per entity ``[Σ z_used α, Σ α, Σ α²]`` (weighted ``Σ w ·``) for the maps
-    ``(select(used), α = z·c)``: one float copy of z, each product written into a column
-    of one Fortran-ordered array (contiguous for the sums)."""
-    select, alpha_map = maps.maps
-    z = part[zcols(maps.p)].to_numpy(dtype=float)
-    alpha = z @ alpha_map.L[:, 0]
-    used = np.argmax(select.L, axis=0)
-    out = np.empty((len(z), len(used) + 2), order="F")
-    for i, j in enumerate(used):  # a loop over columns
-        np.multiply(z[:, j], alpha, out=out[:, i])
-    out[:, -2] = alpha
-    np.multiply(alpha, alpha, out=out[:, -1])
-    w = maps.weights(part)
-    if w is not None:
-        out *= w[:, None]
-    return _presum(part[ENTITY].to_numpy(), out, ENTITY)
-
-
-def _pattern_words(part: pd.DataFrame, periods: Positions) -> pd.DataFrame:
-    """Per entity of the partition, the sum of ``2^(t % 62)`` over its rows in each word
-    (exact integer sums: a period seen twice carries into another bit, which the
-    duplicate check then finds)."""
-    keys = part[ENTITY].to_numpy()
-    codes = periods(part[TIME].to_numpy())
-    if not (keys.dtype.kind in "iu" and bool((keys[1:] >= keys[:-1]).all())):
-        order = np.argsort(pd.factorize(keys)[0], kind="stable")
-        keys, codes = keys[order], codes[order]
-    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if keys.size else np.zeros(0, int)
-    out = pd.DataFrame({ENTITY: keys[starts]})
-    bits = np.left_shift(np.int64(1), codes % _BITS)
-    for w in range(-(-len(periods.labels) // _BITS)):  # a loop over ⌈T/62⌉ words
-        word = np.where(codes // _BITS == w, bits, 0).astype(np.int64)
-        out[f"__w{w}"] = np.add.reduceat(word, starts) if keys.size else word[:0]
-    return out
-
-
-def _partition_stats(
-    part: pd.DataFrame, identity: _Maps, periods: Positions | None, keys: tuple[str, ...]
-) -> tuple[np.ndarray, list[pd.DataFrame], pd.DataFrame | None]:
-    """Everything ``collect`` reads from one partition, from one float copy of z: the
-    moments, the sums per entity (and period), and the period patterns per entity."""
-    z = part[zcols(identity.p)].to_numpy(dtype=float)
-    moments = _moments(part, identity, z).to_numpy(dtype=float)[0]
-    weighted = identity.weight_type is not None
-    groups = [_group_part(part, key, weighted, z) for key in keys]
-    words = None if periods is None else _pattern_words(part, periods)
-    return moments, groups, words
-
-
-def _source_stats(
-    part: pd.DataFrame,
-    spec: RowSpec,
-    identity: _Maps,
-    periods: Positions | None,
-    keys: tuple[str, ...],
-) -> tuple[np.ndarray, list[pd.DataFrame], pd.DataFrame | None, pd.DataFrame]:
+def _source_stats(part: pd.DataFrame, spec: RowSpec, periods: Positions | None) -> Any:
     """``_partition_stats`` of the design rows of a partition of the user's frame, and
     its missing-row counts, from one read of the partition."""
     kept = complete_rows(part, spec)
-    stats = _partition_stats(partition_rows(part, spec, (), kept), identity, periods, keys)
-    return (*stats, missing_counts(part, spec, kept))  # fmt: skip
+    stats = _partition_stats(partition_rows(part, spec, (), kept), spec, periods)
+    return replace(stats, missing=missing_counts(part, spec, kept))
+
+
+def _cluster_sums(scores: NumpyScores, panel: PanelData, keys: list[Hashable]) -> Any:
+    """Score sums per cluster of a partition and the clusters' labels."""
+    if keys == [ENTITY]:
+        return panel.entity_labels.to_numpy(), scores.score_sums("entity")
+    if keys == [TIME]:
+        return np.asarray(panel.time_labels), scores.score_sums("time")
+    names: dict[Hashable, Hashable] = {ENTITY: panel.entity, TIME: panel.time}
+    values = [panel.frame[names.get(k, k)] for k in keys]
+    if any(v.isna().any() for v in values):
+        raise InvalidParameterError("The cluster variable has missing values.")
+    key = values[0] if len(keys) == 1 else pd.MultiIndex.from_arrays(values)
+    codes, labels = pd.factorize(key)  # codes in order of first appearance, as numpy's
+    return np.asarray(labels), scores.score_sums(codes)
+
+
+def _partition_scores(
+    part: pd.DataFrame, spec: RowSpec, maps: _Maps, keys: list[Hashable], wants: frozenset[str]
+) -> Any:
+    """``Σ w e²`` of a partition by ``NumpyScores``, its ``Σ w x e`` and ``Σ w² (x e)(x e)'``
+    when ``wants`` names them, and its score sums per cluster of ``keys`` (with labels)."""
+    if not len(part):
+        return None
+    design = partition_design(part, spec, [k for k in keys if k not in (ENTITY, TIME)])
+    scores = NumpyScores(design, *maps.on(design.panel))
+    sums = _cluster_sums(scores, design.panel, keys) if keys else None
+    if sums is not None and "resid_sums" in wants:  # Σ w e per entity (DaskScores._pass)
+        resid_sums = design.panel.group_sums(scores.weighted_resid, "entity")
+        sums = (sums[0], np.column_stack([sums[1], resid_sums]))
+    return (
+        scores.resid_ss(),
+        scores.gradient() if "gradient" in wants else None,
+        scores.score_outer() if "outer" in wants else None,
+        sums,
+    )
+
+
+def _partition_values(part: pd.DataFrame, spec: RowSpec, maps: _Maps | None, name: str) -> Any:
+    """The map's first output (the weights when ``maps`` is None) as an (entity, time)
+    Series."""
+    if not len(part):
+        names = [str(n) for n in (spec.entity, spec.time) if n is not None]
+        ids = [part[c].to_numpy() for c in (ENTITY, TIME)[: len(names)]]
+        index = pd.MultiIndex.from_arrays(ids) if len(ids) > 1 else pd.Index(ids[0])
+        return pd.Series(np.zeros(0), index.set_names(names), name=name)
+    design, numpy = partition_design(part, spec), NumpyBackend()
+    if maps is None:
+        return numpy.row_weights(design, name)
+    return numpy.values(design, maps.on(design.panel)[0], name)
+
+
+def _partition_wide(
+    part: pd.DataFrame, spec: RowSpec, maps: _Maps | None, periods: Positions
+) -> Any:
+    """Entity labels and (N_part, T·m) per-period values (0 where unobserved); the
+    weights (m = 1) when ``maps`` is None."""
+    if not len(part):
+        return None
+    design = partition_design(part, spec)
+    panel = design.panel
+    assert panel.time_labels is not None and panel.time_codes is not None
+    t = periods(panel.time_labels.to_numpy())
+    if maps is None:
+        local = np.zeros((panel.n_entities, panel.n_periods, 1))
+        local[panel.entity_codes, panel.time_codes, 0] = design.weights
+    else:
+        local = NumpyBackend().wide(design, maps.on(panel)[0])
+    out = np.zeros((panel.n_entities, len(periods.labels), local.shape[2]))
+    out[:, t, :] = local
+    return panel.entity_labels.to_numpy(), out.reshape(panel.n_entities, -1)
 
 
 def _differences(
-    part: pd.DataFrame, p: int, intercept: int | None, extra: list[str]
+    part: pd.DataFrame, spec: RowSpec, intercept: int | None, extra: list[str]
 ) -> pd.DataFrame:
-    part = part.sort_values([ENTITY, TIME], kind="stable")
-    ent = part[ENTITY].to_numpy()
-    same = np.flatnonzero(ent[1:] == ent[:-1])
-    z = part[zcols(p)].to_numpy(dtype=float)
-    dz = z[1:][same] - z[:-1][same]
-    if intercept is not None:
-        dz[:, intercept] = 1.0  # the constant of the differenced equation
-    later = part.iloc[1:].iloc[same]
-    out = pd.DataFrame({ENTITY: later[ENTITY].to_numpy(), TIME: later[TIME].to_numpy()})
-    out[zcols(p)] = dz
-    if WEIGHT in part.columns:  # the precision of eₜ − eₜ₋₁: 1/(1/wₜ + 1/wₜ₋₁)
-        inverse = 1.0 / part[WEIGHT].to_numpy(dtype=float)
-        out[WEIGHT] = 1.0 / (inverse[1:][same] + inverse[:-1][same])
-    for c in extra:
-        out[c] = later[c].to_numpy()
-    return out
-
-
-def _group_sums(frame: Any, keys: list[Hashable]) -> Any:
-    """The partitions' (pre-aggregated) frames, combined on the client by ``_combined``:
-    a group-by tree over millions of entities would gather them on one worker instead."""
-    return frame.to_delayed()
-
-
-def _combined(parts: list[pd.DataFrame], keys: list[Hashable]) -> pd.DataFrame:
-    """Sums per key (sorted) over the computed partitions of ``_group_sums``; one key by
-    sorted runs (no work when the partitions hold disjoint, ordered key ranges)."""
-    frame = pd.concat(parts, ignore_index=True)
-    if len(keys) > 1:
-        return frame.groupby(keys, observed=True, sort=True).sum()
-    values = frame.drop(columns=keys)
-    k = frame[keys[0]].to_numpy()
-    if not (k.size < 2 or bool((k[1:] > k[:-1]).all())):  # exact sums in the columns' dtype
-        order = np.argsort(k, kind="stable")
-        k = k[order]
-        starts = sorted_run_starts(k)
-        summed = np.add.reduceat(values.to_numpy()[order], starts, axis=0)
-        values, k = pd.DataFrame(summed, columns=values.columns), k[starts]
-    return values.set_axis(pd.Index(k, name=keys[0]))
+    """The numpy backend's first differences of a partition (entities whole), as rows."""
+    weight = [WEIGHT] if spec.weights is not None else []
+    columns = [ENTITY, TIME, *zcols(spec.width), *weight, *extra]
+    design = partition_design(part, spec, extra) if len(part) else None
+    if design is None or design.panel.n_entities == design.panel.nobs:  # nothing to difference
+        return part[columns].iloc[:0]
+    diff = NumpyBackend().first_differences(design, intercept)
+    frame = diff.panel.frame
+    values = [frame[spec.entity], frame[spec.time], diff.y, *diff.X.T]
+    values += [diff.weights] * len(weight) + [frame[c] for c in extra]
+    return pd.DataFrame({c: np.asarray(v) for c, v in zip(columns, values)})
 
 
 @dataclass(frozen=True, eq=False)
 class DaskRows:
     """The Dask backend's handle on the rows of a ``PanelSource``: the user's frame, the
     formula spec, the frame's columns (clusters may name them), whether each entity lies
-    in one partition, the periods seen at bind time (for the duplicate check) and, for
-    first differences, the rows differenced and the position of the constant."""
+    in one partition, the periods seen at bind time (the bits of the period patterns)
+    and, for first differences, the rows differenced and the position of the constant."""
 
     source: Any
     spec: RowSpec
@@ -339,38 +341,36 @@ class DaskRows:
         rows = self.base.frame(extra)
         if not self.base.by_entity:
             rows = rows.shuffle(on=ENTITY, shuffle_method="tasks")
-        return _apply(rows, _differences, self.p, self.intercept, extra)
+        return _apply(rows, _differences, self.spec, self.intercept, extra)
+
+    def each(self, func: Callable[..., Any], *args: Any, extra: Sequence[Hashable] = ()) -> Any:
+        """``func(design rows of a partition, spec, *args)`` for every partition, computed;
+        from the user's frame, in the task that reads the partition."""
+        extra = [c for c in dict.fromkeys(extra) if c not in (ENTITY, TIME)]
+        if self.base is None:
+            return _each(self.source, _on_source, self.spec, extra, func, *args)
+        return _each(self.frame(extra), func, self.spec, *args)
 
 
+@dataclass(frozen=True)
 class DaskIncidence:
-    """The entity x period incidence from per-entity bit patterns of the periods
-    (⌈T/62⌉ integers per entity, collected on first use), decoded in chunks."""
+    """The entity x period incidence from per-entity bit patterns of the periods, decoded
+    in chunks of entities.
 
-    def __init__(
-        self,
-        rows: DaskRows,
-        entities: pd.Index,
-        periods: pd.Index,
-        words: Any = None,
-        bits: np.ndarray | None = None,
-    ) -> None:
-        self._rows, self._entities, self._periods, self._words = rows, entities, periods, words
-        self._bits = np.arange(len(periods)) if bits is None else bits
+    Attributes
+    ----------
+    patterns : ndarray (N, ⌈T₀/62⌉) of int64
+        Bit ``t % 62`` of word ``t // 62`` is set when the entity is seen in period t of
+        the periods at bind time (T₀ of them).
+    bits : ndarray (T,)
+        The bit of each period of the rows.
+    """
 
-    @cached_property
-    def patterns(self) -> np.ndarray:
-        """Bit ``t % 62`` of word ``t // 62`` is set when the entity is seen in period t."""
-        if self._words is None:
-            import dask
-
-            words = _apply(self._rows.frame(), _pattern_words, Positions.of(self._periods))
-            (parts,) = dask.compute(_group_sums(words, [ENTITY]))
-            self._words = _combined(parts, [ENTITY])
-        return self._words.reindex(self._entities).to_numpy(dtype=np.int64)
+    patterns: np.ndarray
+    bits: np.ndarray
 
     def _chunks(self) -> Any:
-        N, T = len(self._entities), len(self._periods)
-        bits = self._bits
+        (N, _), T, bits = self.patterns.shape, len(self.bits), self.bits
         step = max(1, 4_000_000 // max(T, 1))
         for start in range(0, N, step):  # a loop over chunks of entities
             sl = slice(start, min(N, start + step))
@@ -378,13 +378,12 @@ class DaskIncidence:
 
     def time_gram(self, weights: np.ndarray) -> np.ndarray:
         """``F' diag(weights) F``."""
-        w = np.asarray(weights, dtype=float)
-        T = len(self._periods)
+        w, T = np.asarray(weights, dtype=float), len(self.bits)
         return sum(((F * w[sl, None]).T @ F for sl, F in self._chunks()), np.zeros((T, T)))
 
     def to_time(self, table: np.ndarray) -> np.ndarray:
         """``F' table``."""
-        start = np.zeros((len(self._periods), table.shape[1]))
+        start = np.zeros((len(self.bits), table.shape[1]))
         return sum((F.T @ table[sl] for sl, F in self._chunks()), start)
 
     def to_entity(self, table: np.ndarray) -> np.ndarray:
@@ -393,8 +392,9 @@ class DaskIncidence:
 
 
 class DaskScores:
-    """Score reductions of one regression on a Dask frame (cached; the totals
-    ``Σe²``, ``Σxe`` and ``Σ(xe)(xe)'`` ride along with the first pass)."""
+    """Score reductions of one regression on a Dask frame: ``NumpyScores`` on every
+    partition, summed per cluster label on the client (cached; ``Σe²`` rides along with
+    every pass)."""
 
     def __init__(self, backend: DaskBackend, rows: DaskRows, x: RowMap, e: RowMap) -> None:
         self._backend, self._rows, self._x, self._e = backend, rows, x, e
@@ -402,48 +402,44 @@ class DaskScores:
 
     @property
     def nobs(self) -> int:
-        """Rows of the regression."""
+        """Observations of the regression."""
         return self._backend.collect(self._rows).n
 
-    def _compute(self, frame: Any, *todo: Any, ride: bool = True) -> list[Any]:
-        import dask
+    def _pass(self, keys: list[Hashable], *wants: str) -> np.ndarray | None:
+        """One pass: ``Σe²``, the totals in ``wants`` and the score sums per cluster of
+        ``keys`` (if any). Sums per entity leave x's entity table ``O`` on the client:
+        ``Σ_g x e = Σ_g (x + O_g) e − O_g Σ_g e``."""
+        rows, x, e = self._rows, self._x, self._e
+        table = x.entity_table if keys == [ENTITY] and not wants else None
+        if table is not None:
+            x, wants = RowMap(x.L, x.time_table), ("resid_sums",)
+        maps = self._backend._maps(rows, (x, e))
+        extra = [k for k in keys if k not in (ENTITY, TIME)]
+        parts = rows.each(_partition_scores, maps, keys, frozenset(wants), extra=extra)
+        for at, name in enumerate(("ss", "gradient", "outer")):  # the kernel's outputs
+            if name == "ss" or name in wants:
+                self._cache.setdefault(name, sum(t[at] for t in parts))
+        if not keys:
+            return None
+        sums = _by_label([t[3][0] for t in parts], [t[3][1] for t in parts])[1]
+        return sums if table is None else sums[:, :-1] - table * sums[:, -1:]
 
-        first = ride and "totals" not in self._cache
-        if first:
-            maps = self._backend._maps(self._rows, (self._x, self._e))
-            todo = (*todo, _apply(frame, _moments, maps).sum().to_delayed())
-        out = list(dask.compute(*todo))  # every item a (list of) delayed object(s)
-        if first:
-            self._cache["totals"] = out.pop()[0].to_numpy(dtype=float)
-        return out
-
-    def _totals(self) -> tuple[np.ndarray, np.ndarray]:
-        if "totals" not in self._cache:
-            self._compute(self._rows.frame())
-        m = self._x.width
-        t = self._cache["totals"]
-        return t[1 : 1 + m], t[2 + m :].reshape(m + 1, m + 1)
+    def _total(self, name: str) -> Any:
+        if name not in self._cache:
+            self._pass([], *([] if name == "ss" else [name]))
+        return self._cache[name]
 
     def resid_ss(self) -> float:
         """``Σ e²``."""
-        if "entity_ss" not in self._cache and self._no_period_tables():
-            self.score_sums("entity")  # one group-by, no table sent to the rows
-        if "entity_ss" in self._cache:
-            return float(self._cache["entity_ss"])
-        return float(self._totals()[1][-1, -1])
-
-    def _no_period_tables(self) -> bool:
-        return self._x.time_table is None and self._e.time_table is None
+        return float(self._total("ss"))
 
     def gradient(self) -> np.ndarray:
         """``Σ x e``."""
-        if ("sums", ENTITY) in self._cache and "totals" not in self._cache:
-            return self._cache[("sums", ENTITY)].sum(axis=0)
-        return self._totals()[0]
+        return np.asarray(self._total("gradient"))
 
     def score_outer(self) -> np.ndarray:
         """``Σ (x e)(x e)'``."""
-        return self._totals()[1][:-1, :-1]
+        return np.asarray(self._total("outer"))
 
     def _key(self, spec: Any) -> Hashable:
         names = self._rows.spec
@@ -462,90 +458,13 @@ class DaskScores:
         return known.get(spec, spec)
 
     def score_sums(self, cluster: ClusterSpec) -> np.ndarray:
-        """Sums of ``x e`` per cluster (G, m); periods in time order for ``"time"``."""
+        """Sums of ``x e`` per cluster (G, m), in label order (periods in time order)."""
         specs = cluster if isinstance(cluster, tuple) else (cluster,)
         keys = list(dict.fromkeys(self._key(c) for c in specs))
         key = ("sums", *keys)
-        if key in self._cache:
-            return self._cache[key]
-        rows, x, e = self._rows, self._x, self._e
-        frame, m = rows.frame(keys), x.width
-        own = {ENTITY: (x.entity_table, x.time_table), TIME: (x.time_table, x.entity_table)}
-        if keys == [ENTITY] and self._no_period_tables():
-            out = self._entity_sums(frame)
-        elif set(keys) == {ENTITY, TIME}:  # unique (entity, time) pairs: a cluster per row
-            maps = self._backend._maps(rows, (x, e))
-            (parts,) = self._compute(frame, _apply(frame, _keyed, maps, []).to_delayed())
-            out = pd.concat(parts).to_numpy(dtype=float)[:, :m]
-        elif len(keys) == 1 and keys[0] in own and own[keys[0]][1] is None:
-            # Σ_g (z L − O_g) e = (Σ_g z e) L − O_g Σ_g e: group sums of z·e, no x table
-            used = np.flatnonzero(np.abs(x.L).sum(axis=1))
-            maps = self._backend._maps(rows, (RowMap.select(rows.p, used), e))
-            res = self._sorted(frame, _apply(frame, _keyed, maps, keys), keys)
-            out = res[:, :-1] @ x.L[used]
-            if own[keys[0]][0] is not None:
-                out -= own[keys[0]][0] * res[:, -1:]
-        else:
-            maps = self._backend._maps(rows, (x, e))
-            out = self._sorted(frame, _apply(frame, _keyed, maps, keys), keys)[:, :m]
-        self._cache[key] = out
-        return out
-
-    def _entity_sums(self, frame: Any) -> np.ndarray:
-        """Score sums per entity with no table sent to the rows: with ``α = z·c`` and
-        ``e = α − δᵢ``, ``Σₜ z e = Σₜ z α − δᵢ Sᵢ`` and ``Σₜ e = Σₜ α − nᵢ δᵢ`` (``S``, ``n``:
-        the entity sums and counts of ``collect``); one group-by of ``[z α, α, α²]``."""
-        x, e = self._x, self._e
-        used = np.flatnonzero(np.abs(x.L).sum(axis=1))
-        alpha = RowMap(e.L)
-        maps = _Maps(
-            (RowMap.select(self._rows.p, used), alpha), self._rows.p,
-            weight_type=self._rows.weight_type,
-        )  # fmt: skip
-        keyed = _apply(frame, _keyed_alpha, maps)
-        res = self._sorted(frame, keyed, [ENTITY], ride=False)[:, 1:]  # without the counts
-        u = used.size
-        st = self._backend.collect(self._rows).entity
-        delta = np.zeros(st.size) if e.entity_table is None else e.entity_table[:, 0]
-        ze = res[:, :u] - delta[:, None] * st.sums[:, used]
-        e_sum = res[:, u] - st.weights * delta
-        self._cache["entity_ss"] = float(
-            (res[:, u + 1] - 2 * delta * res[:, u] + st.weights * delta**2).sum()
-        )
-        out = ze @ x.L[used]
-        if x.entity_table is not None:
-            out -= x.entity_table * e_sum[:, None]
-        return out
-
-    def _sorted(
-        self, frame: Any, keyed: Any, keys: list[Hashable], ride: bool = True
-    ) -> np.ndarray:
-        (parts,) = self._compute(frame, _group_sums(keyed, keys), ride=ride)
-        res = _combined(parts, keys)
-        ordered = keys in ([ENTITY], [TIME])  # as the labels (tables, Driscoll–Kraay)
-        return (res.sort_index() if ordered else res).to_numpy(dtype=float)
-
-
-def _row_values(part: pd.DataFrame, maps: _Maps | None) -> np.ndarray:
-    """The map's values (n, m); the observation weights (n, 1) when ``maps`` is None."""
-    return part[[WEIGHT]].to_numpy(dtype=float) if maps is None else maps.scores(part)
-
-
-def _values(part: pd.DataFrame, maps: _Maps | None, name: str, index: list[str]) -> pd.Series:
-    ids = [part[c].to_numpy() for c in (ENTITY, TIME)[: len(index)]]
-    idx = pd.MultiIndex.from_arrays(ids, names=index) if len(ids) > 1 else pd.Index(ids[0])
-    return pd.Series(_row_values(part, maps)[:, 0], index=idx.set_names(index), name=name)
-
-
-def _wide(part: pd.DataFrame, maps: _Maps | None, periods: Positions) -> pd.DataFrame:
-    v = _row_values(part, maps)
-    T, m = len(periods.labels), v.shape[1]
-    at = periods(part[TIME].to_numpy())[:, None] * m + np.arange(m)
-    out = np.zeros((len(part), T * m))
-    out[np.arange(len(part))[:, None], at] = v
-    frame = pd.DataFrame(out, columns=[f"c{i}" for i in range(T * m)])
-    frame.insert(0, ENTITY, part[ENTITY].to_numpy())
-    return frame
+        if key not in self._cache:
+            self._cache[key] = self._pass(keys)
+        return self._cache[key]
 
 
 class DaskBackend:
@@ -583,84 +502,55 @@ class DaskBackend:
             if need and dim not in rows.cache:
                 rows.cache[dim] = Positions.of(st.groups(dim).labels)
             pos[dim] = rows.cache[dim] if need else None
-        return _Maps(tuple(maps), rows.p, pos["entity"], pos["time"], rows.weight_type)
+        return _Maps(tuple(maps), pos["entity"], pos["time"])
 
     def collect(self, rows: DaskRows) -> PanelStats:
-        """One ``compute``: ``Σzz'``, ``Σz``, entity and period sums and counts, and the
-        duplicate (entity, time) check (per-entity bit patterns of the periods); with
-        weights the weighted sums, the weights per group and the unweighted sums too."""
+        """One ``compute``: the numpy backend's statistics of every partition, summed (per
+        entity and period label), and the duplicate (entity, time) check across partitions
+        (per-entity bit patterns of the periods)."""
         if "stats" in rows.cache:
             return rows.cache["stats"]
-        import dask
-
-        p, spec, frame = rows.p, rows.spec, rows.frame()
-        kind = rows.weight_type
-        weighted = kind is not None
-        identity = _Maps((RowMap.identity(p),), p, weight_type=kind)
-        keys = (ENTITY, TIME)[: 1 if spec.time is None else 2]
+        spec, p = rows.spec, rows.p
         periods = None if rows.periods is None else Positions.of(rows.periods)
-        shared = [dask.delayed(a, pure=True) for a in (identity, periods, spec)]
         if rows.base is None:  # one task per partition of the user's frame: one read
-            stats_of = dask.delayed(_source_stats, pure=True)
-            todo = [
-                stats_of(part, shared[2], *shared[:2], keys) for part in rows.source.to_delayed()
-            ]
+            parts = _each(rows.source, _source_stats, spec, periods)
+            warn_missing(pd.concat([part.missing for part in parts]).sum(), spec)
         else:
-            stats_of = dask.delayed(_partition_stats, pure=True)
-            todo = [stats_of(part, *shared[:2], keys) for part in frame.to_delayed()]
-        (parts,) = dask.compute(todo)
-        if rows.base is None:
-            warn_missing(pd.concat([c for *_, c in parts]).sum(), spec)
-        out: list[Any] = [[np.sum([part[0] for part in parts], axis=0)]]
-        for i in range(len(keys)):
-            out.append([part[1][i] for part in parts])
-        if rows.periods is not None:
-            out.append([part[2] for part in parts])
-        g = np.asarray(out[0][0], dtype=float)
-        n = int(round(g[0]))
-        if n == 0:
+            parts = rows.each(_partition_stats, periods)
+        parts = [part for part in parts if part.n]
+        if not parts:
             what = "no entity is observed twice" if rows.base else "missing values removed"
             raise InsufficientDataError(f"No rows are left ({what}).")
+        weighted = spec.weight_type is not None
         groups, plain = [], []
-        keys = (ENTITY, TIME)
-        for parts, key, name in zip(out[1:3], keys, (spec.entity, spec.time)):
-            res = _combined(parts, [key])
-            labels = pd.Index(res.index, name=name)
-            v = res[[c for c in res.columns if c.startswith("v")]].to_numpy(float)
-            counts = res["__one"].to_numpy()
-            groups.append(Groups(labels, counts, v[:, :p], v[:, p] if weighted else None))
-            if weighted:
-                plain.append(Groups(labels, counts, v[:, p + 1 :]))
-        incidence: Incidence | None = None
-        words = _combined(out[3], [ENTITY]) if rows.periods is not None else None
-        if words is not None:
-            bits = np.ascontiguousarray(words.reindex(groups[0].labels), dtype=np.int64)
-            seen = np.unpackbits(bits.view(np.uint8), axis=1).sum(axis=1)
-            if (seen != groups[0].counts).any():
-                _raise_duplicates(rows, groups[0].labels[seen != groups[0].counts])
-        plain_incidence: Incidence | None = None
-        if spec.time is not None:
-            period_bits = None
-            if rows.periods is not None:  # the bit of each period with rows
-                period_bits = Positions.of(rows.periods)(groups[1].labels.to_numpy())
-            incidence = DaskIncidence(rows, groups[0].labels, groups[1].labels, words, period_bits)
-            if weighted:
-                plain_incidence = incidence
-                incidence = SparseIncidence(lambda: self.wide(rows, None)[:, :, 0])
+        for i, name in enumerate((spec.entity, spec.time)[: len(parts[0].tables)]):
+            labels, table = _by_label([t.labels[i] for t in parts], [t.tables[i] for t in parts])
+            labels = labels.rename(name)
+            mass = table[:, 1 + p] if weighted else None
+            groups.append(Groups(labels, table[:, 0], table[:, 1 : 1 + p], mass))
+            plain.append(Groups(labels, table[:, 0], table[:, 2 + p :]))
         time = groups[1] if spec.time is not None else None
-        moments = (g[1 : 1 + p], g[1 + p : 1 + p + p * p].reshape(p, p))
+        incidence: Incidence | None = None
+        if time is not None and periods is not None:  # the bit of each period with rows
+            words = _check_patterns(rows, groups[0], parts)
+            incidence = DaskIncidence(words, periods(time.labels.to_numpy()))
+        n = sum(t.n for t in parts)
         weighting = None
         if weighted:
-            assert kind is not None
-            rest = g[1 + p + p * p :]
             unweighted = PanelStats(
-                n, rest[1 + p :].reshape(p, p), rest[1 : 1 + p], plain[0],
-                plain[1] if spec.time is not None else None, plain_incidence,
+                n, sum(t.plain[0] for t in parts), sum(t.plain[1] for t in parts),  # type: ignore[index]
+                plain[0], plain[1] if time is not None else None, incidence,
             )  # fmt: skip
-            weighting = Weighting(kind, float(rest[0]), lambda: unweighted)
+            kind = spec.weight_type
+            weighting = Weighting(kind, float(sum(t.mass for t in parts)), lambda: unweighted)  # type: ignore[arg-type]
+            if time is not None:
+                incidence = SparseIncidence(lambda: self.wide(rows, None)[:, :, 0])
             if kind == "frequency":
-                n = int(round(float(rest[0])))
-        stats = PanelStats(n, moments[1], moments[0], groups[0], time, incidence, weighting)
+                n = round(weighting.total)
+        stats = PanelStats(
+            n, sum(t.gram for t in parts), sum(t.total for t in parts), groups[0], time,
+            incidence, weighting,
+        )  # fmt: skip
         rows.cache["stats"] = stats
         return stats
 
@@ -670,35 +560,31 @@ class DaskBackend:
 
     def values(self, rows: DaskRows, rowmap: RowMap, name: str) -> Any:
         """A lazy Series of the map's values, indexed by (entity, time)."""
-        index = [str(n) for n in (rows.spec.entity, rows.spec.time) if n is not None]
-        return _apply(rows.frame(), _values, self._maps(rows, (rowmap,)), name, index)
+        maps = self._maps(rows, (rowmap,))
+        return _apply(rows.frame(), _partition_values, rows.spec, maps, name)
 
     def row_weights(self, rows: DaskRows, name: str) -> Any:
         """A lazy Series of the weights, indexed by (entity, time); None when unweighted."""
         if rows.weight_type is None:
             return None
-        index = [str(n) for n in (rows.spec.entity, rows.spec.time) if n is not None]
-        return _apply(rows.frame(), _values, None, name, index)
+        return _apply(rows.frame(), _partition_values, rows.spec, None, name)
 
     def first_differences(self, rows: DaskRows, intercept: int | None) -> DaskRows:
         """Rows of differences of consecutive rows within entity (ordered by time)."""
         require_time(rows.spec.time is not None, "First differences")
-        return DaskRows(rows.source, rows.spec, rows.columns, True, None, rows, intercept)
+        return DaskRows(rows.source, rows.spec, rows.columns, True, rows.periods, rows, intercept)
 
     def wide(self, rows: DaskRows, rowmap: RowMap | None) -> np.ndarray:
-        """(N, T, m): a group-by entity of per-period columns (0 where unobserved); the
-        observation weights (m = 1) when ``rowmap`` is None."""
-        import dask
-
+        """(N, T, m): the partitions' per-period values summed per entity (0 where
+        unobserved); the observation weights (m = 1) when ``rowmap`` is None."""
         st = self.collect(rows)
         require_time(st.time is not None, "Entity x period tables")
         maps = None if rowmap is None else self._maps(rows, (rowmap,))
         periods = Positions.of(st.groups("time").labels)
-        wide = _apply(rows.frame(), _wide, maps, periods)
-        (parts,) = dask.compute(_group_sums(wide, [ENTITY]))
-        res = _combined(parts, [ENTITY])
-        res = res.reindex(st.entity.labels, fill_value=0.0).to_numpy(dtype=float)
-        return res.reshape(st.n_entities, st.n_periods, -1)
+        parts = rows.each(_partition_wide, maps, periods)
+        labels, table = _by_label([t[0] for t in parts], [t[1] for t in parts])
+        out = pd.DataFrame(table, index=labels).reindex(st.entity.labels, fill_value=0.0)
+        return out.to_numpy(dtype=float).reshape(st.n_entities, st.n_periods, -1)
 
     def regressors_for(self, rows: DaskRows, data: pd.DataFrame) -> pd.DataFrame:
         """The formula's right-hand side on new in-memory data."""
@@ -716,6 +602,19 @@ class DaskBackend:
             if spec.rhs_spec is None and spec.plain
             else sorted(str(v) for v in spec.rhs_spec.required_variables)
         )
+
+
+def _check_patterns(rows: DaskRows, entity: Groups, parts: list[_PartStats]) -> np.ndarray:
+    """The partitions' period patterns summed exactly per entity; raises when an entity
+    has fewer bits than rows (a period seen in two partitions)."""
+    words = np.vstack([t.words for t in parts])  # type: ignore[misc]
+    at = Positions.of(entity.labels)(np.concatenate([t.labels[0] for t in parts]))
+    out = np.zeros((entity.size, words.shape[1]), dtype=np.int64)
+    np.add.at(out, at, words)
+    seen = np.unpackbits(out.view(np.uint8), axis=1).sum(axis=1)
+    if (seen != entity.counts).any():
+        _raise_duplicates(rows, entity.labels[seen != entity.counts])
+    return out
 
 
 def _raise_duplicates(rows: DaskRows, entities: pd.Index) -> None:
