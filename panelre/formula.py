@@ -203,14 +203,7 @@ def build_design(
     lhs, rhs = mm.lhs, mm.rhs
     y = np.asarray(lhs.to_numpy(dtype=float)[:, 0], dtype=float)
     X = np.asarray(rhs.to_numpy(dtype=float), dtype=float)
-    bad = ~np.isfinite(X).all(axis=0)
-    if not np.isfinite(y).all() or bad.any():
-        names = [str(lhs.columns[0])] if not np.isfinite(y).all() else []
-        names += [str(c) for c, b in zip(rhs.columns, bad) if b]
-        raise DataError(
-            f"The formula's transforms produced non-finite values in {names} "
-            "(e.g. the log of a non-positive number). Restrict the data or change the transform."
-        )
+    require_finite(y, X, [*lhs.columns, *rhs.columns])
     return Design(
         y=y,
         X=X,
@@ -223,6 +216,18 @@ def build_design(
         weights=w,
         weight_type=kind,
     )
+
+
+def require_finite(y: np.ndarray, X: np.ndarray, names: list[Any]) -> None:
+    """Raise ``DataError`` naming the columns of ``[y, X]`` (``names``) in which the
+    formula's transforms produced non-finite values."""
+    bad = [not np.isfinite(y).all(), *~np.isfinite(X).all(axis=0)]
+    if any(bad):
+        raise DataError(
+            f"The formula's transforms produced non-finite values in "
+            f"{[str(c) for c, b in zip(names, bad) if b]} (e.g. the log of a non-positive "
+            "number). Restrict the data or change the transform."
+        )
 
 
 def check_formula(formula: Any) -> None:

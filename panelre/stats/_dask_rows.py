@@ -34,6 +34,7 @@ from panelre.formula import (
     formula_variables,
     missing_rows,
     model_matrices,
+    require_finite,
     warn_missing_rows,
 )
 from panelre.panel import PanelData, check_identifier_columns, warn_missing_identifiers
@@ -156,13 +157,9 @@ def partition_rows(
     elif len(part):
         data = cast(part, spec.categories)
         with np.errstate(all="ignore"):
-            z[:, 0] = spec.lhs_spec.get_model_matrix(data).to_numpy(dtype=float)[:, 0]
-            z[:, 1:] = spec.rhs_spec.get_model_matrix(data).to_numpy(dtype=float)
-        if not np.isfinite(z).all():
-            raise DataError(
-                "The formula's transforms produced non-finite values (e.g. the log of a "
-                "non-positive number). Restrict the data or change the transform."
-            )
+            lhs, rhs = (s.get_model_matrix(data) for s in (spec.lhs_spec, spec.rhs_spec))
+            z[:, 0], z[:, 1:] = lhs.to_numpy(dtype=float)[:, 0], rhs.to_numpy(dtype=float)
+        require_finite(z[:, 0], z[:, 1:], [*lhs.columns, *rhs.columns])
     out = pd.DataFrame(z, columns=zcols(spec.width), copy=False)  # one float block
     out.insert(0, ENTITY, part[spec.entity].to_numpy())
     if spec.time is not None:

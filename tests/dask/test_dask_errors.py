@@ -115,3 +115,13 @@ def test_dropped_rows_are_counted_as_in_memory() -> None:
         assert messages[2].startswith("3 of 297 row(s) with weight zero were dropped")
         assert res.nobs == 294
     np.testing.assert_allclose(res.params, pr.fixed_effects("y ~ x", df, **kw).params, rtol=1e-12)
+
+
+def test_non_finite_transforms_name_the_column_as_in_memory() -> None:
+    df = _panel()  # x is normal: np.log(x) is NaN where x < 0
+    ddf = dd.from_pandas(df, npartitions=3)
+    message = r"non-finite values in \['np.log\(x\)'\]"
+    with pytest.raises(pr.DataError, match=message):
+        pr.pooled_ols("y ~ np.log(x)", df, entity="firm")
+    with pytest.raises(pr.DataError, match=message):
+        pr.pooled_ols("y ~ np.log(x)", ddf, entity="firm")
