@@ -250,10 +250,10 @@ def bind_spec(
     kinds = {c: (_kind(meta[c].dtype), str(meta[c].dtype)) for c in used}
     ids = [entity] if time is None else [entity, time]
     # only these columns are read: the periods, and the levels among the complete rows
-    todo = [] if time is None else [source[time].dropna().unique()]
+    todo = [] if time is None else [source[time].dropna().unique(split_out=1)]
     if levels:
         complete = source[list(dict.fromkeys([*ids, *used]))].dropna()
-        todo += [complete[c].unique() for c in levels]
+        todo += [complete[c].unique(split_out=1) for c in levels]
     values = list(dask.compute(*todo))
     times = _sorted(values.pop(0)).rename(time) if time is not None else None
     categories = dict(known)

@@ -301,6 +301,25 @@ def test_bad_inputs(sync: None) -> None:
         _ = src.stats
 
 
+def test_partitions_send_sums_per_cluster_not_rows(sync: None) -> None:
+    """Each partition returns one row of score sums per cluster it holds: a column
+    clustering with 7 levels sends at most 7 rows per partition to the client, and the
+    sums of the partitions add up to the in-memory ones."""
+    from panelre.stats import dask as dask_backend
+
+    mem, lazy = pair(FORMULAS[1], make_panel(False))
+    x, e = score_maps(mem.stats, mem.width)[1]  # entity demeaning: tables cut per partition
+    maps = lazy.backend._maps(lazy.rows, (x, e))
+    parts = lazy.rows.each(
+        dask_backend._partition_scores, maps, ["region"], frozenset(), extra=["region"]
+    )
+    assert len(parts) == 6
+    for _, _, _, (labels, sums) in parts:
+        assert len(labels) == sums.shape[0] <= 7 < len(mem.rows.y) / 6
+    total = pd.concat([pd.DataFrame(s, index=lab) for *_, (lab, s) in parts]).groupby(level=0)
+    close(rows_sorted(mem.scores(x, e).score_sums("region")), rows_sorted(total.sum().to_numpy()))
+
+
 # ------------------------------------------------------------------ distributed cluster
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("formula", FORMULAS)
@@ -327,20 +346,10 @@ def test_cluster_first_differences_values_wide(client: Any) -> None:
     assert any("taskshuffle" in k for k in keys) and not any("p2p" in k for k in keys)
 
 
-def test_partitions_send_sums_per_cluster_not_rows(sync: None) -> None:
-    """Each partition returns one row of score sums per cluster it holds: a column
-    clustering with 7 levels sends at most 7 rows per partition to the client, and the
-    sums of the partitions add up to the in-memory ones."""
-    from panelre.stats import dask as dask_backend
-
-    mem, lazy = pair(FORMULAS[1], make_panel(False))
-    x, e = score_maps(mem.stats, mem.width)[1]  # entity demeaning: tables cut per partition
-    maps = lazy.backend._maps(lazy.rows, (x, e))
-    parts = lazy.rows.each(
-        dask_backend._partition_scores, maps, ["region"], frozenset(), extra=["region"]
-    )
-    assert len(parts) == 6
-    for _, _, _, (labels, sums) in parts:
-        assert len(labels) == sums.shape[0] <= 7 < len(mem.rows.y) / 6
-    total = pd.concat([pd.DataFrame(s, index=lab) for *_, (lab, s) in parts]).groupby(level=0)
-    close(rows_sorted(mem.scores(x, e).score_sums("region")), rows_sorted(total.sum().to_numpy()))
+def test_bind_makes_no_shuffle_under_a_distributed_client(client: Any) -> None:
+    """With a distributed client alive, Dask picks its P2P shuffle for any shuffle; the
+    periods and levels are tree reductions (``split_out=1``), so binding runs on the
+    synchronous scheduler too, where a P2P shuffle fails."""
+    with dask.config.set(scheduler="sync"):
+        mem, lazy = pair(FORMULAS[0], make_panel(False))
+    check_stats(mem, lazy)
