@@ -230,6 +230,14 @@ def bind_spec(
     check_formula(formula)
     meta = make_meta(source)
     check_identifier_columns(entity, time, meta.columns, "the Dask frame")
+    dtype = None if time is None else meta[time].dtype
+    if isinstance(dtype, pd.CategoricalDtype) and source[time].cat.known:
+        if not dtype.categories.is_monotonic_increasing:  # periods are ordered by value
+            raise DataError(
+                f"The time column {time!r} is categorical with its categories out of sorted "
+                "order; on a Dask frame the periods are ordered by value. Convert the column "
+                f"(e.g. ddf[{time!r}] = ddf[{time!r}].astype(int)) or sort its categories."
+            )
     used = sorted(formula_variables(formula))
     _check_columns(formula, meta, set(used))
     if weights is not None:

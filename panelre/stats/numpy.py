@@ -8,7 +8,7 @@ buffers, so no n x k temporary is made unless a covariance needs the full score 
 from __future__ import annotations
 
 from collections.abc import Hashable
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 
 import numpy as np
@@ -297,7 +297,8 @@ class NumpyBackend:
         w = rows.weights
         kind = rows.weight_type
         assert kind is not None
-        weighting = Weighting(kind, float(w.sum()), lambda: _collect(rows, None))
+        unweighted = cache(lambda: _collect(rows, None))  # one pass, on first use
+        weighting = Weighting(kind, float(w.sum()), unweighted)
         return _collect(rows, weighting)
 
     def scores(self, rows: Design, regressors: RowMap, resid: RowMap) -> NumpyScores:

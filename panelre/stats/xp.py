@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from types import ModuleType
 from typing import Any
 
@@ -498,7 +499,8 @@ class ArrayAPIBackend:
             return self._collect(rows, None)
         kind = rows.weight_type
         assert kind is not None
-        weighting = Weighting(kind, float(rows.weights.sum()), lambda: self._collect(rows, None))
+        unweighted = cache(lambda: self._collect(rows, None))  # one pass, on first use
+        weighting = Weighting(kind, float(rows.weights.sum()), unweighted)
         return self._collect(rows, weighting)
 
     def _collect(self, rows: DeviceRows, weighting: Weighting | None) -> PanelStats:

@@ -125,3 +125,19 @@ def test_non_finite_transforms_name_the_column_as_in_memory() -> None:
         pr.pooled_ols("y ~ np.log(x)", df, entity="firm")
     with pytest.raises(pr.DataError, match=message):
         pr.pooled_ols("y ~ np.log(x)", ddf, entity="firm")
+
+
+def test_categorical_time_out_of_sorted_order_is_an_error() -> None:
+    """In memory the periods follow the categories' order; a Dask frame orders them by
+    value, so categories in another order are refused rather than fitted differently."""
+    df = _panel()
+    years = sorted(df["year"].unique(), reverse=True)
+    df["year"] = pd.Categorical(df["year"], categories=years)
+    ddf = dd.from_pandas(df, npartitions=3)
+    with pytest.raises(pr.DataError, match="categories out of sorted order"):
+        pr.first_difference("y ~ x", ddf, entity="firm", time="year")
+    df["year"] = df["year"].cat.reorder_categories(sorted(years))  # sorted: as in memory
+    ddf = dd.from_pandas(df, npartitions=3)
+    got = pr.first_difference("y ~ x", ddf, entity="firm", time="year").params
+    ref = pr.first_difference("y ~ x", df, entity="firm", time="year").params
+    np.testing.assert_allclose(got, ref, rtol=1e-12)
