@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -235,9 +235,18 @@ def _cluster_sums(scores: NumpyScores, panel: PanelData, keys: list[Hashable]) -
     return np.asarray(labels), scores.score_sums(codes)
 
 
+class _PartScores(NamedTuple):
+    """What a score pass reads from one partition (None: not asked for)."""
+
+    ss: float
+    gradient: np.ndarray | None
+    outer: np.ndarray | None
+    sums: tuple[np.ndarray, np.ndarray] | None  # cluster labels, score sums per cluster
+
+
 def _partition_scores(
     part: pd.DataFrame, spec: RowSpec, maps: _Maps, keys: list[Hashable], wants: frozenset[str]
-) -> Any:
+) -> _PartScores | None:
     """``Σ w e²`` of a partition by ``NumpyScores``, its ``Σ w x e`` and ``Σ w² (x e)(x e)'``
     when ``wants`` names them, and its score sums per cluster of ``keys`` (with labels)."""
     if not len(part):
@@ -248,7 +257,7 @@ def _partition_scores(
     if sums is not None and "resid_sums" in wants:  # Σ w e per entity (DaskScores._pass)
         resid_sums = design.panel.group_sums(scores.weighted_resid, "entity")
         sums = (sums[0], np.column_stack([sums[1], resid_sums]))
-    return (
+    return _PartScores(
         scores.resid_ss(),
         scores.gradient() if "gradient" in wants else None,
         scores.score_outer() if "outer" in wants else None,
@@ -416,12 +425,12 @@ class DaskScores:
         maps = self._backend._maps(rows, (x, e))
         extra = [k for k in keys if k not in (ENTITY, TIME)]
         parts = rows.each(_partition_scores, maps, keys, frozenset(wants), extra=extra)
-        for at, name in enumerate(("ss", "gradient", "outer")):  # the kernel's outputs
-            if name == "ss" or name in wants:
-                self._cache.setdefault(name, sum(t[at] for t in parts))
+        for name in ("ss", *wants):
+            if name in _PartScores._fields:
+                self._cache.setdefault(name, sum(getattr(t, name) for t in parts))
         if not keys:
             return None
-        sums = _by_label([t[3][0] for t in parts], [t[3][1] for t in parts])[1]
+        sums = _by_label([t.sums[0] for t in parts], [t.sums[1] for t in parts])[1]
         return sums if table is None else sums[:, :-1] - table * sums[:, -1:]
 
     def _total(self, name: str) -> Any:
